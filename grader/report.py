@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Say what was graded: a table on the terminal, Gradescope's results.json,
+JUnit XML for CI dashboards, and a transcript of every lab that lost points.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from score import LabResult
+
+WIDTH = 64
+
+
+def lab_header(r: LabResult) -> str:
+	return f'{r.lab} ({r.arch}, {r.flavour} kernel)'
+
+
+def print_lab(r: LabResult, verbose: bool = False) -> None:
+	print(lab_header(r))
+	if r.problem:
+		print(f'  !! {r.problem}')
+	for w in r.warnings[:5]:
+		print(f'  compiler: {w}')
+	for t in r.tests:
+		label = f'  {t.key} '
+		dots = '.' * max(2, WIDTH - len(label))
+		score = 'skip' if t.status == 'skip' else f'{t.points}/{t.max_points}'
+		line = f'{label}{dots} {score:>5}  {t.seconds:5.2f}s'
+		if t.status != 'pass':
+			line += f'  {t.reason}'
+		print(line)
+		if verbose and t.status == 'fail':
+			for d in t.details[:30]:
+				print(f'      | {d}')
+	for d in r.deductions:
+		more = f' (and {d.count - 1} more)' if d.count > 1 else ''
+		print(f'  deduction -{d.points}: {d.kind}: {d.text}{more}')
+	print(f'  Score: {r.points}/{r.max_points}')
+	if r.transcript:
+		print(f'  transcript: {r.transcript}')
+
+
+def print_total(results: list[LabResult]) -> None:
+	got = sum(r.points for r in results)
+	out_of = sum(r.max_points for r in results)
+	print(f'Score: {got}/{out_of}')
+
+
+def test_output(r: LabResult, t) -> str:
+	lines = [t.reason] if t.reason else []
+	return '\n'.join(lines + t.details)
+
+
+def write_gradescope(results: list[LabResult], path: Path) -> None:
+	"""Gradescope autograder format: score, tests[] with max_score."""
+	tests = []
+	for r in results:
+		for t in r.tests:
+			if t.status == 'skip':
+				continue
+			tests.append({
+				'name': f'{r.lab} ({r.arch}): {t.key}',
+				'score': t.points,
+				'max_score': t.max_points,
+				'status': 'passed' if t.status == 'pass' else 'failed',
+				'output': test_output(r, t),
+				'visibility': 'visible',
+				'extra_data': {'lab': r.lab, 'arch': r.arch, 'seconds': round(t.seconds, 3)},
+			})
+		for d in r.deductions:
+			tests.append({
+				'name': f'{r.lab} ({r.arch}): deduction: {d.kind}',
+				'score': -d.points,
+				'max_score': 0,
+				'status': 'failed',
+				'output': f'{d.text} ({d.count} report(s))',
+				'visibility': 'visible',
+			})
+	data = {
+		'score': sum(r.points for r in results),
+		'execution_time': round(sum(r.seconds for r in results), 1),
+		'output': '\n'.join(f'{lab_header(r)}: {r.points}/{r.max_points}'
+				    + (f' - {r.problem}' if r.problem else '') for r in results),
+		'tests': tests,
+	}
+	path.write_text(json.dumps(data, indent=2) + '\n')
+
+
+def write_junit(results: list[LabResult], path: Path) -> None:
+	root = ET.Element('testsuites')
+	for r in results:
+		suite = ET.SubElement(root, 'testsuite', name=f'{r.lab}.{r.arch}',
+				      tests=str(len(r.tests)), time=f'{r.seconds:.3f}',
+				      failures=str(sum(t.status == 'fail' for t in r.tests)),
+				      skipped=str(sum(t.status == 'skip' for t in r.tests)))
+		for t in r.tests:
+			case = ET.SubElement(suite, 'testcase', classname=f'{r.lab}.{r.arch}',
+					     name=t.key, time=f'{t.seconds:.3f}')
+			if t.status == 'skip':
+				ET.SubElement(case, 'skipped', message=t.reason)
+			elif t.status == 'fail':
+				fail = ET.SubElement(case, 'failure', message=t.reason)
+				fail.text = test_output(r, t)
+		for d in r.deductions:
+			case = ET.SubElement(suite, 'testcase', classname=f'{r.lab}.{r.arch}',
+					     name=f'deduction.{d.kind}')
+			ET.SubElement(case, 'failure', message=f'-{d.points}: {d.text}')
+	ET.indent(root)
+	ET.ElementTree(root).write(path, encoding='unicode', xml_declaration=True)

@@ -1,0 +1,65 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# /init of the lab VM. Runs the steps in /lab/steps one by one and frames
+# each with a marker in the kernel log, so the grader can tell which step
+# was running when something went wrong. Everything, including the output
+# of user programs, goes through /dev/kmsg: one stream, one clock, in order.
+
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t debugfs debugfs /sys/kernel/debug
+mkdir -p /tmp
+
+# KUnit prints at KERN_INFO: let it through to the serial console.
+echo 7 >/proc/sys/kernel/printk
+
+log() { echo "kmemlab: $*" >/dev/kmsg; }
+
+# tokmsg - copy stdin to the kernel log a line at a time.
+tokmsg() { while IFS= read -r l; do echo "$l" >/dev/kmsg; done; }
+
+# logged CMD... - run CMD with its output in the kernel log; $rc is its status.
+logged() {
+	{ "$@" </dev/null 2>&1; echo $? >/tmp/rc; } | tokmsg
+	rc=$(cat /tmp/rc)
+}
+
+# kmemleak reports only objects older than five seconds: wait until the
+# first module has been loaded for that long, then scan.
+leakcheck() {
+	[ -e /sys/kernel/debug/kmemleak ] || { log "leakcheck: no kmemleak in this kernel"; return 0; }
+	now=$(cut -d. -f1 /proc/uptime)
+	wait=$((${first_load:-0} + 6 - now))
+	[ "$wait" -gt 0 ] && sleep "$wait"
+	echo scan >/sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak | tokmsg
+}
+
+n=0
+while read -r verb args; do
+	case $verb in ""|"#"*) continue ;; esac
+	n=$((n + 1))
+	log "step $n begin: $verb $args"
+	rc=0
+	case $verb in
+	insmod)
+		[ -n "${first_load:-}" ] || first_load=$(cut -d. -f1 /proc/uptime)
+		set -- $args
+		mod=$1
+		shift
+		logged insmod "/lab/$mod" "$@"
+		;;
+	rmmod)	logged rmmod $args ;;
+	run)	logged /lab/bin/$args ;;
+	sh)	logged sh -c "$args" ;;
+	leakcheck) logged leakcheck ;;
+	*)	log "unknown step '$verb'"; rc=127 ;;
+	esac
+	log "step $n end: rc=$rc"
+done </lab/steps
+log "all steps done"
+reboot -f

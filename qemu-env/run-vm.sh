@@ -1,0 +1,41 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# run-vm.sh ARCH KDIR INITRD LOG - boot the lab kernel on INITRD, serial
+# console to LOG, QEMU's own messages (the edu device's complaints, -d
+# guest_errors) to LOG.qemu. Exit status: 0 when the guest ended by itself
+# (its /init finished, or it panicked and rebooted), 124 when the wall-clock
+# limit killed it, anything else when QEMU itself failed.
+#
+# Settings from the environment: QEMU_MEM (guest RAM, 256M), QEMU_TIMEOUT
+# (seconds, 60), QEMU_APPEND (extra kernel arguments), QEMU_EXTRA (extra
+# QEMU arguments). No network, no host share, no root needed.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+ARCH=$1 KDIR=$2 INITRD=$3 LOG=$4
+QEMU_MEM=${QEMU_MEM:-256M}
+QEMU_TIMEOUT=${QEMU_TIMEOUT:-60}
+qemu=qemu-system-$ARCH
+command -v "$qemu" >/dev/null || die "$qemu not found: run 'make deps' as root, or: apt-get install qemu-system-x86"
+bzimage=$KDIR/arch/x86/boot/bzImage
+accel=$("$here/kvm-probe.sh" "$bzimage")
+
+# printk.devkmsg=on: user programs' KTAP goes through /dev/kmsg, unlimited.
+# panic=-1 with -no-reboot: a panic ends the VM at once, QEMU exits.
+# watchdog_thresh=5: a soft lockup panics after 10 s, not 20.
+append="console=ttyS0 quiet panic=-1 oops=panic printk.devkmsg=on"
+append="$append watchdog_thresh=5 hung_task_timeout_secs=20 acpi=off"
+[ -n "${QEMU_APPEND:-}" ] && append="$append $QEMU_APPEND"
+
+rm -f "$LOG" "$LOG.qemu"
+rc=0
+# shellcheck disable=SC2086 # QEMU_EXTRA is a list of arguments
+timeout -k 5 "$QEMU_TIMEOUT" "$qemu" -accel "$accel" -m "$QEMU_MEM" -smp 1 \
+	-nodefaults -no-user-config -display none -nic none -no-reboot \
+	-kernel "$bzimage" -initrd "$INITRD" -append "$append" \
+	-serial "file:$LOG" -device edu -d guest_errors -D "$LOG.qemu" \
+	${QEMU_EXTRA:-} >>"$LOG.qemu" 2>&1 || rc=$?
+exit "$rc"

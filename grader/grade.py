@@ -43,7 +43,8 @@ def find_labs(wanted: list[str]) -> list[Path]:
 		match = [l for l in labs if l.name == w or l.name.split('-')[0] == w.zfill(2)]
 		if not match:
 			names = ', '.join(l.name for l in labs)
-			sys.exit(f'grade: no lab "{w}" (labs: {names})')
+			print(f'grade: no lab "{w}" (labs: {names})', file=sys.stderr)
+			sys.exit(2)
 		chosen += match
 	return chosen
 
@@ -93,7 +94,8 @@ class Lab:
 		self.src_dir = ROOT / src / self.name
 		self.test_dir = ROOT / 'kunit' / self.name
 		self.arch, self.flavour, self.kdir = arch, flavour, kdir
-		self.bdir = ROOT / 'build' / f'{arch}-{flavour}' / src / self.name
+		tree = Path(src).name if Path(src).is_absolute() else src
+		self.bdir = ROOT / 'build' / f'{arch}-{flavour}' / tree / self.name
 		self.src = src
 		self.warnings: list[str] = []
 		self.build_log = ''
@@ -103,13 +105,14 @@ class Lab:
 		text = text.replace(f'{self.bdir}/user/', f'kunit/{self.name}/user/')
 		for f in self.src_dir.iterdir():
 			text = text.replace(f'{self.bdir}/{f.name}', f'{self.src}/{self.name}/{f.name}')
-		return text.replace(f'{self.bdir}/', f'kunit/{self.name}/')
+		return text.replace(f'{self.bdir}/', f'kunit/{self.name}/').replace(f'{ROOT}/', '')
 
 	def build(self) -> str:
 		"""Build modules and user programs; '' or a one-line problem."""
 		for d in (self.src_dir, self.test_dir):
 			if not (d / 'Kbuild').is_file():
-				return f'{d.relative_to(ROOT)}/Kbuild is missing'
+				shown = d.relative_to(ROOT) if d.is_relative_to(ROOT) else d
+				return f'{shown}/Kbuild is missing'
 		self.bdir.mkdir(parents=True, exist_ok=True)
 		files = [f for d in (self.src_dir, self.test_dir) for f in sorted(d.iterdir())
 			 if f.is_file() and f.name not in ('Kbuild', 'Makefile', 'vm-steps')]
@@ -125,7 +128,10 @@ class Lab:
 		lines = self.build_log.splitlines()
 		self.warnings = [l for l in lines if 'warning:' in l]
 		if proc.returncode != 0:
-			err = next((l for l in lines if 'error:' in l or 'ERROR:' in l), lines[-1] if lines else '')
+			errors = [l for l in lines if 'error:' in l or 'ERROR:' in l]
+			# The student's own file first: a macro's error points into a header.
+			err = next((l for l in errors if l.startswith(f'{self.src}/')), errors[0] if errors else
+				   (lines[-1] if lines else 'make failed'))
 			return f'module did not build: {err.strip()}'
 		return self.build_user_programs()
 
@@ -196,6 +202,9 @@ class Lab:
 				raise EnvironmentFailure(f'QEMU failed to start (exit status {status}): {qemu.strip()[:300]}')
 			result = score.score(self.rubric, vmlog.parse(serial, qemu), status, deductions,
 					     self.arch, self.flavour)
+		for t in result.tests:
+			t.reason = self.student_path(t.reason)
+			t.details = [self.student_path(d) for d in t.details]
 		result.warnings = self.warnings
 		result.seconds = time.monotonic() - start
 		result.serial, result.qemu_log = serial, qemu
@@ -215,7 +224,8 @@ def main() -> int:
 	ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
 	ap.add_argument('--arch', default=os.environ.get('ARCH') or 'x86_64', choices=['x86_64', 'i386'])
 	ap.add_argument('--flavour', default='debug', choices=['fast', 'debug'])
-	ap.add_argument('--src', default='skel', choices=['skel', 'solutions'])
+	ap.add_argument('--src', default='skel',
+			help='skel, solutions, or a directory laid out like them')
 	ap.add_argument('--lab', action='append', default=[], help='lab number or name (repeatable)')
 	ap.add_argument('--out', default=str(ROOT / 'results'))
 	ap.add_argument('--check', action='store_true', help="student's loop: details, exit 1 unless all pass")

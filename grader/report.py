@@ -30,7 +30,7 @@ def print_lab(r: LabResult, verbose: bool = False) -> None:
 		score = 'skip' if t.status == 'skip' else f'{t.points}/{t.max_points}'
 		line = f'{label}{dots} {score:>5}  {t.seconds:5.2f}s'
 		if t.status != 'pass':
-			line += f'  {t.reason}'
+			line += '  not run' if r.problem and t.reason == f'not run: {r.problem}' else f'  {t.reason}'
 		print(line)
 		if verbose and t.status == 'fail':
 			for d in t.details[:30]:

@@ -8,6 +8,7 @@ crashed, the VM timed out). Points belong to the rubric, not to the tests.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,7 +108,7 @@ def unrun(rubric: Rubric, reason: str) -> list[TestScore]:
 
 
 def failure_reason(case: Case) -> str:
-	"""The line a student most needs: the test's own message, if any."""
+	"""The line a student most needs: the test's own message, and where."""
 	if case.reports:
 		r = case.reports[0]
 		return f'kernel reported {r.kind}: {r.text}'
@@ -116,15 +117,20 @@ def failure_reason(case: Case) -> str:
 	lines = [d.lstrip('# ').strip() for d in case.diagnostics]
 	lines = [l for l in lines if l]
 	for i, line in enumerate(lines):
-		if 'FAILED at' in line:
-			# KUnit prints the assertion, then the _MSG text last.
-			block = []
-			for rest in lines[i + 1:]:
-				if 'FAILED at' in rest:
-					break
-				block.append(rest)
-			where = line.split('FAILED at', 1)[1].strip()
-			return f'{block[-1] if block else line} ({where})'
+		if 'FAILED at ' not in line:
+			continue
+		where = line.split('FAILED at ', 1)[1]
+		# A user program puts its message on the same line: "file:line: msg".
+		m = re.match(r'(\S+:\d+): (.*)', where)
+		if m:
+			return f'{m.group(2)} ({m.group(1)})'
+		# KUnit prints the assertion's values, then the _MSG text last.
+		block = []
+		for rest in lines[i + 1:]:
+			if 'FAILED at ' in rest:
+				break
+			block.append(rest)
+		return f'{block[-1] if block else line} ({where})'
 	return lines[0] if lines else 'failed'
 
 
@@ -149,7 +155,8 @@ def score(rubric: Rubric, run: Run, status: int, deductions: dict[str, int],
 	if not run.finished:
 		result.problem, in_test = stop_reason(run, status)
 	elif failed_load:
-		out = next((l for l in failed_load.output if l.strip()), f'exit status {failed_load.rc}')
+		said = [l.strip() for l in failed_load.output if l.strip()]
+		out = next((l for l in said if l.startswith('insmod:')), said[-1] if said else f'exit status {failed_load.rc}')
 		result.problem = f"insmod {failed_load.args.split()[0]} failed: {out.strip()}"
 
 	crashed_case = None

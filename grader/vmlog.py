@@ -192,9 +192,9 @@ def ktap_statuses(step_lines: list[str]) -> dict[str, tuple[str, list[str]]]:
 		for suite in main.subtests:
 			for case in suite.subtests:
 				status = status_name.get(case.status, 'crash')
-				diag = [l.strip() for l in case.log if l.strip().startswith('#')]
+				diag = [l.strip() for l in case.log if l.strip()]
 				for param in case.subtests:
-					diag += [l.strip() for l in param.log if l.strip().startswith('#')]
+					diag += [l.strip() for l in param.log if l.strip()]
 					if param.status == kunit_parser.TestStatus.FAILURE:
 						diag.append(f'# parameter "{param.name}" failed')
 				result[f'{suite.name}.{case.name}'] = (status, diag)

@@ -28,15 +28,19 @@ logged() {
 	rc=$(cat /tmp/rc)
 }
 
-# kmemleak reports only objects older than five seconds: wait until the
-# first module has been loaded for that long, then scan.
+# uptime_cs - seconds since boot, in hundredths.
+uptime_cs() { read -r up _ </proc/uptime; echo "${up%.*}${up#*.}"; }
+
+# kmemleak reports an object only when it is older than five seconds and
+# its contents did not change between two scans. So: one scan now (it
+# also takes time), wait until the first module is old enough, scan again.
 leakcheck() {
 	[ -e /sys/kernel/debug/kmemleak ] || { log "leakcheck: no kmemleak in this kernel"; return 0; }
-	now=$(cut -d. -f1 /proc/uptime)
-	wait=$((${first_load:-0} + 6 - now))
-	[ "$wait" -gt 0 ] && sleep "$wait"
 	echo scan >/sys/kernel/debug/kmemleak
-	cat /sys/kernel/debug/kmemleak | tokmsg
+	wait=$(( ${first_load:-0} + 520 - $(uptime_cs) ))
+	[ "$wait" -gt 0 ] && sleep "$((wait / 100)).$(printf %02d $((wait % 100)))"
+	echo scan >/sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak
 }
 
 n=0
@@ -47,7 +51,7 @@ while read -r verb args; do
 	rc=0
 	case $verb in
 	insmod)
-		[ -n "${first_load:-}" ] || first_load=$(cut -d. -f1 /proc/uptime)
+		[ -n "${first_load:-}" ] || first_load=$(uptime_cs)
 		set -- $args
 		mod=$1
 		shift

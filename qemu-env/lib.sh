@@ -74,3 +74,8 @@ busybox_for() {
 	[ -x "$_bb" ] || die "no static busybox for $1 at $_bb: run 'make deps' (as root) to install it"
 	printf '%s\n' "$_bb"
 }
+
+# file_is_static PATH - true when PATH is an ELF file with no interpreter.
+file_is_static() {
+	! readelf -l "$1" 2>/dev/null | grep -q 'program interpreter'
+}

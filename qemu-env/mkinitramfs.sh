@@ -11,7 +11,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-ARCH=$1 KDIR=$2 LABDIR=$3 OUT=$4
+ARCH=$1 KDIR=$2 LABDIR=$(cd "$3" && pwd) OUT=$4
 gen=$KDIR/usr/gen_init_cpio
 [ -x "$gen" ] || die "$gen is missing: the lab kernel build in $KDIR is incomplete"
 busybox=$(busybox_for "$ARCH")

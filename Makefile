@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# kmemlab - graded Linux kernel memory-management and driver labs.
+# `make help` lists the targets. Every target that boots a VM first makes
+# sure the lab kernel is built (once; it is cached outside the repo).
+
+ARCH	?= x86_64
+SRC	?= skel
+LAB	?=
+PYTHON	?= python3
+
+# make check: the fast kernel (seconds); DEBUG=1 or make grade: the
+# debug kernel (KASAN, kmemleak, lockdep, DMA-API checks), as graded.
+ifeq ($(DEBUG),1)
+CHECK_FLAVOUR := debug
+else
+CHECK_FLAVOUR := fast
+endif
+
+labs_arg := $(foreach l,$(subst $(comma), ,$(LAB)),--lab $(l))
+comma := ,
+
+.PHONY: help deps kernel check grade test test-quick skels bench clean
+
+help:
+	@echo 'kmemlab: graded kernel memory-management and driver labs'
+	@echo
+	@echo '  make check LAB=NN        build lab NN from skel/, run it in the VM (fast kernel),'
+	@echo '                           show every failure; exit 0 only when all tests pass'
+	@echo '  make check LAB=NN DEBUG=1  the same on the debug kernel, as graded'
+	@echo '  make grade               grade every lab (debug kernel): score table,'
+	@echo '                           results/results.json (Gradescope), results/junit.xml'
+	@echo '  make test                kmemlab'"'"'s own tests: solutions earn full marks, skeletons'
+	@echo '                           do not, mistakes lose points, grader unit tests'
+	@echo '  make skels               regenerate skel/ from solutions/'
+	@echo '  make kernel              build (or find cached) the lab kernels for ARCH'
+	@echo '  make deps                install missing Debian packages (as root)'
+	@echo '  make bench               measure build and VM times (docs/performance.md)'
+	@echo '  make clean               remove build/ and results/ (the kernel cache stays)'
+	@echo
+	@echo 'Variables: LAB=NN[,NN] ARCH=x86_64|i386 SRC=skel|solutions|DIR DEBUG=1'
+	@echo 'Kernel cache: $${KMEMLAB_CACHE:-~/.cache/kmemlab}; KERNEL_TARBALL=... for other distros.'
+
+deps:
+	@qemu-env/deps.sh $(ARCH)
+
+kernel: deps
+	@qemu-env/build-kernel.sh $(ARCH) fast >/dev/null
+	@qemu-env/build-kernel.sh $(ARCH) debug >/dev/null
+
+check: deps
+	@if [ -z "$(LAB)" ]; then echo 'make check needs LAB=NN (e.g. make check LAB=01)'; exit 2; fi
+	@$(PYTHON) grader/grade.py --check --arch $(ARCH) --flavour $(CHECK_FLAVOUR) --src $(SRC) $(labs_arg)
+
+grade: deps
+	@$(PYTHON) grader/grade.py --arch $(ARCH) --flavour debug --src $(SRC) $(labs_arg)
+
+test:
+	@qemu-env/deps.sh x86_64 i386
+	@$(PYTHON) tests/run.py $(labs_arg)
+
+test-quick: deps
+	@$(PYTHON) tests/run.py --quick --arch $(ARCH) $(labs_arg)
+
+skels:
+	@$(PYTHON) skelgen/skelgen.py
+
+bench: deps
+	@bench/bench.sh
+
+clean:
+	rm -rf build results

@@ -1,0 +1,82 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# deps.sh [ARCH...] - make sure this Debian 12 machine has what kmemlab
+# needs. As root, installs what is missing with apt-get; otherwise prints
+# the one apt-get line to run and fails. For i386 it also unpacks Debian's
+# 32-bit static busybox into the cache (it cannot be installed beside the
+# 64-bit one, and the 32-bit guest cannot run a 64-bit binary).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+arches=${*:-x86_64}
+missing=""
+need() {	# need PACKAGE PATH-OR-COMMAND
+	case $2 in
+	/*) [ -e "$2" ] ;;
+	*) command -v "$2" >/dev/null 2>&1 ;;
+	esac || missing="$missing $1"
+}
+need make make
+need gcc gcc
+need libc6-dev /usr/include/stdio.h
+need bc bc
+need bison bison
+need flex flex
+need libelf-dev /usr/include/gelf.h
+need libssl-dev /usr/include/openssl/ssl.h
+need xz-utils xz
+need lz4 lz4
+need python3 python3
+need qemu-system-x86 qemu-system-x86_64
+need busybox-static /bin/busybox
+if [ "$KERNEL_TARBALL" = /usr/src/linux-source-6.12.tar.xz ]; then
+	need linux-source-6.12 "$KERNEL_TARBALL"
+fi
+case " $arches " in *" i386 "*) need gcc-multilib /usr/lib32/libc.a ;; esac
+# A dynamically linked busybox (Debian's "busybox" package) cannot be the
+# guest's /init: it needs the static build.
+if [ -e /bin/busybox ] && ! file_is_static /bin/busybox; then
+	missing="$missing busybox-static"
+fi
+
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		die "missing packages; run as root: apt-get install -y$missing"
+	fi
+	say "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	# A half-synced mirror can fail one index and still serve the rest:
+	# the install below decides.
+	apt-get update -q >/dev/null 2>&1 || say "warning: apt-get update reported errors"
+	# shellcheck disable=SC2086 # a list of package names
+	apt-get install -y -q --no-install-recommends $missing >/dev/null ||
+		die "apt-get install$missing failed"
+fi
+
+case " $arches " in *" i386 "*)
+	bb="$KMEMLAB_CACHE/busybox-i386/bin/busybox"
+	if [ ! -x "$bb" ]; then
+		if ! dpkg --print-foreign-architectures | grep -qx i386; then
+			[ "$(id -u)" -eq 0 ] || die "the i386 guest needs Debian's 32-bit busybox; run as root: dpkg --add-architecture i386 && apt-get update"
+			say "enabling the i386 package architecture (for busybox-static:i386)"
+			dpkg --add-architecture i386
+		fi
+		# A mirror that is half-synced fails update for one index while
+		# the one we need is fine: only the download below decides.
+		apt-cache show busybox-static:i386 >/dev/null 2>&1 ||
+			apt-get update -q >/dev/null 2>&1 || say "warning: apt-get update reported errors"
+
+		tmp=$(mktemp -d)
+		(cd "$tmp" && apt-get download -q busybox-static:i386 >/dev/null 2>&1) ||
+			die "could not download busybox-static:i386 (apt-get update first?)"
+		mkdir -p "$KMEMLAB_CACHE/busybox-i386"
+		dpkg-deb -x "$tmp"/busybox-static_*_i386.deb "$KMEMLAB_CACHE/busybox-i386"
+		rm -rf "$tmp"
+		[ -x "$bb" ] || die "busybox-static:i386 did not contain bin/busybox"
+	fi
+	;;
+esac
+exit 0

@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""make test: kmemlab's own tests.
+
+1. The grader's unit tests on KTAP/console fixtures (tests/test_grader.py).
+2. skel/ is what skelgen writes from solutions/.
+3. For every arch and every lab that runs there, in the graded (debug)
+   kernel: the solution earns full marks; the rubric names exactly the
+   cases the suite reports, in the suite's order; the skeleton builds and
+   scores below full marks without breaking the grader.
+4. Every typical mistake listed in kunit/NN-name/mutants.toml, applied to a
+   copy of the solution, loses points in the cases it names.
+
+Ends with "N passed, N failed". Options: --arch (repeatable), --lab
+(repeatable), --quick (only the fast kernel and no mutants).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+import unittest
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / 'grader'))
+
+import grade  # noqa: E402
+import score  # noqa: E402
+import vmlog  # noqa: E402
+
+passed = failed = 0
+
+
+def record(ok: bool, name: str, why: str = '') -> None:
+	global passed, failed
+	if ok:
+		passed += 1
+		print(f'PASS {name}')
+	else:
+		failed += 1
+		print(f'FAIL {name}: {why}')
+	sys.stdout.flush()
+
+
+def unit_tests() -> None:
+	suite = unittest.defaultTestLoader.discover(str(ROOT / 'tests'), pattern='test_*.py')
+	out = io.StringIO()
+	result = unittest.TextTestRunner(stream=out, verbosity=2).run(suite)
+	bad = {t.id(): e.strip().splitlines()[-1] for t, e in result.failures + result.errors}
+	for test in iter_tests(suite):
+		record(test.id() not in bad, f'grader unit: {test.id().split(".", 1)[-1]}', bad.get(test.id(), ''))
+
+
+def iter_tests(suite):
+	for t in suite:
+		if isinstance(t, unittest.TestSuite):
+			yield from iter_tests(t)
+		else:
+			yield t
+
+
+def skels_in_sync() -> None:
+	proc = subprocess.run([sys.executable, ROOT / 'skelgen' / 'skelgen.py', '--check'],
+			      capture_output=True, text=True, check=False)
+	record(proc.returncode == 0, 'skel/ matches skelgen output', (proc.stdout + proc.stderr).strip())
+
+
+def reported_order(result: score.LabResult) -> list[str]:
+	run = vmlog.parse(result.serial, result.qemu_log)
+	return list(run.cases)
+
+
+def grade_lab(lab_dir: Path, src: str, arch: str, flavour: str, kdir: Path) -> tuple[grade.Lab, score.LabResult]:
+	lab = grade.Lab(lab_dir, src, arch, flavour, kdir)
+	deductions = score.load_deductions(ROOT / 'grader' / 'deductions.toml')
+	result = lab.grade(deductions)
+	if not result.full_marks:
+		grade.save_transcript(ROOT / 'results' / 'test', lab, result)
+	return lab, result
+
+
+def summary(r: score.LabResult) -> str:
+	lost = [f'{t.key}: {t.reason}' for t in r.tests if t.status == 'fail'][:3]
+	lost += [f'deduction {d.kind}: {d.text}' for d in r.deductions]
+	return f'{r.points}/{r.max_points} {r.problem} ' + '; '.join(lost) + \
+		(f' (transcript {r.transcript})' if r.transcript else '')
+
+
+def lab_tests(lab_dir: Path, arch: str, flavour: str, kdirs, mutants: bool) -> None:
+	name = f'{lab_dir.name} ({arch}, {flavour})'
+	t0 = time.monotonic()
+	kdir = kdirs(flavour)
+	_, sol = grade_lab(lab_dir, 'solutions', arch, flavour, kdir)
+	record(sol.full_marks, f'{name}: solution earns full marks', summary(sol))
+	reported = reported_order(sol)
+	rubric = list(score.load_rubric(lab_dir / 'rubric.toml').points)
+	record(reported == rubric, f'{name}: rubric lists the suite\'s cases in order',
+	       f'suite reported {reported}, rubric has {rubric}')
+	_, skel = grade_lab(lab_dir, 'skel', arch, flavour, kdir)
+	record(not skel.problem.startswith('module did not build') and skel.points < skel.max_points,
+	       f'{name}: skeleton builds and scores below full marks', summary(skel))
+	print(f'     ({lab_dir.name}: solution + skeleton in {time.monotonic() - t0:.1f}s)')
+	if mutants:
+		mutant_tests(lab_dir, arch, kdirs)
+
+
+def mutant_tests(lab_dir: Path, arch: str, kdirs) -> None:
+	spec = ROOT / 'kunit' / lab_dir.name / 'mutants.toml'
+	if not spec.is_file():
+		return
+	for m in tomllib.loads(spec.read_text()).get('mutant', []):
+		flavour = m.get('flavour', 'fast')
+		if arch not in m.get('arches', [arch]):
+			continue
+		name = f'{lab_dir.name} ({arch}, {flavour}) mistake "{m["name"]}"'
+		with tempfile.TemporaryDirectory(prefix='kmemlab-mutant-') as tmp:
+			src = Path(tmp) / f'mutant-{os.getpid()}'
+			shutil.copytree(ROOT / 'solutions' / lab_dir.name, src / lab_dir.name)
+			target = src / lab_dir.name / m['file']
+			text = target.read_text()
+			if text.count(m['replace']) != 1:
+				record(False, name, f'the text to replace occurs {text.count(m["replace"])} times in {m["file"]}')
+				continue
+			target.write_text(text.replace(m['replace'], m['with']))
+			_, r = grade_lab(lab_dir, str(src), arch, flavour, kdirs(flavour))
+		lost = {t.key for t in r.tests if t.status == 'fail'} | {f'deduction.{d.kind}' for d in r.deductions}
+		want = set(m.get('fails', [])) | {f'deduction.{k}' for k in m.get('deducts', [])}
+		record(want <= lost and r.points < r.max_points, name,
+		       f'expected losses in {sorted(want - lost) or "score"}; got {summary(r)}')
+
+
+def main() -> int:
+	ap = argparse.ArgumentParser()
+	ap.add_argument('--arch', action='append', default=[])
+	ap.add_argument('--lab', action='append', default=[])
+	ap.add_argument('--quick', action='store_true', help='fast kernel only, no mutants')
+	args = ap.parse_args()
+	arches = args.arch or ['x86_64', 'i386']
+	flavour = 'fast' if args.quick else 'debug'
+
+	unit_tests()
+	skels_in_sync()
+	labs = grade.find_labs(args.lab)
+	for arch in arches:
+		kernels = {}
+
+		def kdir(fl, arch=arch):
+			if fl not in kernels:
+				kernels[fl] = grade.kernel_dir(arch, fl)
+			return kernels[fl]
+		try:
+			vmlog.load_kunit_parser(str((kdir(flavour) / 'source').resolve()))
+		except grade.EnvironmentFailure as e:
+			record(False, f'{arch} lab kernel', str(e))
+			continue
+		for lab_dir in labs:
+			if arch not in score.load_rubric(lab_dir / 'rubric.toml').arches:
+				continue
+			lab_tests(lab_dir, arch, flavour, kdir, mutants=not args.quick)
+	print(f'{passed} passed, {failed} failed')
+	return 1 if failed else 0
+
+
+if __name__ == '__main__':
+	sys.exit(main())

@@ -66,7 +66,7 @@ skels:
 	@$(PYTHON) skelgen/skelgen.py
 
 bench: deps
-	@bench/bench.sh
+	@$(PYTHON) bench/bench.py
 
 clean:
 	rm -rf build results

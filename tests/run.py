@@ -52,10 +52,10 @@ def record(ok: bool, name: str, why: str = '') -> None:
 
 def unit_tests() -> None:
 	suite = unittest.defaultTestLoader.discover(str(ROOT / 'tests'), pattern='test_*.py')
-	out = io.StringIO()
-	result = unittest.TextTestRunner(stream=out, verbosity=2).run(suite)
+	tests = list(iter_tests(suite))	# the runner empties the suite
+	result = unittest.TextTestRunner(stream=io.StringIO(), verbosity=2).run(suite)
 	bad = {t.id(): e.strip().splitlines()[-1] for t, e in result.failures + result.errors}
-	for test in iter_tests(suite):
+	for test in tests:
 		record(test.id() not in bad, f'grader unit: {test.id().split(".", 1)[-1]}', bad.get(test.id(), ''))
 
 
@@ -129,7 +129,10 @@ def mutant_tests(lab_dir: Path, arch: str, kdirs) -> None:
 			if text.count(m['replace']) != 1:
 				record(False, name, f'the text to replace occurs {text.count(m["replace"])} times in {m["file"]}')
 				continue
-			target.write_text(text.replace(m['replace'], m['with']))
+			text = text.replace(m['replace'], m['with'])
+			for old, new in m.get('also', []):
+				text = text.replace(old, new, 1)
+			target.write_text(text)
 			_, r = grade_lab(lab_dir, str(src), arch, flavour, kdirs(flavour))
 		lost = {t.key for t in r.tests if t.status == 'fail'} | {f'deduction.{d.kind}' for d in r.deductions}
 		want = set(m.get('fails', [])) | {f'deduction.{k}' for k in m.get('deducts', [])}

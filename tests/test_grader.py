@@ -175,6 +175,11 @@ class SkelgenTest(unittest.TestCase):
 		out, _ = skelgen.strip_regions(src, 'x.c')
 		self.assertEqual(out, '/* TODO 2: one\n * two\n */\ny = 2;\n')
 
+	def test_kernel_block_comment_form(self):
+		src = '\t/*\n\t * TODO 4 BEGIN: map it.\n\t * Really.\n\t */\n\tmap();\n\t/* TODO 4 END, skeleton: return -ENOSYS; */\n'
+		out, _ = skelgen.strip_regions(src, 'x.c')
+		self.assertEqual(out, '\t/*\n\t * TODO 4: map it.\n\t * Really.\n\t */\n\treturn -ENOSYS;\n')
+
 	def test_bad_markers_name_file_and_line(self):
 		cases = {
 			'nested': '/* TODO 1 BEGIN: a */\n/* TODO 2 BEGIN: b */\n/* TODO 2 END */\n/* TODO 1 END */\n',

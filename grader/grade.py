@@ -17,10 +17,14 @@ import argparse
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 import report
 import score
@@ -135,21 +139,24 @@ class Lab:
 			return f'module did not build: {err.strip()}'
 		return self.build_user_programs()
 
-	def build_user_programs(self) -> str:
+	def user_programs(self) -> list[tuple[Path, Path, bool]]:
+		"""(source, executable, up to date?) for each user program."""
 		user = self.test_dir / 'user'
-		if not user.is_dir():
-			return ''
-		out = self.bdir / 'user'
-		out.mkdir(exist_ok=True)
 		header = ROOT / 'kunit' / 'include' / 'ktap_user.h'
-		for c in sorted(user.glob('*.c')):
-			exe = out / c.stem
-			newest = max(c.stat().st_mtime, header.stat().st_mtime,
-				     *(h.stat().st_mtime for h in self.src_dir.glob('*.h')))
-			if exe.exists() and exe.stat().st_mtime >= newest:
+		progs = []
+		for c in sorted(user.glob('*.c')) if user.is_dir() else []:
+			exe = self.bdir / 'user' / c.stem
+			newest = max(f.stat().st_mtime for f in [c, header, *self.src_dir.glob('*.h')])
+			progs.append((c, exe, exe.exists() and exe.stat().st_mtime >= newest))
+		return progs
+
+	def build_user_programs(self) -> str:
+		for c, exe, current in self.user_programs():
+			if current:
 				continue
-			cmd = ['gcc', '-static', '-O2', '-Wall', '-I', str(header.parent), '-I', str(self.src_dir),
-			       '-o', str(exe), str(c)] + (['-m32'] if self.arch == 'i386' else [])
+			exe.parent.mkdir(exist_ok=True)
+			cmd = ['gcc', '-static', '-O2', '-Wall', '-I', str(ROOT / 'kunit' / 'include'),
+			       '-I', str(self.src_dir), '-o', str(exe), str(c)] + (['-m32'] if self.arch == 'i386' else [])
 			proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
 					      text=True, check=False)
 			if proc.returncode != 0:
@@ -157,6 +164,20 @@ class Lab:
 				err = next((l for l in proc.stdout.splitlines() if 'error' in l), proc.stdout.strip())
 				return f'user program {c.name} did not build: {self.student_path(err)}'
 		return ''
+
+	def suite_is_current(self) -> bool:
+		"""Are the suite modules and user programs of the last build newer
+		than everything they are built from? Then only the student's module
+		can change, and the VM may boot while it builds."""
+		kos = [self.bdir / f'{m}.ko' for m in kbuild_modules(self.test_dir / 'Kbuild')]
+		if not kos or not all(k.exists() for k in kos):
+			return False
+		# What kbuild compiles the suite from (it would rebuild on these).
+		inputs = [f for f in self.test_dir.iterdir() if f.suffix in ('.c', '.h')] + \
+			list(self.src_dir.glob('*.h'))
+		oldest = min(k.stat().st_mtime for k in kos)
+		return all(f.stat().st_mtime <= oldest for f in inputs) and \
+			all(current for _, _, current in self.user_programs())
 
 	def steps(self) -> str:
 		custom = self.test_dir / 'vm-steps'
@@ -170,34 +191,79 @@ class Lab:
 		plan += [f'rmmod {m}' for m in reversed(mods + tests)]
 		return '\n'.join(plan + ['leakcheck']) + '\n'
 
-	def run_vm(self) -> tuple[int, str, str]:
-		"""Boot the VM; (QEMU's exit status, serial log, QEMU's log)."""
-		vm = self.bdir / 'vm'
+	def stage(self, name: str, modules: list[str], programs: bool, steps: str = '') -> Path:
+		"""A directory of what goes under /lab in the VM (symlinks)."""
+		vm = self.bdir / name
 		shutil.rmtree(vm, ignore_errors=True)
-		(vm / 'bin').mkdir(parents=True)
-		for ko in self.bdir.glob('*.ko'):
-			(vm / ko.name).symlink_to(ko)
-		for exe in (self.bdir / 'user').glob('*') if (self.bdir / 'user').is_dir() else []:
-			(vm / 'bin' / exe.name).symlink_to(exe)
-		(vm / 'steps').write_text(self.steps())
-		initrd, log = self.bdir / 'initrd.cpio', self.bdir / 'serial.log'
-		subprocess.run([QEMU_ENV / 'mkinitramfs.sh', self.arch, str(self.kdir), str(vm), str(initrd)],
-			       check=True)
-		env = dict(os.environ, QEMU_MEM=self.rubric.memory, QEMU_TIMEOUT=str(self.rubric.timeout))
-		status = subprocess.run([QEMU_ENV / 'run-vm.sh', self.arch, str(self.kdir), str(initrd), str(log)],
-					env=env, check=False).returncode
-		read = lambda p: p.read_text(errors='replace') if p.exists() else ''
-		return status, read(log), read(Path(f'{log}.qemu'))
+		vm.mkdir()
+		for m in modules:
+			(vm / f'{m}.ko').symlink_to(self.bdir / f'{m}.ko')
+		if programs:
+			(vm / 'bin').mkdir()
+			for _, exe, _ in self.user_programs():
+				(vm / 'bin' / exe.name).symlink_to(exe)
+		if steps:
+			(vm / 'steps').write_text(steps)
+		return vm
+
+	def boot(self, initrd: Path, socket_path: str = '') -> subprocess.Popen:
+		env = dict(os.environ, QEMU_MEM=self.rubric.memory, QEMU_TIMEOUT=str(self.rubric.timeout),
+			   QEMU_LAB_SOCKET=socket_path)
+		return subprocess.Popen([QEMU_ENV / 'run-vm.sh', self.arch, str(self.kdir), str(initrd),
+					 str(self.bdir / 'serial.log')], env=env, start_new_session=True)
+
+	def mkinitramfs(self, vm: Path, out: Path, lab_only: bool = False) -> None:
+		env = dict(os.environ, LAB_ONLY='1' if lab_only else '')
+		subprocess.run([QEMU_ENV / 'mkinitramfs.sh', self.arch, str(self.kdir), str(vm), str(out)],
+			       env=env, check=True)
+
+	def build_and_boot(self) -> tuple[str, Optional[subprocess.Popen]]:
+		"""Build, and boot the VM: (problem, the running VM or None).
+
+		When the suite and user programs are already built, the VM boots
+		with them first and the student's module follows over the VM's
+		second serial port once it has compiled: the boot (about a second
+		under TCG) then hides most of the module build."""
+		students = kbuild_modules(self.src_dir / 'Kbuild') if (self.src_dir / 'Kbuild').is_file() else []
+		tests = kbuild_modules(self.test_dir / 'Kbuild')
+		if not (students and self.suite_is_current()):
+			problem = self.build()
+			if problem:
+				return problem, None
+			vm = self.stage('vm', students + tests, True, self.steps())
+			self.mkinitramfs(vm, self.bdir / 'initrd.cpio')
+			return '', self.boot(self.bdir / 'initrd.cpio')
+
+		vm = self.stage('vm', tests, True, 'receive\n' + self.steps())
+		self.mkinitramfs(vm, self.bdir / 'initrd.cpio')
+		with tempfile.TemporaryDirectory(prefix='kmemlab-') as tmp:
+			sock_path = f'{tmp}/lab.sock'
+			proc = self.boot(self.bdir / 'initrd.cpio', sock_path)
+			# Connected before the guest asks: QEMU drops what a guest
+			# writes to a socket port with nobody on the other end.
+			sock = connect(proc, sock_path)
+			problem = self.build()
+			if problem:
+				stop(proc)
+				return problem, None
+			late = self.stage('vm-late', students, False)
+			self.mkinitramfs(late, self.bdir / 'late.cpio', lab_only=True)
+			if sock:
+				send_when_asked(proc, sock, (self.bdir / 'late.cpio').read_bytes())
+		return '', proc
 
 	def grade(self, deductions: dict[str, int]) -> score.LabResult:
 		start = time.monotonic()
-		problem = self.build()
+		problem, proc = self.build_and_boot()
 		if problem:
 			result = score.LabResult(self.name, self.arch, self.flavour,
 						 score.unrun(self.rubric, f'not run: {problem}'), problem=problem)
 			serial = qemu = ''
 		else:
-			status, serial, qemu = self.run_vm()
+			status = proc.wait()
+			log = self.bdir / 'serial.log'
+			read = lambda p: p.read_text(errors='replace') if p.exists() else ''
+			serial, qemu = read(log), read(Path(f'{log}.qemu'))
 			if status not in (0, score.TIMEOUT_STATUS) and not serial:
 				raise EnvironmentFailure(f'QEMU failed to start (exit status {status}): {qemu.strip()[:300]}')
 			result = score.score(self.rubric, vmlog.parse(serial, qemu), status, deductions,
@@ -209,6 +275,43 @@ class Lab:
 		result.seconds = time.monotonic() - start
 		result.serial, result.qemu_log = serial, qemu
 		return result
+
+
+def stop(proc: subprocess.Popen) -> None:
+	"""End a VM started by Lab.boot, QEMU and all."""
+	try:
+		os.killpg(proc.pid, signal.SIGKILL)
+	except ProcessLookupError:
+		pass
+	proc.wait()
+
+
+def connect(proc: subprocess.Popen, path: str) -> Optional[socket.socket]:
+	"""Connect to the VM's second serial port as soon as QEMU offers it."""
+	sock = socket.socket(socket.AF_UNIX)
+	while proc.poll() is None:
+		try:
+			sock.connect(path)
+			return sock
+		except OSError:
+			time.sleep(0.01)
+	sock.close()
+	return None
+
+
+def send_when_asked(proc: subprocess.Popen, sock: socket.socket, data: bytes) -> None:
+	"""Give the VM's "receive" step its archive: wait for the guest's "R",
+	then send "<size>\\n" and the bytes. If the VM ends first (it crashed
+	while booting) the socket closes, nothing is sent, and the console log
+	says why."""
+	with sock:
+		try:
+			if sock.recv(1) == b'R':
+				sock.sendall(b'%d\n' % len(data) + data)
+				# Hold the connection until QEMU has passed it all on.
+				proc.wait()
+		except OSError:
+			pass
 
 
 def save_transcript(out: Path, lab: Lab, result: score.LabResult) -> None:

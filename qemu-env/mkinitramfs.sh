@@ -6,6 +6,7 @@
 # LABDIR's files under /lab. The kernel unpacks concatenated cpio archives
 # in order, so only the lab part is made anew for each run. Both are written
 # by the kernel's own usr/gen_init_cpio: no root, no cpio tool needed.
+# With LAB_ONLY=1, OUT gets only the lab's part (for /init's "receive").
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,6 +44,10 @@ spec=$(cd "$LABDIR" && find . -mindepth 1 | sort | while read -r f; do
 		echo "file /lab/$f $LABDIR/$f 755 0 0"
 	fi
 done)
+if [ "${LAB_ONLY:-}" = 1 ]; then
+	printf '%s\n' "$spec" | "$gen" - >"$OUT"
+	exit 0
+fi
 printf '%s\n' "$spec" | "$gen" - >"$OUT.lab"
 cat "$base" "$OUT.lab" >"$OUT"
 rm -f "$OUT.lab"

@@ -9,7 +9,9 @@
 #
 # Settings from the environment: QEMU_MEM (guest RAM, 256M), QEMU_TIMEOUT
 # (seconds, 60), QEMU_APPEND (extra kernel arguments), QEMU_EXTRA (extra
-# QEMU arguments). No network, no host share, no root needed.
+# QEMU arguments), QEMU_LAB_SOCKET (a Unix socket path: the guest's second
+# serial port, on which /init's "receive" step takes more lab files while
+# it runs). No network, no host share, no root needed.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,13 +31,17 @@ accel=$("$here/kvm-probe.sh" "$bzimage")
 append="console=ttyS0 quiet panic=-1 oops=panic printk.devkmsg=on"
 append="$append watchdog_thresh=5 hung_task_timeout_secs=20 acpi=off"
 [ -n "${QEMU_APPEND:-}" ] && append="$append $QEMU_APPEND"
+labport=""
+if [ -n "${QEMU_LAB_SOCKET:-}" ]; then
+	labport="-chardev socket,id=lab,path=$QEMU_LAB_SOCKET,server=on,wait=off -serial chardev:lab"
+fi
 
 rm -f "$LOG" "$LOG.qemu"
 rc=0
-# shellcheck disable=SC2086 # QEMU_EXTRA is a list of arguments
+# shellcheck disable=SC2086 # labport and QEMU_EXTRA are lists of arguments
 timeout -k 5 "$QEMU_TIMEOUT" "$qemu" -accel "$accel" -m "$QEMU_MEM" -smp 1 \
 	-nodefaults -no-user-config -display none -nic none -no-reboot \
 	-kernel "$bzimage" -initrd "$INITRD" -append "$append" \
-	-serial "file:$LOG" -device edu -d guest_errors -D "$LOG.qemu" \
+	-serial "file:$LOG" $labport -device edu -d guest_errors -D "$LOG.qemu" \
 	${QEMU_EXTRA:-} >>"$LOG.qemu" 2>&1 || rc=$?
 exit "$rc"

@@ -26,8 +26,11 @@ if [ "$FLAVOUR" = debug ]; then
 	[ -f "$here/config/debug-$ARCH.config" ] && frags="$frags $here/config/debug-$ARCH.config"
 fi
 
+# The cache key: the source tarball's identity and the fragments. Bump
+# BUILD_REV when a change to this script changes the kernel it builds.
+BUILD_REV=1
 src=$(kernel_source)
-key=$(cat "$src/.kmemlab-source" $frags "$0" | sha256sum | cut -c1-12)
+key=$( (cat "$src/.kmemlab-source" $frags; echo "$BUILD_REV") | sha256sum | cut -c1-12)
 out="$KMEMLAB_CACHE/kernel/$ARCH-$FLAVOUR-$key"
 if [ -f "$out/.kmemlab-built" ]; then
 	echo "$out"

@@ -12,7 +12,8 @@
    copy of the solution, loses points in the cases it names.
 
 Ends with "N passed, N failed". Options: --arch (repeatable), --lab
-(repeatable), --quick (only the fast kernel and no mutants).
+(repeatable), --quick (only the fast kernel and no mutants), --mutants (only
+the mistakes).
 """
 
 from __future__ import annotations
@@ -145,12 +146,14 @@ def main() -> int:
 	ap.add_argument('--arch', action='append', default=[])
 	ap.add_argument('--lab', action='append', default=[])
 	ap.add_argument('--quick', action='store_true', help='fast kernel only, no mutants')
+	ap.add_argument('--mutants', action='store_true', help='only the typical mistakes')
 	args = ap.parse_args()
 	arches = args.arch or ['x86_64', 'i386']
 	flavour = 'fast' if args.quick else 'debug'
 
-	unit_tests()
-	skels_in_sync()
+	if not args.mutants:
+		unit_tests()
+		skels_in_sync()
 	labs = grade.find_labs(args.lab)
 	for arch in arches:
 		kernels = {}
@@ -167,7 +170,10 @@ def main() -> int:
 		for lab_dir in labs:
 			if arch not in score.load_rubric(lab_dir / 'rubric.toml').arches:
 				continue
-			lab_tests(lab_dir, arch, flavour, kdir, mutants=not args.quick)
+			if args.mutants:
+				mutant_tests(lab_dir, arch, kdir)
+			else:
+				lab_tests(lab_dir, arch, flavour, kdir, mutants=not args.quick)
 	print(f'{passed} passed, {failed} failed')
 	return 1 if failed else 0
 

@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suite for lab 04: each case maps anonymous memory into an address
+ * space of its own with kunit_vm_mmap(), touches it from the kernel, and
+ * compares what kmemlab_walk finds with the kernel's own answers: the
+ * page get_user_pages() returns, and a reference walk of the same tables.
+ */
+#include <kunit/test.h>
+#include <linux/delay.h>
+#include <linux/lockdep.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/mmap_lock.h>
+#include <linux/pgtable.h>
+#include <linux/preempt.h>
+#include <linux/sched.h>
+#include <linux/uaccess.h>
+
+#include "kmemlab_walk.h"
+
+#define ALL_WRITTEN	(KMEMLAB_PRESENT | KMEMLAB_WRITE | KMEMLAB_USER | \
+			 KMEMLAB_DIRTY | KMEMLAB_ACCESSED)
+
+/* @pages of fresh anonymous memory in this case's own address space. */
+static unsigned long map_anon(struct kunit *test, unsigned long pages,
+			      unsigned long prot)
+{
+	unsigned long addr;
+
+	addr = kunit_vm_mmap(test, NULL, 0, pages * PAGE_SIZE, prot,
+			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_FALSE_MSG(test, !addr || IS_ERR_VALUE(addr),
+			       "kunit_vm_mmap() of %lu pages failed", pages);
+	return addr;
+}
+
+static void touch(struct kunit *test, unsigned long addr)
+{
+	KUNIT_ASSERT_EQ_MSG(test, put_user(0x5a, (u8 __user *)addr), 0,
+			    "cannot write the test mapping at %#lx", addr);
+}
+
+/* The kernel's answer: the frame get_user_pages() finds at @addr, or 0. */
+static unsigned long gup_pfn(unsigned long addr)
+{
+	unsigned long pfn = 0;
+	struct page *page;
+
+	mmap_read_lock(current->mm);
+	if (get_user_pages(addr, 1, 0, &page) == 1) {
+		pfn = page_to_pfn(page);
+		put_page(page);
+	}
+	mmap_read_unlock(current->mm);
+	return pfn;
+}
+
+/* A reference walk to the pmd entry; the caller holds the mmap lock. */
+static pmd_t *ref_pmd(struct mm_struct *mm, unsigned long addr)
+{
+	pgd_t *pgd = pgd_offset(mm, addr);
+	p4d_t *p4d;
+	pud_t *pud;
+
+	if (pgd_none(*pgd) || pgd_bad(*pgd))
+		return NULL;
+	p4d = p4d_offset(pgd, addr);
+	if (p4d_none(*p4d) || p4d_bad(*p4d))
+		return NULL;
+	pud = pud_offset(p4d, addr);
+	if (pud_none(*pud) || pud_leaf(*pud) || pud_bad(*pud))
+		return NULL;
+	return pmd_offset(pud, addr);
+}
+
+/*
+ * Is the mmap lock of @mm held by someone who should have let it go? Once
+ * a region has VM_HUGEPAGE, khugepaged may take the lock briefly to scan
+ * it: only a lock held for a long while is a leak.
+ */
+static bool mmap_lock_leaked(struct mm_struct *mm)
+{
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		if (!rwsem_is_locked(&mm->mmap_lock))
+			return false;
+		usleep_range(1000, 2000);
+	}
+	return true;
+}
+
+/*
+ * kmemlab_walk() on this case's address space. A walk that returns with a
+ * lock still held fails the case here, and the lock is released, so that
+ * one forgotten unlock does not hang every case after it. Without split
+ * page-table locks (one CPU) the pte and pmd locks are both
+ * mm->page_table_lock.
+ */
+static int walk(struct kunit *test, unsigned long addr, struct kmemlab_pte_info *info)
+{
+	struct mm_struct *mm = current->mm;
+	int before = preempt_count();
+	int ret;
+
+	ret = kmemlab_walk(mm, addr, info);
+	if (preempt_count() > before) {
+		spin_unlock(&mm->page_table_lock);
+		KUNIT_FAIL(test, "kmemlab_walk(%#lx) returned with a page-table lock still held", addr);
+	}
+	if (mmap_lock_leaked(mm)) {
+		mmap_read_unlock(mm);
+		KUNIT_FAIL(test, "kmemlab_walk(%#lx) returned with the mmap lock still held", addr);
+	}
+	return ret;
+}
+
+static void entry_flags_translates_bits(struct kunit *test)
+{
+	static const struct {
+		unsigned long x86;
+		unsigned int want;
+		const char *name;
+	} bits[] = {
+		{ _PAGE_PRESENT, KMEMLAB_PRESENT, "_PAGE_PRESENT" },
+		{ _PAGE_RW, KMEMLAB_WRITE, "_PAGE_RW" },
+		{ _PAGE_USER, KMEMLAB_USER, "_PAGE_USER" },
+		{ _PAGE_DIRTY, KMEMLAB_DIRTY, "_PAGE_DIRTY" },
+		{ _PAGE_ACCESSED, KMEMLAB_ACCESSED, "_PAGE_ACCESSED" },
+		{ _PAGE_PSE | _PAGE_GLOBAL | _PAGE_PWT, 0, "_PAGE_PSE|_PAGE_GLOBAL|_PAGE_PWT" },
+	};
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(bits); i++)
+		KUNIT_EXPECT_EQ_MSG(test, kmemlab_entry_flags(bits[i].x86), bits[i].want,
+				    "%s should become %#x", bits[i].name, bits[i].want);
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_entry_flags(_PAGE_PRESENT | _PAGE_RW | _PAGE_USER |
+						      _PAGE_DIRTY | _PAGE_ACCESSED),
+			    (unsigned int)ALL_WRITTEN, "all five bits at once");
+}
+
+static void walk_to_pmd_matches_kernel(struct kunit *test)
+{
+	unsigned long addr = map_anon(test, 4, PROT_READ | PROT_WRITE) + 2 * PAGE_SIZE;
+	struct mm_struct *mm = current->mm;
+	pmd_t *got, *want;
+
+	touch(test, addr);
+	mmap_read_lock(mm);
+	got = kmemlab_walk_to_pmd(mm, addr);
+	want = ref_pmd(mm, addr);
+	mmap_read_unlock(mm);
+	KUNIT_ASSERT_NOT_NULL(test, want);
+	KUNIT_EXPECT_PTR_EQ_MSG(test, got, want,
+				"the pmd entry for %#lx is at %p; pgd -> p4d -> pud -> pmd, each *_offset() from the entry above",
+				addr, want);
+}
+
+static void pte_map_lock_holds_table_lock(struct kunit *test)
+{
+	unsigned long addr = map_anon(test, 4, PROT_READ | PROT_WRITE) + PAGE_SIZE;
+	struct mm_struct *mm = current->mm;
+	spinlock_t *ptl = NULL;
+	pte_t *got, *want;
+	int before, held;
+	pmd_t *pmd;
+
+	touch(test, addr);
+	mmap_read_lock(mm);
+	pmd = ref_pmd(mm, addr);
+	KUNIT_ASSERT_NOT_NULL(test, pmd);
+	want = pte_offset_kernel(pmd, addr);
+
+	before = preempt_count();
+	got = kmemlab_pte_map_lock(mm, addr, &ptl);
+	held = preempt_count() - before;
+	if (got && ptl && held > 0) {
+		if (IS_ENABLED(CONFIG_LOCKDEP))
+			KUNIT_EXPECT_TRUE_MSG(test, lockdep_is_held(ptl),
+					      "the lock returned is not the one taken");
+		spin_unlock(ptl);
+	}
+	mmap_read_unlock(mm);
+
+	KUNIT_ASSERT_PTR_EQ_MSG(test, got, want, "the pte for %#lx is at %p", addr, want);
+	KUNIT_EXPECT_PTR_EQ_MSG(test, ptl, pte_lockptr(mm, pmd),
+				"*ptlp should be the pte table's lock, pte_lockptr()");
+	if (IS_ENABLED(CONFIG_PREEMPT_COUNT))
+		KUNIT_EXPECT_GT_MSG(test, held, 0,
+				    "kmemlab_pte_map_lock() returned without holding the lock: the entry could change while you read it");
+}
+
+static void walk_written_page(struct kunit *test)
+{
+	unsigned long addr = map_anon(test, 4, PROT_READ | PROT_WRITE) + 3 * PAGE_SIZE + 100;
+	struct kmemlab_pte_info info = { .pfn = ~0UL, .flags = ~0U };
+
+	touch(test, addr);
+	KUNIT_ASSERT_EQ_MSG(test, walk(test, addr, &info), 0,
+			    "%#lx was just written: it is mapped", addr);
+	KUNIT_EXPECT_EQ_MSG(test, info.pfn, gup_pfn(addr),
+			    "the frame should be the one get_user_pages() finds");
+	KUNIT_EXPECT_EQ_MSG(test, info.flags, (unsigned int)ALL_WRITTEN,
+			    "a written user page is present, writable, user, dirty and accessed (%#x)",
+			    ALL_WRITTEN);
+}
+
+static void walk_untouched_page_not_present(struct kunit *test)
+{
+	unsigned long addr = map_anon(test, 4, PROT_READ | PROT_WRITE) + PAGE_SIZE;
+	struct kmemlab_pte_info info = { .pfn = ~0UL, .flags = ~0U };
+
+	touch(test, addr + PAGE_SIZE);	/* the table exists, this entry is empty */
+	KUNIT_EXPECT_EQ_MSG(test, walk(test, addr, &info), -ENOENT,
+			    "an anonymous page never touched has no frame: expected -ENOENT");
+	KUNIT_EXPECT_EQ_MSG(test, info.flags, 0U, "nothing maps the address: no flags");
+}
+
+static void walk_read_only_page(struct kunit *test)
+{
+	unsigned long addr = map_anon(test, 2, PROT_READ);
+	struct kmemlab_pte_info info = { .pfn = ~0UL, .flags = ~0U };
+	u8 byte;
+
+	/* A read fault maps the shared zero page, read-only. */
+	KUNIT_ASSERT_EQ(test, get_user(byte, (u8 __user *)addr), 0);
+	KUNIT_ASSERT_EQ_MSG(test, walk(test, addr, &info), 0,
+			    "%#lx was just read: it is mapped", addr);
+	KUNIT_EXPECT_EQ_MSG(test, info.pfn, gup_pfn(addr),
+			    "the frame should be the one get_user_pages() finds (the zero page)");
+	KUNIT_EXPECT_EQ_MSG(test, info.flags & (KMEMLAB_PRESENT | KMEMLAB_WRITE | KMEMLAB_USER),
+			    KMEMLAB_PRESENT | KMEMLAB_USER,
+			    "a PROT_READ page is present and user but not writable");
+}
+
+static void walk_after_munmap_not_present(struct kunit *test)
+{
+	unsigned long addr = map_anon(test, 4, PROT_READ | PROT_WRITE);
+	struct kmemlab_pte_info info = { .pfn = ~0UL, .flags = ~0U };
+
+	touch(test, addr);
+	KUNIT_ASSERT_EQ(test, walk(test, addr, &info), 0);
+	KUNIT_ASSERT_EQ(test, vm_munmap(addr, 4 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ_MSG(test, walk(test, addr, &info), -ENOENT,
+			    "after munmap() nothing maps %#lx", addr);
+	KUNIT_EXPECT_EQ_MSG(test, info.flags, 0U, "nothing maps the address: no flags");
+}
+
+static void walk_huge_pmd_leaf(struct kunit *test)
+{
+	struct mm_struct *mm;
+	struct kmemlab_pte_info info = { .pfn = ~0UL, .flags = ~0U };
+	struct vm_area_struct *vma;
+	unsigned long base, addr;
+	spinlock_t *ptl = NULL;
+	pte_t *ptep;
+	pmd_t *pmd;
+	bool huge;
+
+	if (!IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE))
+		kunit_skip(test, "this kernel has no transparent huge pages");
+	base = ALIGN(map_anon(test, 2 * PTRS_PER_PTE, PROT_READ | PROT_WRITE), PMD_SIZE);
+	mm = current->mm;	/* kunit_vm_mmap() gave this case one */
+
+	/* What madvise(MADV_HUGEPAGE) does to the vma. */
+	mmap_write_lock(mm);
+	vma = find_vma(mm, base);
+	if (vma)
+		vm_flags_set(vma, VM_HUGEPAGE);
+	mmap_write_unlock(mm);
+	KUNIT_ASSERT_NOT_NULL(test, vma);
+	touch(test, base);
+
+	mmap_read_lock(mm);
+	pmd = ref_pmd(mm, base);
+	huge = pmd && pmd_leaf(pmdp_get(pmd));
+	mmap_read_unlock(mm);
+	if (!huge)
+		kunit_skip(test, "the kernel backed the region with small pages, no huge page to walk");
+
+	addr = base + 5 * PAGE_SIZE + 17;
+	KUNIT_ASSERT_EQ_MSG(test, walk(test, addr, &info), 0,
+			    "%#lx is inside a huge page just written", addr);
+	KUNIT_EXPECT_EQ_MSG(test, info.pfn, gup_pfn(addr),
+			    "a pmd leaf maps %lu KiB: the frame of an address inside it is pmd_pfn() plus its page index in the leaf",
+			    PMD_SIZE / 1024);
+	KUNIT_EXPECT_EQ_MSG(test, info.flags, (unsigned int)(ALL_WRITTEN | KMEMLAB_HUGE),
+			    "a written huge page: KMEMLAB_HUGE and the five bits of a written page");
+
+	/* A leaf is not a table: there is no pte to lock. */
+	mmap_read_lock(mm);
+	ptep = kmemlab_pte_map_lock(mm, addr, &ptl);
+	if (ptep && ptl)
+		spin_unlock(ptl);
+	mmap_read_unlock(mm);
+	KUNIT_EXPECT_NULL_MSG(test, ptep,
+			      "kmemlab_pte_map_lock() used a huge pmd leaf as a pte table");
+}
+
+static void walk_releases_locks(struct kunit *test)
+{
+	unsigned long addr = map_anon(test, 2, PROT_READ | PROT_WRITE);
+	struct kmemlab_pte_info info = { .pfn = ~0UL, .flags = ~0U };
+	int before = preempt_count();
+	struct mm_struct *mm;
+	bool leaked;
+
+	touch(test, addr);
+	mm = current->mm;
+	KUNIT_EXPECT_EQ(test, kmemlab_walk(mm, addr, &info), 0);
+	KUNIT_EXPECT_EQ_MSG(test, preempt_count(), before,
+			    "a spinlock is still held after kmemlab_walk() returned");
+	if (preempt_count() > before)
+		spin_unlock(&mm->page_table_lock);
+	leaked = mmap_lock_leaked(mm);
+	KUNIT_EXPECT_FALSE_MSG(test, leaked,
+			       "the mmap lock is still held after kmemlab_walk() returned");
+	if (leaked)
+		mmap_read_unlock(mm);
+}
+
+static void walk_kernel_address_rejected(struct kunit *test)
+{
+	struct kmemlab_pte_info info = { .pfn = ~0UL, .flags = ~0U };
+
+	map_anon(test, 1, PROT_READ);	/* an address space to look in */
+
+	KUNIT_EXPECT_EQ_MSG(test, walk(test, (unsigned long)test, &info), -EINVAL,
+			    "%p is a kernel address: the user's pgd maps it too, but it is not the process's to look at",
+			    test);
+}
+
+static struct kunit_case kmemlab_walk_test_cases[] = {
+	KUNIT_CASE(entry_flags_translates_bits),
+	KUNIT_CASE(walk_to_pmd_matches_kernel),
+	KUNIT_CASE(pte_map_lock_holds_table_lock),
+	KUNIT_CASE(walk_releases_locks),
+	KUNIT_CASE(walk_written_page),
+	KUNIT_CASE(walk_untouched_page_not_present),
+	KUNIT_CASE(walk_read_only_page),
+	KUNIT_CASE(walk_after_munmap_not_present),
+	KUNIT_CASE(walk_huge_pmd_leaf),
+	KUNIT_CASE(walk_kernel_address_rejected),
+	{}
+};
+
+static struct kunit_suite kmemlab_walk_test_suite = {
+	.name = "kmemlab_walk",
+	.test_cases = kmemlab_walk_test_cases,
+};
+kunit_test_suite(kmemlab_walk_test_suite);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("KUnit tests for kmemlab lab 04");
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);

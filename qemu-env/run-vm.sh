@@ -30,6 +30,14 @@ accel=$("$here/kvm-probe.sh" "$bzimage")
 # watchdog_thresh=5: a soft lockup panics after 10 s, not 20.
 append="console=ttyS0 quiet panic=-1 oops=panic printk.devkmsg=on"
 append="$append watchdog_thresh=5 hung_task_timeout_secs=20 acpi=off"
+# Without ACPI there is no HPET or PM timer to calibrate the TSC against,
+# and the guest falls back to a 4 ms jiffies clock plus a 0.3 s delay-loop
+# calibration. Under TCG (and KVM) the guest's TSC ticks at the host's
+# rate, so tell it that rate when the host's TSC is constant.
+if grep -q constant_tsc /proc/cpuinfo 2>/dev/null; then
+	mhz=$(awk -F': *' '/^cpu MHz/ { print int($2 * 1000); exit }' /proc/cpuinfo)
+	[ -n "$mhz" ] && append="$append tsc_early_khz=$mhz"
+fi
 [ -n "${QEMU_APPEND:-}" ] && append="$append $QEMU_APPEND"
 labport=""
 if [ -n "${QEMU_LAB_SOCKET:-}" ]; then

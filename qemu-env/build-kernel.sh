@@ -37,6 +37,19 @@ if [ -f "$out/.kmemlab-built" ]; then
 	exit 0
 fi
 
+# One builder per kernel: a second caller (another terminal, make test
+# beside make check) waits for the first instead of building over it.
+mkdir -p "$KMEMLAB_CACHE/kernel"
+exec 9>"$out.lock"
+if ! flock -n 9; then
+	say "waiting for another build of the $ARCH/$FLAVOUR kernel to finish"
+	flock 9
+	if [ -f "$out/.kmemlab-built" ]; then
+		echo "$out"
+		exit 0
+	fi
+fi
+
 jobs=${JOBS:-$(nproc)}
 mkdir -p "$out"
 log="$out/build.log"

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suite for lab 05: map each kmemlab_remap device into a throwaway
+ * user address space with kunit_vm_mmap() and read the page tables back.
+ * A pte must hold exactly the pfn of the buffer page it stands for: that
+ * is what tells a right remap from one that merely does not crash.
+ */
+#include <kunit/test.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+
+#include "kmemlab_remap.h"
+
+KUNIT_DEFINE_ACTION_WRAPPER(fput_action, fput, struct file *);
+
+static const enum kmemlab_remap_kind kinds[] = {
+	KMEMLAB_REMAP_CONTIG,
+	KMEMLAB_REMAP_VMALLOC,
+};
+
+static void kind_to_desc(const enum kmemlab_remap_kind *kind, char *desc)
+{
+	strscpy(desc, kmemlab_remap_names[*kind], KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(kind, kinds, kind_to_desc);
+
+static enum kmemlab_remap_kind test_kind(struct kunit *test)
+{
+	return *(const enum kmemlab_remap_kind *)test->param_value;
+}
+
+static struct file *open_device(struct kunit *test)
+{
+	const char *name = kmemlab_remap_names[test_kind(test)];
+	char path[64];
+	struct file *file;
+
+	snprintf(path, sizeof(path), "/dev/%s", name);
+	file = filp_open(path, O_RDWR, 0);
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(file),
+			       "cannot open %s (error %ld): is the device registered?",
+			       path, PTR_ERR(file));
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, fput_action, file));
+	return file;
+}
+
+/*
+ * mmap() @pages pages of the device at page offset @pgoff. Returns the
+ * user address, or a negative errno cast to unsigned long.
+ */
+static unsigned long map_device(struct kunit *test, unsigned long pages,
+				unsigned long pgoff, unsigned long flags)
+{
+	struct file *file = open_device(test);
+	unsigned long addr;
+
+	addr = kunit_vm_mmap(test, file, 0, pages * PAGE_SIZE,
+			     PROT_READ | PROT_WRITE, flags, pgoff * PAGE_SIZE);
+	KUNIT_ASSERT_NE_MSG(test, addr, 0, "kunit_vm_mmap() ran out of memory");
+	return addr;
+}
+
+static unsigned long map_or_fail(struct kunit *test, unsigned long pages,
+				 unsigned long pgoff)
+{
+	unsigned long addr = map_device(test, pages, pgoff, MAP_SHARED);
+
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR_VALUE(addr),
+			       "mmap(%lu pages at page offset %lu, MAP_SHARED) failed with %ld, expected success",
+			       pages, pgoff, (long)addr);
+	return addr;
+}
+
+/* The pfn of page @page of the buffer, however it was allocated. */
+static unsigned long buffer_pfn(struct kunit *test, unsigned long page)
+{
+	char *buf = kmemlab_remap_buffer(test_kind(test));
+
+	buf += page * PAGE_SIZE;
+	if (is_vmalloc_addr(buf))
+		return vmalloc_to_pfn(buf);
+	return page_to_pfn(virt_to_page(buf));
+}
+
+/* The pfn in the current process's pte for @addr, or 0 if none. */
+static unsigned long user_pfn(unsigned long addr)
+{
+	struct follow_pfnmap_args args = { .address = addr };
+	unsigned long pfn = 0;
+
+	mmap_read_lock(current->mm);
+	args.vma = vma_lookup(current->mm, addr);
+	if (args.vma && !follow_pfnmap_start(&args)) {
+		pfn = args.pfn;
+		follow_pfnmap_end(&args);
+	}
+	mmap_read_unlock(current->mm);
+	return pfn;
+}
+
+/* Check that @pages pages from @addr map buffer pages from @pgoff on. */
+static void expect_maps_buffer(struct kunit *test, unsigned long addr,
+			       unsigned long pages, unsigned long pgoff)
+{
+	unsigned long i, got, want;
+
+	for (i = 0; i < pages; i++) {
+		got = user_pfn(addr + i * PAGE_SIZE);
+		want = buffer_pfn(test, pgoff + i);
+		KUNIT_EXPECT_EQ_MSG(test, got, want,
+				    "page %lu of a mapping at page offset %lu should map buffer page %lu (pfn %#lx), its pte holds pfn %#lx",
+				    i, pgoff, pgoff + i, want, got);
+		if (got != want)
+			return;	/* one report is enough */
+	}
+}
+
+static void mmap_maps_every_buffer_page(struct kunit *test)
+{
+	unsigned long addr = map_or_fail(test, KMEMLAB_REMAP_PAGES, 0);
+
+	expect_maps_buffer(test, addr, KMEMLAB_REMAP_PAGES, 0);
+}
+
+static void mmap_honours_pgoff(struct kunit *test)
+{
+	static const unsigned long offsets[] = {
+		1, 5, KMEMLAB_REMAP_PAGES / 2 + 3, KMEMLAB_REMAP_PAGES - 4,
+	};
+	unsigned long addr;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(offsets); i++) {
+		addr = map_or_fail(test, 4, offsets[i]);
+		expect_maps_buffer(test, addr, 4, offsets[i]);
+	}
+}
+
+/* Stores through the mapping and through the buffer meet. */
+static void mmap_shares_bytes_both_ways(struct kunit *test)
+{
+	const unsigned long page = 7;
+	char *buf = kmemlab_remap_buffer(test_kind(test)) + page * PAGE_SIZE;
+	unsigned long addr = map_or_fail(test, 2, page);
+	char *copy;
+
+	copy = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, copy);
+
+	memset(buf, 0x5a, PAGE_SIZE);
+	KUNIT_ASSERT_EQ(test, 0, copy_from_user(copy, (void __user *)addr,
+						PAGE_SIZE));
+	KUNIT_EXPECT_TRUE_MSG(test, !memchr_inv(copy, 0x5a, PAGE_SIZE),
+			      "the driver wrote 0x5a over buffer page %lu, the mapping does not show it",
+			      page);
+
+	memset(copy, 0xa5, PAGE_SIZE);
+	KUNIT_ASSERT_EQ(test, 0, copy_to_user((void __user *)addr, copy,
+					      PAGE_SIZE));
+	KUNIT_EXPECT_TRUE_MSG(test, !memchr_inv(buf, 0xa5, PAGE_SIZE),
+			      "0xa5 stored through the mapping did not reach buffer page %lu",
+			      page);
+}
+
+static void expect_mmap_error(struct kunit *test, unsigned long pages,
+			      unsigned long pgoff, unsigned long flags,
+			      long err, const char *why)
+{
+	unsigned long got = map_device(test, pages, pgoff, flags);
+
+	if (IS_ERR_VALUE(got))
+		KUNIT_EXPECT_EQ_MSG(test, (long)got, err,
+				    "mmap(%lu pages at page offset %lu) %s: expected error %ld, got error %ld",
+				    pages, pgoff, why, err, (long)got);
+	else
+		KUNIT_FAIL(test,
+			   "mmap(%lu pages at page offset %lu) %s: expected error %ld, got a mapping at %#lx",
+			   pages, pgoff, why, err, got);
+}
+
+static void mmap_rejects_past_end(struct kunit *test)
+{
+	const unsigned long n = KMEMLAB_REMAP_PAGES;
+
+	expect_mmap_error(test, n + 1, 0, MAP_SHARED, -EINVAL,
+			  "is larger than the buffer");
+	expect_mmap_error(test, 1, n, MAP_SHARED, -EINVAL,
+			  "starts past the end of the buffer");
+	expect_mmap_error(test, 2, n - 1, MAP_SHARED, -EINVAL,
+			  "runs past the end of the buffer");
+	/* 1 GiB in: as a byte offset, that still fits 32 bits. */
+	expect_mmap_error(test, 1, 1UL << (30 - PAGE_SHIFT), MAP_SHARED,
+			  -EINVAL, "starts 1 GiB in, far past the end of the buffer");
+}
+
+static void mmap_rejects_private(struct kunit *test)
+{
+	expect_mmap_error(test, 1, 0, MAP_PRIVATE, -EINVAL,
+			  "is MAP_PRIVATE, which this device refuses");
+}
+
+static struct kunit_case kmemlab_remap_cases[] = {
+	KUNIT_CASE_PARAM(mmap_maps_every_buffer_page, kind_gen_params),
+	KUNIT_CASE_PARAM(mmap_honours_pgoff, kind_gen_params),
+	KUNIT_CASE_PARAM(mmap_shares_bytes_both_ways, kind_gen_params),
+	KUNIT_CASE_PARAM(mmap_rejects_past_end, kind_gen_params),
+	KUNIT_CASE_PARAM(mmap_rejects_private, kind_gen_params),
+	{}
+};
+
+static struct kunit_suite kmemlab_remap_suite = {
+	.name = "kmemlab_remap",
+	.test_cases = kmemlab_remap_cases,
+};
+kunit_test_suite(kmemlab_remap_suite);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("KUnit suite for kmemlab lab 05 (mmap with remap_pfn_range)");

@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suite for lab 06: map /dev/kmemlab_fault into a throwaway user
+ * address space with kunit_vm_mmap(), touch it with copy_to_user() so
+ * that the driver's .fault runs, and look at what the core got back: the
+ * page in the pte, its reference count, the fault and VMA counters.
+ */
+#include <kunit/test.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/uaccess.h>
+
+#include "kmemlab_fault.h"
+
+KUNIT_DEFINE_ACTION_WRAPPER(fput_action, fput, struct file *);
+
+static struct file *open_device(struct kunit *test)
+{
+	struct file *file;
+
+	file = filp_open("/dev/kmemlab_fault", O_RDWR, 0);
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(file),
+			       "cannot open /dev/kmemlab_fault (error %ld): is the device registered?",
+			       PTR_ERR(file));
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, fput_action, file));
+	return file;
+}
+
+/* mmap() @pages shared pages of @file at page offset @pgoff. */
+static unsigned long map_pages(struct kunit *test, struct file *file,
+			       unsigned long pages, unsigned long pgoff)
+{
+	unsigned long addr;
+
+	addr = kunit_vm_mmap(test, file, 0, pages * PAGE_SIZE,
+			     PROT_READ | PROT_WRITE, MAP_SHARED,
+			     pgoff * PAGE_SIZE);
+	KUNIT_ASSERT_NE_MSG(test, addr, 0, "kunit_vm_mmap() ran out of memory");
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR_VALUE(addr),
+			       "mmap(%lu pages at page offset %lu) failed with %ld, expected success",
+			       pages, pgoff, (long)addr);
+	return addr;
+}
+
+static struct kmemlab_fault_stats stats_of(struct file *file)
+{
+	struct kmemlab_fault_stats stats;
+
+	kmemlab_fault_get_stats(file, &stats);
+	return stats;
+}
+
+/* Store a byte at @addr, faulting the page in. */
+static int touch(unsigned long addr, u8 val)
+{
+	return copy_to_user((void __user *)addr, &val, 1) ? -EFAULT : 0;
+}
+
+/* The page the current process maps at @addr, with a reference; or NULL. */
+static struct page *mapped_page(unsigned long addr)
+{
+	struct page *page;
+
+	if (get_user_pages_fast(addr, 1, 0, &page) != 1)
+		return NULL;
+	return page;
+}
+
+static void mmap_sets_vma_flags(struct kunit *test)
+{
+	struct file *file = open_device(test);
+	unsigned long addr = map_pages(test, file, 1, 0);
+	struct vm_area_struct *vma;
+	vm_flags_t flags = 0;
+
+	mmap_read_lock(current->mm);
+	vma = vma_lookup(current->mm, addr);
+	if (vma)
+		flags = vma->vm_flags;
+	mmap_read_unlock(current->mm);
+	KUNIT_ASSERT_NOT_NULL(test, vma);
+	KUNIT_EXPECT_TRUE_MSG(test, flags & VM_DONTEXPAND,
+			      "VM_DONTEXPAND is not set: mremap() could grow the mapping");
+	KUNIT_EXPECT_TRUE_MSG(test, flags & VM_DONTDUMP,
+			      "VM_DONTDUMP is not set: the buffer would go into core dumps");
+}
+
+static void mmap_allocates_nothing(struct kunit *test)
+{
+	struct file *file = open_device(test);
+	struct kmemlab_fault_stats st;
+
+	map_pages(test, file, KMEMLAB_FAULT_PAGES, 0);
+	st = stats_of(file);
+	KUNIT_EXPECT_EQ_MSG(test, st.pages, 0,
+			    "mmap() alone should allocate no page, the buffer holds %llu",
+			    st.pages);
+	KUNIT_EXPECT_EQ_MSG(test, st.vmas, 1,
+			    "one mmap() should count one VMA, the buffer counts %llu",
+			    st.vmas);
+}
+
+static void fault_counts_one_per_page(struct kunit *test)
+{
+	struct file *file = open_device(test);
+	unsigned long addr = map_pages(test, file, 8, 0);
+	struct kmemlab_fault_stats st;
+	int i, round;
+
+	for (round = 0; round < 3; round++)
+		for (i = 0; i < 8; i++)
+			KUNIT_ASSERT_EQ_MSG(test, 0,
+					    touch(addr + i * PAGE_SIZE + round, i),
+					    "a store to page %d of the mapping failed", i);
+	st = stats_of(file);
+	KUNIT_EXPECT_EQ_MSG(test, st.faults, 8,
+			    "3 stores into each of 8 pages should fault 8 times, not %llu",
+			    st.faults);
+	KUNIT_EXPECT_EQ_MSG(test, st.pages, 8,
+			    "8 touched pages should be 8 allocated pages, not %llu",
+			    st.pages);
+}
+
+/* The pte maps the buffer's page, and the core holds its own reference. */
+static void fault_takes_page_reference(struct kunit *test)
+{
+	struct file *file = open_device(test);
+	unsigned long addr = map_pages(test, file, 1, 0);
+	struct page *page, *mapped;
+	int count;
+
+	KUNIT_ASSERT_EQ(test, 0, touch(addr, 0x42));
+	page = kmemlab_fault_page(file, 0);
+	KUNIT_ASSERT_NOT_NULL_MSG(test, page,
+				  "page 0 was touched but the buffer has no page 0");
+	mapped = mapped_page(addr);
+	KUNIT_ASSERT_NOT_NULL_MSG(test, mapped, "nothing is mapped at the touched address");
+	put_page(mapped);
+	KUNIT_EXPECT_PTR_EQ_MSG(test, mapped, page,
+				"the pte should map the buffer's page 0");
+	count = page_count(page);
+	KUNIT_EXPECT_EQ_MSG(test, count, 2,
+			    "a mapped buffer page needs 2 references (the buffer's, the pte's), it has %d: get_page() missing or doubled?",
+			    count);
+}
+
+static void fault_honours_pgoff(struct kunit *test)
+{
+	const unsigned long pgoff = 5;
+	struct file *file = open_device(test);
+	unsigned long addr = map_pages(test, file, 2, pgoff);
+	struct page *page, *mapped;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		KUNIT_ASSERT_EQ(test, 0, touch(addr + i * PAGE_SIZE, i));
+		page = kmemlab_fault_page(file, pgoff + i);
+		mapped = mapped_page(addr + i * PAGE_SIZE);
+		if (mapped)
+			put_page(mapped);
+		KUNIT_EXPECT_NOT_NULL_MSG(test, page,
+					  "page %d of a mapping at page offset %lu is buffer page %lu, which was never allocated",
+					  i, pgoff, pgoff + i);
+		KUNIT_EXPECT_PTR_EQ_MSG(test, mapped, page,
+					"page %d of a mapping at page offset %lu should map buffer page %lu",
+					i, pgoff, pgoff + i);
+	}
+	KUNIT_EXPECT_NULL_MSG(test, kmemlab_fault_page(file, 0),
+			      "buffer page 0 is outside the mapping but was allocated: vm_pgoff ignored?");
+}
+
+static void fault_past_end_fails(struct kunit *test)
+{
+	struct file *file = open_device(test);
+	unsigned long addr = map_pages(test, file, 2, KMEMLAB_FAULT_PAGES - 1);
+
+	KUNIT_EXPECT_EQ_MSG(test, 0, touch(addr, 1),
+			    "a store to the buffer's last page failed");
+	KUNIT_EXPECT_EQ_MSG(test, -EFAULT, touch(addr + PAGE_SIZE, 1),
+			    "a store one page past the buffer should fail (VM_FAULT_SIGBUS)");
+	KUNIT_EXPECT_EQ(test, stats_of(file).pages, 1);
+}
+
+static void mapping_shares_page_with_second_mapping(struct kunit *test)
+{
+	struct file *file = open_device(test);
+	unsigned long a = map_pages(test, file, 1, 3);
+	unsigned long b = map_pages(test, file, 1, 3);
+	struct page *pa, *pb;
+
+	KUNIT_ASSERT_EQ(test, 0, touch(a, 1));
+	KUNIT_ASSERT_EQ(test, 0, touch(b, 2));
+	pa = mapped_page(a);
+	pb = mapped_page(b);
+	if (pa)
+		put_page(pa);
+	if (pb)
+		put_page(pb);
+	KUNIT_EXPECT_NOT_NULL(test, pa);
+	KUNIT_EXPECT_PTR_EQ_MSG(test, pa, pb,
+				"two mappings of page offset 3 should map the same page");
+	KUNIT_EXPECT_EQ_MSG(test, stats_of(file).pages, 1,
+			    "two mappings of one page should allocate one page");
+}
+
+/*
+ * Unmapping the middle of a mapping splits its VMA in two: the core
+ * copies the VMA and calls vm_ops->open on the copy.
+ */
+static void vma_split_opens_copy(struct kunit *test)
+{
+	struct file *file = open_device(test);
+	unsigned long addr = map_pages(test, file, 3, 0);
+	u64 vmas;
+
+	KUNIT_ASSERT_EQ(test, 0, vm_munmap(addr + PAGE_SIZE, PAGE_SIZE));
+	vmas = stats_of(file).vmas;
+	KUNIT_EXPECT_EQ_MSG(test, vmas, 2,
+			    "munmap() of the middle page leaves 2 VMAs, the buffer counts %llu: vm_ops->open or ->close missing?",
+			    vmas);
+	KUNIT_ASSERT_EQ(test, 0, vm_munmap(addr, PAGE_SIZE));
+	KUNIT_ASSERT_EQ(test, 0, vm_munmap(addr + 2 * PAGE_SIZE, PAGE_SIZE));
+	vmas = stats_of(file).vmas;
+	KUNIT_EXPECT_EQ_MSG(test, vmas, 0,
+			    "every mapping is gone, the buffer still counts %llu VMAs: vm_ops->close missing?",
+			    vmas);
+}
+
+static void kmemlab_fault_suite_exit(struct kunit_suite *suite)
+{
+	/* Release our files now, so that user programs start clean. */
+	flush_delayed_fput();
+}
+
+static struct kunit_case kmemlab_fault_cases[] = {
+	KUNIT_CASE(mmap_sets_vma_flags),
+	KUNIT_CASE(mmap_allocates_nothing),
+	KUNIT_CASE(fault_takes_page_reference),
+	KUNIT_CASE(fault_counts_one_per_page),
+	KUNIT_CASE(fault_honours_pgoff),
+	KUNIT_CASE(fault_past_end_fails),
+	KUNIT_CASE(mapping_shares_page_with_second_mapping),
+	KUNIT_CASE(vma_split_opens_copy),
+	{}
+};
+
+static struct kunit_suite kmemlab_fault_suite = {
+	.name = "kmemlab_fault",
+	.suite_exit = kmemlab_fault_suite_exit,
+	.test_cases = kmemlab_fault_cases,
+};
+kunit_test_suite(kmemlab_fault_suite);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("KUnit suite for kmemlab lab 06 (mmap with a fault handler)");

@@ -1,0 +1,492 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mmap_fault_user - lab 06 from the process's side: pages appear on first
+ * touch, one fault each; the driver and the process share them; fork()
+ * and munmap() keep the driver's count of mappings right and give every
+ * page back; past the buffer a process gets SIGBUS.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ktap_user.h"
+
+/* The device's interface, as the handout describes it. */
+#define DEV		"/dev/kmemlab_fault"
+#define NPAGES		64
+struct kmemlab_fault_stats {
+	uint64_t faults, pages, vmas, live_buffers, live_pages;
+};
+#define KMEMLAB_FAULT_IOC_STATS	_IOR('k', 6, struct kmemlab_fault_stats)
+
+static long page;
+
+static int open_dev(void)
+{
+	int fd = open(DEV, O_RDWR);
+
+	KTAP_EXPECT(fd >= 0, "open %s: %s", DEV, strerror(errno));
+	return fd;
+}
+
+static struct kmemlab_fault_stats stats(int fd)
+{
+	struct kmemlab_fault_stats st = { 0 };
+
+	KTAP_EXPECT(ioctl(fd, KMEMLAB_FAULT_IOC_STATS, &st) == 0,
+		    "ioctl(KMEMLAB_FAULT_IOC_STATS): %s", strerror(errno));
+	return st;
+}
+
+static unsigned char *map(int fd, size_t pages, off_t pgoff, int flags)
+{
+	unsigned char *p = mmap(NULL, pages * page, PROT_READ | PROT_WRITE,
+				flags, fd, pgoff * page);
+
+	KTAP_EXPECT(p != MAP_FAILED, "mmap of %zu pages at page offset %lld: %s",
+		    pages, (long long)pgoff, strerror(errno));
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Run @fn(@arg) in a child; return the signal that killed it, or 0. */
+static int child_signal(void (*fn)(volatile unsigned char *),
+			volatile unsigned char *arg)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		fn(arg);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+static void read_byte(volatile unsigned char *p)
+{
+	(void)*p;
+}
+
+static const char *signame(int sig)
+{
+	return sig > 0 ? strsignal(sig) : sig ? "no child" : "no signal";
+}
+
+static void pages_appear_on_first_touch(void)
+{
+	struct kmemlab_fault_stats st;
+	unsigned char *p;
+	int fd;
+
+	ktap_case("pages_appear_on_first_touch");
+	fd = open_dev();
+	if (fd < 0)
+		goto out;
+	p = map(fd, NPAGES, 0, MAP_SHARED);
+	if (!p)
+		goto out_close;
+	st = stats(fd);
+	KTAP_EXPECT(st.pages == 0 && st.faults == 0,
+		    "after mmap() alone: %llu pages, %llu faults; expected none",
+		    (unsigned long long)st.pages, (unsigned long long)st.faults);
+	p[0] = 1;
+	(void)*(volatile unsigned char *)(p + 10 * page);
+	p[NPAGES * page - 1] = 1;
+	st = stats(fd);
+	KTAP_EXPECT(st.pages == 3,
+		    "3 pages touched (0, 10, %d), the buffer holds %llu pages",
+		    NPAGES - 1, (unsigned long long)st.pages);
+	munmap(p, NPAGES * page);
+out_close:
+	close(fd);
+out:
+	ktap_case_end();
+}
+
+static void one_fault_per_touched_page(void)
+{
+	struct kmemlab_fault_stats st;
+	unsigned char *p;
+	int fd, i, round;
+	long sum = 0;
+
+	ktap_case("one_fault_per_touched_page");
+	fd = open_dev();
+	if (fd < 0)
+		goto out;
+	p = map(fd, NPAGES, 0, MAP_SHARED);
+	if (!p)
+		goto out_close;
+	/* Reads then writes, many bytes per page: still one fault a page. */
+	for (round = 0; round < 4; round++)
+		for (i = 0; i < 16; i++) {
+			sum += ((volatile unsigned char *)p)[i * page + round * 100];
+			p[i * page + round * 100 + 1] = round;
+		}
+	st = stats(fd);
+	KTAP_EXPECT(st.faults == 16,
+		    "16 pages read and written 4 times each: expected 16 faults, the driver counted %llu",
+		    (unsigned long long)st.faults);
+	munmap(p, NPAGES * page);
+out_close:
+	close(fd);
+out:
+	(void)sum;
+	ktap_case_end();
+}
+
+static void driver_and_process_share_bytes(void)
+{
+	unsigned char *p, buf[64];
+	int fd;
+
+	ktap_case("driver_and_process_share_bytes");
+	fd = open_dev();
+	if (fd < 0)
+		goto out;
+	p = map(fd, 4, 0, MAP_SHARED);
+	if (!p)
+		goto out_close;
+	memcpy(p + 2 * page + 8, "through the mapping", 20);
+	memset(buf, 0, sizeof(buf));
+	KTAP_EXPECT(pread(fd, buf, 20, 2 * page + 8) == 20, "read(): %s",
+		    strerror(errno));
+	KTAP_EXPECT(!memcmp(buf, "through the mapping", 20),
+		    "read() at page 2 + 8 returned \"%.20s\", not what the process stored there",
+		    buf);
+	KTAP_EXPECT(pwrite(fd, "through write()", 16, 3 * page + 100) == 16,
+		    "write(): %s", strerror(errno));
+	KTAP_EXPECT(!memcmp(p + 3 * page + 100, "through write()", 16),
+		    "the mapping at page 3 + 100 shows \"%.16s\", not what write() put there",
+		    p + 3 * page + 100);
+	munmap(p, 4 * page);
+out_close:
+	close(fd);
+out:
+	ktap_case_end();
+}
+
+static void offset_selects_page(void)
+{
+	unsigned char *p;
+	int fd, i;
+	char c;
+
+	ktap_case("offset_selects_page");
+	fd = open_dev();
+	if (fd < 0)
+		goto out;
+	for (i = 0; i < NPAGES; i++) {
+		c = 'A' + i % 26;
+		if (pwrite(fd, &c, 1, (off_t)i * page) != 1)
+			KTAP_EXPECT(0, "write(): %s", strerror(errno));
+	}
+	p = map(fd, 2, 7, MAP_SHARED);
+	if (!p)
+		goto out_close;
+	KTAP_EXPECT(p[0] == 'A' + 7 && p[page] == 'A' + 8,
+		    "a mapping at page offset 7 should start with buffer pages 7 and 8 ('%c', '%c'), it shows '%c', '%c'",
+		    'A' + 7, 'A' + 8, p[0], p[page]);
+	munmap(p, 2 * page);
+out_close:
+	close(fd);
+out:
+	ktap_case_end();
+}
+
+static void two_mappings_share_page(void)
+{
+	struct kmemlab_fault_stats st;
+	unsigned char *a, *b;
+	int fd;
+
+	ktap_case("two_mappings_share_page");
+	fd = open_dev();
+	if (fd < 0)
+		goto out;
+	a = map(fd, 1, 5, MAP_SHARED);
+	b = map(fd, 2, 4, MAP_SHARED);
+	if (!a || !b)
+		goto out_unmap;
+	strcpy((char *)a + 42, "seen twice");
+	KTAP_EXPECT(!strcmp((char *)b + page + 42, "seen twice"),
+		    "two mappings of page offset 5 should be one page; the second shows \"%.10s\"",
+		    b + page + 42);
+	st = stats(fd);
+	KTAP_EXPECT(st.pages == 1 && st.vmas == 2,
+		    "expected 1 page and 2 VMAs, the driver counts %llu pages, %llu VMAs",
+		    (unsigned long long)st.pages, (unsigned long long)st.vmas);
+out_unmap:
+	if (a)
+		munmap(a, page);
+	if (b)
+		munmap(b, 2 * page);
+	close(fd);
+out:
+	ktap_case_end();
+}
+
+/*
+ * fork() copies the VMA into the child: the driver must count it, the
+ * child must see the parent's page, and the count must drop when the
+ * child exits.
+ */
+static void fork_duplicates_mapping(void)
+{
+	struct kmemlab_fault_stats st;
+	int fd, go[2], done[2], status;
+	unsigned char *p;
+	char c;
+	pid_t pid;
+
+	ktap_case("fork_duplicates_mapping");
+	fd = open_dev();
+	if (fd < 0 || pipe(go) || pipe(done))
+		goto out;
+	p = map(fd, 2, 0, MAP_SHARED);
+	if (!p)
+		goto out_close;
+	p[0] = 'P';
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		/* Answer with what we see, store, and wait to be let go. */
+		c = p[0];
+		p[page] = 'C';
+		if (write(done[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	c = 0;
+	KTAP_EXPECT(read(done[0], &c, 1) == 1 && c == 'P',
+		    "the child should read the parent's 'P' through the inherited mapping, it read '%c'",
+		    c ? c : '?');
+	KTAP_EXPECT(p[page] == 'C',
+		    "the child stored 'C' in page 1, the parent sees 0x%02x", p[page]);
+	st = stats(fd);
+	KTAP_EXPECT(st.vmas == 2,
+		    "parent and child both map the buffer: expected 2 VMAs, the driver counts %llu (vm_ops->open?)",
+		    (unsigned long long)st.vmas);
+	if (write(go[1], "x", 1) != 1 || waitpid(pid, &status, 0) != pid)
+		KTAP_EXPECT(0, "the child did not finish: %s", strerror(errno));
+	st = stats(fd);
+	KTAP_EXPECT(st.vmas == 1,
+		    "the child exited: expected 1 VMA left, the driver counts %llu",
+		    (unsigned long long)st.vmas);
+	munmap(p, 2 * page);
+	st = stats(fd);
+	KTAP_EXPECT(st.vmas == 0,
+		    "after munmap() no VMA is left, the driver counts %llu (vm_ops->close?)",
+		    (unsigned long long)st.vmas);
+out_close:
+	close(fd);
+out:
+	ktap_case_end();
+}
+
+/* Once nothing maps the buffer and its file is closed, it is freed. */
+static void munmap_and_close_free_pages(void)
+{
+	struct kmemlab_fault_stats before, after;
+	unsigned char *p;
+	int probe, fd, i;
+	pid_t pid;
+
+	ktap_case("munmap_and_close_free_pages");
+	probe = open_dev();
+	if (probe < 0)
+		goto out;
+	before = stats(probe);
+	fd = open_dev();
+	if (fd < 0)
+		goto out_probe;
+	p = map(fd, 8, 0, MAP_SHARED);
+	if (p) {
+		for (i = 0; i < 8; i++)
+			p[i * page] = i;
+		fflush(stdout);
+		pid = fork();
+		if (pid == 0)
+			_exit(p[3 * page] == 3 ? 0 : 1);
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+		munmap(p, 8 * page);
+	}
+	close(fd);
+	after = stats(probe);
+	KTAP_EXPECT(after.live_pages == before.live_pages,
+		    "8 pages touched, unmapped and closed: the device holds %lld more pages than before (buffer never freed?)",
+		    (long long)(after.live_pages - before.live_pages));
+	KTAP_EXPECT(after.live_buffers == before.live_buffers,
+		    "the file is closed and unmapped: the device holds %lld more buffers than before",
+		    (long long)(after.live_buffers - before.live_buffers));
+out_probe:
+	close(probe);
+out:
+	ktap_case_end();
+}
+
+/*
+ * The mapping may be longer than the buffer, and may start past it, as
+ * with a file: mmap() succeeds, a touch past the end is SIGBUS.
+ */
+static void access_past_end_sigbus(void)
+{
+	unsigned char *p;
+	int fd, sig;
+
+	ktap_case("access_past_end_sigbus");
+	fd = open_dev();
+	if (fd < 0)
+		goto out;
+	p = map(fd, 2, NPAGES - 1, MAP_SHARED);
+	if (p) {
+		sig = child_signal(read_byte, p);
+		KTAP_EXPECT(sig == 0, "reading the buffer's last page: %s",
+			    signame(sig));
+		sig = child_signal(read_byte, p + page);
+		KTAP_EXPECT(sig == SIGBUS,
+			    "a read one page past the buffer should die of SIGBUS, the child got %s",
+			    signame(sig));
+		munmap(p, 2 * page);
+	}
+	p = map(fd, 1, NPAGES + 100, MAP_SHARED);
+	if (p) {
+		sig = child_signal(read_byte, p);
+		KTAP_EXPECT(sig == SIGBUS,
+			    "a read of a mapping that starts 100 pages past the buffer should die of SIGBUS, the child got %s",
+			    signame(sig));
+		munmap(p, page);
+	}
+	close(fd);
+out:
+	ktap_case_end();
+}
+
+/* MAP_PRIVATE: reads see the driver's page, stores get a private copy. */
+static void private_store_stays_private(void)
+{
+	unsigned char *p, c = 0;
+	int fd;
+
+	ktap_case("private_store_stays_private");
+	fd = open_dev();
+	if (fd < 0)
+		goto out;
+	if (pwrite(fd, "D", 1, 0) != 1)
+		KTAP_EXPECT(0, "write(): %s", strerror(errno));
+	p = map(fd, 1, 0, MAP_PRIVATE);
+	if (!p)
+		goto out_close;
+	KTAP_EXPECT(p[0] == 'D', "a private mapping should show the driver's 'D', it shows 0x%02x",
+		    p[0]);
+	p[0] = 'P';
+	KTAP_EXPECT(pread(fd, &c, 1, 0) == 1 && c == 'D',
+		    "a store to a MAP_PRIVATE mapping reached the driver: read() gives '%c'",
+		    c);
+	KTAP_EXPECT(p[0] == 'P', "the private copy lost the process's store");
+	munmap(p, page);
+out_close:
+	close(fd);
+out:
+	ktap_case_end();
+}
+
+static void mremap_cannot_grow(void)
+{
+	unsigned char *p, *q;
+	int fd;
+
+	ktap_case("mremap_cannot_grow");
+	fd = open_dev();
+	if (fd < 0)
+		goto out;
+	p = map(fd, 2, 0, MAP_SHARED);
+	if (!p)
+		goto out_close;
+	q = mremap(p, 2 * page, 4 * page, MREMAP_MAYMOVE);
+	KTAP_EXPECT(q == MAP_FAILED && errno == EFAULT,
+		    "mremap() growing the mapping should fail with EFAULT (VM_DONTEXPAND), got %s",
+		    q == MAP_FAILED ? strerrorname_np(errno) : "success");
+	munmap(q == MAP_FAILED ? p : q, (q == MAP_FAILED ? 2 : 4) * page);
+out_close:
+	close(fd);
+out:
+	ktap_case_end();
+}
+
+/* The VMA holds the file: the mapping works after close(fd). */
+static void mapping_outlives_close(void)
+{
+	unsigned char *p, c = 0;
+	int fd;
+	void *q;
+
+	ktap_case("mapping_outlives_close");
+	fd = open_dev();
+	if (fd < 0)
+		goto out;
+	p = map(fd, 1, 0, MAP_SHARED);
+	close(fd);
+	q = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+	KTAP_EXPECT(q == MAP_FAILED && errno == EBADF,
+		    "mmap() on a closed descriptor should fail with EBADF, got %s",
+		    q == MAP_FAILED ? strerrorname_np(errno) : "success");
+	if (!p)
+		goto out;
+	p[0] = 'Z';
+	c = p[0];
+	KTAP_EXPECT(c == 'Z', "the mapping stopped working after close()");
+	munmap(p, page);
+out:
+	ktap_case_end();
+}
+
+/* Wait (up to 2 s) until no buffer but our probe's is alive. */
+static void settle(void)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	struct kmemlab_fault_stats st;
+	int fd, i;
+
+	fd = open(DEV, O_RDWR);
+	if (fd < 0)
+		return;
+	for (i = 0; i < 100; i++) {
+		if (ioctl(fd, KMEMLAB_FAULT_IOC_STATS, &st) || st.live_buffers <= 1)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	close(fd);
+}
+
+int main(void)
+{
+	page = sysconf(_SC_PAGESIZE);
+	ktap_begin("mmap_fault_user", 11);
+	settle();
+	pages_appear_on_first_touch();
+	one_fault_per_touched_page();
+	driver_and_process_share_bytes();
+	offset_selects_page();
+	two_mappings_share_page();
+	fork_duplicates_mapping();
+	munmap_and_close_free_pages();
+	access_past_end_sigbus();
+	private_store_stays_private();
+	mremap_cannot_grow();
+	mapping_outlives_close();
+	return ktap_end();
+}

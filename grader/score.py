@@ -8,7 +8,6 @@ crashed, the VM timed out). Points belong to the rubric, not to the tests.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,24 +113,10 @@ def failure_reason(case: Case) -> str:
 		return f'kernel reported {r.kind}: {r.text}'
 	if case.status == 'crash':
 		return 'the test did not finish'
+	if case.message:
+		return case.message
 	lines = [d.lstrip('# ').strip() for d in case.diagnostics]
-	lines = [l for l in lines if l]
-	for i, line in enumerate(lines):
-		if 'FAILED at ' not in line:
-			continue
-		where = line.split('FAILED at ', 1)[1]
-		# A user program puts its message on the same line: "file:line: msg".
-		m = re.match(r'(\S+:\d+): (.*)', where)
-		if m:
-			return f'{m.group(2)} ({m.group(1)})'
-		# KUnit prints the assertion's values, then the _MSG text last.
-		block = []
-		for rest in lines[i + 1:]:
-			if 'FAILED at ' in rest:
-				break
-			block.append(rest)
-		return f'{block[-1] if block else line} ({where})'
-	return lines[0] if lines else 'failed'
+	return next((l for l in lines if l), 'failed')
 
 
 def stop_reason(run: Run, status: int) -> tuple[str, str]:
@@ -144,6 +129,9 @@ def stop_reason(run: Run, status: int) -> tuple[str, str]:
 		return f'kernel crashed during {where}: {what}', f'kernel crashed: {what}'
 	if status == TIMEOUT_STATUS:
 		return f'timed out during {where}', 'timed out while this test ran'
+	device = next((r for r in run.reports if r.kind == 'device'), None)
+	if device:
+		return f'QEMU stopped the VM during {where}: {device.text}', f'QEMU stopped the VM: {device.text}'
 	return f'the VM stopped during {where} (QEMU exit status {status})', 'the VM stopped while this test ran'
 
 

@@ -66,10 +66,13 @@ REPORTS = [
 	('warning', re.compile(r'WARNING: CPU: \d+ PID: \d+ at (.*)')),
 	('kmemleak', re.compile(r'(unreferenced object 0x[0-9a-f]+ \(size \d+\)):')),
 ]
-# Said by QEMU itself (LOG.qemu): the edu device refusing a DMA address.
+# Said by QEMU itself (LOG.qemu): the edu device refusing a DMA address
+# (clamped to its mask; out of its buffer, which stops QEMU), and
+# -d guest_errors on an access the device does not accept.
 DEVICE_REPORTS = [
 	('device', re.compile(r'(EDU: clamping DMA .*)')),
 	('device', re.compile(r'(EDU: DMA range .* out of bounds.*)')),
+	('device', re.compile(r"(Invalid (?:read|write) at addr .*region 'edu-mmio'.*)")),
 ]
 
 
@@ -101,6 +104,7 @@ class Case:
 	diagnostics: list[str] = field(default_factory=list)
 	reports: list[Report] = field(default_factory=list)
 	skip_reason: str = ''
+	message: str = ''	# the first failed expectation's text, and where
 
 
 @dataclass
@@ -201,6 +205,28 @@ def ktap_statuses(step_lines: list[str]) -> dict[str, tuple[str, list[str]]]:
 	return result
 
 
+def failure_message(lines: list[str], stamps: list[Optional[float]]) -> str:
+	"""The student's message of the first failed expectation in a case.
+
+	A user program prints "... FAILED at file:line: message" on one line.
+	KUnit prints "FAILED at file:line", the values, and the _MSG text last,
+	all in one printk: the lines of one report share one timestamp, which
+	tells them from kernel messages printed in between.
+	"""
+	for i, line in enumerate(lines):
+		if 'FAILED at ' not in line:
+			continue
+		where = line.split('FAILED at ', 1)[1].strip()
+		m = re.match(r'(\S+:\d+): (.*)', where)
+		if m:
+			return f'{m.group(2)} ({m.group(1)})'
+		block = [l.strip() for l, t in zip(lines[i + 1:], stamps[i + 1:])
+			 if t == stamps[i] and stamps[i] is not None]
+		block = [l for l in block if l]
+		return f'{block[-1] if block else "expectation failed"} ({where})'
+	return ''
+
+
 def parse(serial: str, qemu: str = '') -> Run:
 	lines, stamps = split_timestamps(serial)
 	steps = find_steps(lines)
@@ -235,7 +261,8 @@ def parse(serial: str, qemu: str = '') -> Run:
 				if stamps[i] is not None and prev_ts is not None:
 					seconds = stamps[i] - prev_ts
 				skip = line.split('# SKIP', 1)[1].strip() if '# SKIP' in line else ''
-				run.cases[key] = Case(suite, m.group(2), status, seconds, diag, skip_reason=skip)
+				run.cases[key] = Case(suite, m.group(2), status, seconds, diag, skip_reason=skip,
+						      message=failure_message(lines[start:i], stamps[start:i]))
 				windows.append((start, i, key))
 				start, prev_ts = i, stamps[i]
 				continue

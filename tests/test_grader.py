@@ -71,6 +71,20 @@ class ScoreTest(unittest.TestCase):
 		user = by_key(r)['hello_user.parameter_holds_insmod_value']
 		self.assertIn('cannot read /sys/module/kmemlab_hello/parameters/greeting', user.reason)
 
+	def test_message_survives_kernel_lines_printed_in_between(self):
+		log = insert_before(fixture('fail.log'), 'not ok 1 hello_init_ran_once',
+				    '[    0.632900] random: crng init done')
+		t = by_key(grade(log))['kmemlab_hello.hello_init_ran_once']
+		self.assertTrue(t.reason.startswith('module init should run exactly once'), t.reason)
+
+	def test_qemu_hardware_error_is_the_reason(self):
+		lines = fixture('pass.log').split('\n')
+		cut = next(n for n, l in enumerate(lines) if 'ok 3 hello_greet_returns_length' in l)
+		qemu = 'qemu: hardware error: EDU: DMA range 0x40000-0x41000 out of bounds (0x40000-0x40fff)!\n'
+		r = grade('\n'.join(lines[:cut + 1]), status=134, qemu=qemu)
+		self.assertTrue(r.problem.startswith("QEMU stopped the VM during step 2"), r.problem)
+		self.assertIn('out of bounds', by_key(r)['kmemlab_hello.hello_greet_truncates_to_buffer'].reason)
+
 	def test_crash_keeps_earlier_results_and_names_the_test(self):
 		r = grade(fixture('crash.log'))
 		t = by_key(r)

@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suite for lab 07: drives the edu device through the functions
+ * kmemlab_edu exports, and checks what the device itself says (its
+ * registers) as well as what the driver returns.
+ *
+ * No case hands the device an address outside its 28-bit reach: when
+ * the coherent buffer lies too high, the transfer cases stop before the
+ * device would write into someone else's memory.
+ */
+#include <kunit/test.h>
+#include <linux/delay.h>
+#include <linux/dma-mapping.h>
+#include <linux/ktime.h>
+#include <linux/pci.h>
+#include <linux/string.h>
+
+#include "kmemlab_edu.h"
+
+#define EDU_MASK	DMA_BIT_MASK(KMEMLAB_EDU_DMA_BITS)
+
+/* Every case needs the bound device; fail the case cleanly without it. */
+static struct kmemlab_edu *bound_edu(struct kunit *test)
+{
+	struct kmemlab_edu *edu = kmemlab_edu_get();
+
+	KUNIT_ASSERT_NOT_NULL_MSG(test, edu,
+				  "kmemlab_edu is not bound to the edu device (1234:11e8): check the ID table and what probe() printed");
+	return edu;
+}
+
+/* The coherent buffer, asserted present and within the device's reach. */
+static u8 *reachable_coherent(struct kunit *test, struct kmemlab_edu *edu)
+{
+	dma_addr_t handle;
+	u8 *buf = kmemlab_edu_coherent(edu, &handle);
+
+	KUNIT_ASSERT_NOT_NULL_MSG(test, buf,
+				  "probe() should allocate the coherent buffer with dmam_alloc_coherent()");
+	KUNIT_ASSERT_LE_MSG(test, (u64)handle + KMEMLAB_EDU_BUF_SIZE - 1, EDU_MASK,
+			    "the coherent buffer is at bus address %pad, beyond the device's 28 address bits: the device would read and write elsewhere (did probe() set the DMA mask before allocating?)",
+			    &handle);
+	return buf;
+}
+
+static void fill_pattern(u8 *buf, size_t len, u8 seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = (u8)(i * 7 + seed);
+}
+
+static void probe_binds_edu(struct kunit *test)
+{
+	struct kmemlab_edu *edu = bound_edu(test);
+	struct pci_dev *pdev = kmemlab_edu_pci_dev(edu);
+
+	KUNIT_EXPECT_EQ_MSG(test, pdev->vendor, 0x1234,
+			    "the driver is bound to a device that is not edu");
+	KUNIT_EXPECT_EQ_MSG(test, pdev->device, 0x11e8,
+			    "the driver is bound to a device that is not edu");
+	KUNIT_EXPECT_TRUE_MSG(test, pci_is_enabled(pdev),
+			      "probe() should enable the device (pcim_enable_device())");
+	KUNIT_EXPECT_TRUE_MSG(test, pdev->is_busmaster,
+			      "a device that does DMA must be a bus master (pci_set_master())");
+}
+
+static void bar0_reads_identification(struct kunit *test)
+{
+	struct kmemlab_edu *edu = bound_edu(test);
+	u32 id = kmemlab_edu_readl(edu, EDU_REG_ID);
+
+	KUNIT_EXPECT_EQ_MSG(test, id & 0xff, 0xed,
+			    "register 0x00 read %#x: BAR0 is not mapped, or not edu's", id);
+	KUNIT_EXPECT_EQ_MSG(test, id >> 24, 1,
+			    "register 0x00 read %#x: the major version should be 1", id);
+}
+
+static void bar0_liveness_inverts(struct kunit *test)
+{
+	struct kmemlab_edu *edu = bound_edu(test);
+	static const u32 values[] = { 0, 0x12345678, 0xffffffff };
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(values); i++) {
+		kmemlab_edu_writel(edu, EDU_REG_LIVENESS, values[i]);
+		KUNIT_EXPECT_EQ_MSG(test, kmemlab_edu_readl(edu, EDU_REG_LIVENESS),
+				    ~values[i],
+				    "wrote %#x to the liveness register through BAR0, expected its inverse back",
+				    values[i]);
+	}
+}
+
+static void check_alive_accepts_edu(struct kunit *test)
+{
+	struct kmemlab_edu *edu = bound_edu(test);
+
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_edu_check_alive(edu), 0,
+			    "kmemlab_edu_check_alive() should accept a live edu device");
+	/* It must really write: the register now holds an inverse. */
+	kmemlab_edu_writel(edu, EDU_REG_LIVENESS, 0);
+	kmemlab_edu_check_alive(edu);
+	KUNIT_EXPECT_NE_MSG(test, kmemlab_edu_readl(edu, EDU_REG_LIVENESS), 0xffffffff,
+			    "kmemlab_edu_check_alive() should write a value of its own to the liveness register and check its inverse");
+}
+
+static void dma_mask_is_28_bits(struct kunit *test)
+{
+	struct kmemlab_edu *edu = bound_edu(test);
+	struct device *dev = &kmemlab_edu_pci_dev(edu)->dev;
+
+	KUNIT_EXPECT_EQ_MSG(test, dma_get_mask(dev), EDU_MASK,
+			    "the streaming DMA mask should be DMA_BIT_MASK(28): edu drives 28 address lines");
+	KUNIT_EXPECT_EQ_MSG(test, dev->coherent_dma_mask, EDU_MASK,
+			    "the coherent DMA mask should be DMA_BIT_MASK(28) too (dma_set_mask_and_coherent())");
+}
+
+static void coherent_buffer_below_mask(struct kunit *test)
+{
+	struct kmemlab_edu *edu = bound_edu(test);
+	dma_addr_t handle;
+	u8 *buf = reachable_coherent(test, edu);
+
+	kmemlab_edu_coherent(edu, &handle);
+	KUNIT_EXPECT_TRUE_MSG(test, PAGE_ALIGNED(buf),
+			      "dma_alloc_coherent() returns whole pages; mmap() needs that");
+	KUNIT_EXPECT_EQ_MSG(test, handle & (PAGE_SIZE - 1), 0,
+			    "the bus address of the coherent buffer should be page aligned");
+}
+
+static void irq_uses_msi(struct kunit *test)
+{
+	struct kmemlab_edu *edu = bound_edu(test);
+	struct pci_dev *pdev = kmemlab_edu_pci_dev(edu);
+
+	KUNIT_EXPECT_TRUE_MSG(test, pdev->msi_enabled,
+			      "probe() should allocate an MSI vector with pci_alloc_irq_vectors(..., PCI_IRQ_MSI)");
+}
+
+/* Wait up to 500 ms for the handler to have run @want times in all. */
+static unsigned long wait_irqs(struct kmemlab_edu *edu, unsigned long want)
+{
+	int i;
+
+	for (i = 0; i < 25 && kmemlab_edu_irq_count(edu) < want; i++)
+		msleep(20);
+	return kmemlab_edu_irq_count(edu);
+}
+
+static void irq_raised_is_acknowledged(struct kunit *test)
+{
+	struct kmemlab_edu *edu = bound_edu(test);
+	unsigned long before = kmemlab_edu_irq_count(edu);
+
+	/* A bit the driver never asks for: the handler must ack it anyway. */
+	kmemlab_edu_writel(edu, EDU_REG_IRQ_RAISE, 0x10000);
+	KUNIT_EXPECT_GE_MSG(test, wait_irqs(edu, before + 1), before + 1,
+			    "raising an interrupt through register 0x60 should run the handler (is the IRQ requested?)");
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_edu_readl(edu, EDU_REG_IRQ_STATUS), 0,
+			    "after the handler, the interrupt status should be 0: acknowledge what you read, through register 0x64");
+	/* Leave the device clean for the next case, whatever happened. */
+	kmemlab_edu_writel(edu, EDU_REG_IRQ_ACK, 0xffffffff);
+}
+
+struct factorial_case {
+	u32 n, want;
+};
+
+static const struct factorial_case factorial_cases[] = {
+	{ 0, 1 }, { 1, 1 }, { 5, 120 }, { 10, 3628800 }, { 12, 479001600 },
+	{ 13, 1932053504 },	/* 13! modulo 2^32 */
+};
+
+static void factorial_desc(const struct factorial_case *c, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%u!", c->n);
+}
+
+KUNIT_ARRAY_PARAM(factorial, factorial_cases, factorial_desc);
+
+static void factorial_computes(struct kunit *test)
+{
+	const struct factorial_case *c = test->param_value;
+	struct kmemlab_edu *edu = bound_edu(test);
+	u32 result = 0;
+	int ret;
+
+	ret = kmemlab_edu_factorial(edu, c->n, &result);
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0,
+			    "kmemlab_edu_factorial(%u) failed (-ETIMEDOUT: no completion interrupt came)",
+			    c->n);
+	KUNIT_EXPECT_EQ_MSG(test, result, c->want, "the device computes %u! = %u",
+			    c->n, c->want);
+}
+
+static void factorial_ends_by_interrupt(struct kunit *test)
+{
+	struct kmemlab_edu *edu = bound_edu(test);
+	unsigned long before = kmemlab_edu_irq_count(edu);
+	u32 result;
+
+	KUNIT_ASSERT_EQ(test, kmemlab_edu_factorial(edu, 6, &result), 0);
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_edu_irq_count(edu), before + 1,
+			    "one factorial should be ended by exactly one interrupt; do not spin on the busy bit");
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_edu_readl(edu, EDU_REG_IRQ_STATUS), 0,
+			    "the factorial interrupt should be acknowledged");
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_edu_readl(edu, EDU_REG_STATUS) & EDU_STATUS_BUSY, 0,
+			    "kmemlab_edu_factorial() returned while the device was still computing");
+}
+
+static void coherent_xfer_round_trip(struct kunit *test)
+{
+	struct kmemlab_edu *edu = bound_edu(test);
+	u8 *buf = reachable_coherent(test, edu);
+	u8 *want = kunit_kmalloc(test, KMEMLAB_EDU_BUF_SIZE, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, want);
+	fill_pattern(want, KMEMLAB_EDU_SIZE, 3);
+	memcpy(buf, want, KMEMLAB_EDU_BUF_SIZE);
+	KUNIT_ASSERT_EQ_MSG(test, kmemlab_edu_coherent_xfer(edu, 0, KMEMLAB_EDU_SIZE, true), 0,
+			    "DMA from the coherent buffer to the device failed");
+	memset(buf, 0, KMEMLAB_EDU_BUF_SIZE);
+	KUNIT_ASSERT_EQ_MSG(test, kmemlab_edu_coherent_xfer(edu, 0, KMEMLAB_EDU_SIZE, false), 0,
+			    "DMA from the device to the coherent buffer failed");
+	KUNIT_EXPECT_MEMEQ_MSG(test, buf, want, KMEMLAB_EDU_SIZE,
+			       "A whole buffer sent to the device and fetched back should not change (check source, destination and the direction bit)");
+}
+
+static void coherent_xfer_at_offset(struct kunit *test)
+{
+	struct kmemlab_edu *edu = bound_edu(test);
+	u8 *buf = reachable_coherent(test, edu);
+	u8 *want = kunit_kmalloc(test, KMEMLAB_EDU_BUF_SIZE, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, want);
+	/* The whole device buffer to zero, then 200 bytes at 1000. */
+	memset(buf, 0, KMEMLAB_EDU_BUF_SIZE);
+	KUNIT_ASSERT_EQ(test, kmemlab_edu_coherent_xfer(edu, 0, KMEMLAB_EDU_SIZE, true), 0);
+	memset(want, 0, KMEMLAB_EDU_BUF_SIZE);
+	fill_pattern(want + 1000, 200, 11);
+	memcpy(buf, want, KMEMLAB_EDU_BUF_SIZE);
+	KUNIT_ASSERT_EQ(test, kmemlab_edu_coherent_xfer(edu, 1000, 200, true), 0);
+	memset(buf, 0xff, KMEMLAB_EDU_BUF_SIZE);
+	KUNIT_ASSERT_EQ(test, kmemlab_edu_coherent_xfer(edu, 0, KMEMLAB_EDU_SIZE, false), 0);
+	KUNIT_EXPECT_MEMEQ_MSG(test, buf, want, KMEMLAB_EDU_SIZE,
+			       "200 bytes sent to offset 1000 should land there and nowhere else (device address 0x40000 + offset)");
+}
+
+static void dma_irq_acknowledged(struct kunit *test)
+{
+	struct kmemlab_edu *edu = bound_edu(test);
+	unsigned long before;
+
+	reachable_coherent(test, edu);
+	before = kmemlab_edu_irq_count(edu);
+	KUNIT_ASSERT_EQ(test, kmemlab_edu_coherent_xfer(edu, 0, 64, true), 0);
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_edu_irq_count(edu), before + 1,
+			    "one transfer should raise one interrupt (set the IRQ bit in the command)");
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_edu_readl(edu, EDU_REG_IRQ_STATUS), 0,
+			    "the DMA interrupt (0x100) should be acknowledged");
+}
+
+static void stream_xfer_round_trip(struct kunit *test)
+{
+	struct kmemlab_edu *edu = bound_edu(test);
+	u8 *buf = kmemlab_edu_stream_buf(edu);
+	u8 *want = kunit_kmalloc(test, KMEMLAB_EDU_BUF_SIZE, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, want);
+	fill_pattern(want, KMEMLAB_EDU_SIZE, 5);
+	memcpy(buf, want, KMEMLAB_EDU_BUF_SIZE);
+	KUNIT_ASSERT_EQ_MSG(test, kmemlab_edu_stream_xfer(edu, 0, KMEMLAB_EDU_SIZE, true), 0,
+			    "a streaming DMA to the device failed");
+	memset(buf, 0, KMEMLAB_EDU_BUF_SIZE);
+	KUNIT_ASSERT_EQ_MSG(test, kmemlab_edu_stream_xfer(edu, 0, KMEMLAB_EDU_SIZE, false), 0,
+			    "a streaming DMA from the device failed");
+	KUNIT_EXPECT_MEMEQ_MSG(test, buf, want, KMEMLAB_EDU_SIZE,
+			       "A whole buffer sent and fetched back through streaming mappings should not change");
+}
+
+/* Streaming and coherent paths must reach the same device buffer. */
+static void stream_xfer_matches_coherent(struct kunit *test)
+{
+	struct kmemlab_edu *edu = bound_edu(test);
+	u8 *coherent = reachable_coherent(test, edu);
+	u8 *stream = kmemlab_edu_stream_buf(edu);
+
+	KUNIT_ASSERT_NOT_NULL(test, stream);
+	fill_pattern(stream, KMEMLAB_EDU_BUF_SIZE, 9);
+	KUNIT_ASSERT_EQ(test, kmemlab_edu_stream_xfer(edu, 512, 1024, true), 0);
+	memset(coherent, 0, KMEMLAB_EDU_BUF_SIZE);
+	KUNIT_ASSERT_EQ(test, kmemlab_edu_coherent_xfer(edu, 512, 1024, false), 0);
+	KUNIT_EXPECT_MEMEQ_MSG(test, coherent + 512, stream + 512, 1024,
+			       "1024 bytes streamed to offset 512 should be what the device holds there");
+}
+
+static void stream_xfer_returns_after_device_done(struct kunit *test)
+{
+	struct kmemlab_edu *edu = bound_edu(test);
+	u8 *buf = kmemlab_edu_stream_buf(edu);
+	ktime_t start;
+	s64 ms;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	start = ktime_get();
+	KUNIT_ASSERT_EQ(test, kmemlab_edu_stream_xfer(edu, 0, 256, false), 0);
+	ms = ktime_ms_delta(ktime_get(), start);
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_edu_readl(edu, EDU_REG_DMA_CMD) & EDU_DMA_START, 0,
+			    "the transfer was still running when kmemlab_edu_stream_xfer() returned: wait for its interrupt before unmapping");
+	KUNIT_EXPECT_GE_MSG(test, ms, 50,
+			    "a transfer takes about 100 ms of device time, this one returned after %lld ms",
+			    ms);
+}
+
+static struct kunit_case kmemlab_edu_test_cases[] = {
+	KUNIT_CASE(probe_binds_edu),
+	KUNIT_CASE(bar0_reads_identification),
+	KUNIT_CASE(bar0_liveness_inverts),
+	KUNIT_CASE(check_alive_accepts_edu),
+	KUNIT_CASE(dma_mask_is_28_bits),
+	KUNIT_CASE(coherent_buffer_below_mask),
+	KUNIT_CASE(irq_uses_msi),
+	KUNIT_CASE(irq_raised_is_acknowledged),
+	KUNIT_CASE_PARAM(factorial_computes, factorial_gen_params),
+	KUNIT_CASE(factorial_ends_by_interrupt),
+	KUNIT_CASE(coherent_xfer_round_trip),
+	KUNIT_CASE(coherent_xfer_at_offset),
+	KUNIT_CASE(dma_irq_acknowledged),
+	KUNIT_CASE(stream_xfer_round_trip),
+	KUNIT_CASE(stream_xfer_matches_coherent),
+	KUNIT_CASE(stream_xfer_returns_after_device_done),
+	{}
+};
+
+static struct kunit_suite kmemlab_edu_test_suite = {
+	.name = "kmemlab_edu",
+	.test_cases = kmemlab_edu_test_cases,
+};
+kunit_test_suite(kmemlab_edu_test_suite);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("KUnit tests for kmemlab lab 07");

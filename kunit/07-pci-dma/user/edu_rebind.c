@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * edu_rebind - take the device away from kmemlab_edu and give it back:
+ * unbind and bind through sysfs, with a file open across the unbind, then
+ * rmmod/insmod cycles. After each step the device must work or be cleanly
+ * gone: no interrupt left registered, no device node left behind, an open
+ * file answering ENODEV and its mapping revoked (SIGBUS), never an oops.
+ * Leaks from all these cycles show in the leak check that follows.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ktap_user.h"
+
+#define DEV	"/dev/kmemlab_edu"
+#define DRV	"/sys/bus/pci/drivers/kmemlab_edu"
+#define MODULE	"/lab/kmemlab_edu.ko"
+
+static char bdf[256];
+
+/* The edu device's address, found by its PCI ID, never assumed. */
+static int find_edu(void)
+{
+	DIR *d = opendir("/sys/bus/pci/devices");
+	struct dirent *e;
+	char path[320], id[32];
+	int found = 0;
+	FILE *f;
+
+	while (d && (e = readdir(d)) && !found) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", e->d_name);
+		f = fopen(path, "r");
+		if (!f || !fgets(id, sizeof(id), f) || strncmp(id, "0x1234", 6)) {
+			if (f)
+				fclose(f);
+			continue;
+		}
+		fclose(f);
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", e->d_name);
+		f = fopen(path, "r");
+		if (f && fgets(id, sizeof(id), f) && !strncmp(id, "0x11e8", 6)) {
+			snprintf(bdf, sizeof(bdf), "%s", e->d_name);
+			found = 1;
+		}
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static int write_sysfs(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+/* Lines of /proc/interrupts naming the driver. */
+static int irq_lines(void)
+{
+	FILE *f = fopen("/proc/interrupts", "r");
+	char line[512];
+	int n = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, "kmemlab_edu"))
+			n++;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static int exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+/* Write a pattern, read it back: the device works. */
+static int round_trip(unsigned int seed)
+{
+	unsigned char want[512], got[512];
+	int fd = open(DEV, O_RDWR);
+	int ok;
+	size_t i;
+
+	if (fd < 0)
+		return 0;
+	for (i = 0; i < sizeof(want); i++)
+		want[i] = (unsigned char)(i + seed);
+	ok = pwrite(fd, want, sizeof(want), 0) == sizeof(want) &&
+	     pread(fd, got, sizeof(got), 0) == sizeof(got) &&
+	     !memcmp(want, got, sizeof(want));
+	close(fd);
+	return ok;
+}
+
+static sigjmp_buf on_sigbus;
+
+static void sigbus(int sig)
+{
+	siglongjmp(on_sigbus, 1);
+}
+
+/* Touch @p; 1 when that raised SIGBUS. */
+static int touch_faults(unsigned char *p)
+{
+	struct sigaction sa = { .sa_handler = sigbus }, old;
+	int faulted = 0;
+
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(on_sigbus, 1))
+		faulted = 1;
+	else
+		(void)__atomic_load_n(p, __ATOMIC_RELAXED);
+	sigaction(SIGBUS, &old, NULL);
+	return faulted;
+}
+
+int main(void)
+{
+	unsigned char *map = MAP_FAILED;
+	char buf[16];
+	int fd, i, ret, cycles_ok;
+	ssize_t n;
+
+	ktap_begin("edu_rebind", 5);
+
+	ktap_case("unbind_releases_device");
+	KTAP_EXPECT(find_edu(), "no PCI device 1234:11e8 in /sys/bus/pci/devices");
+	KTAP_EXPECT(irq_lines() == 1, "while bound, /proc/interrupts should list kmemlab_edu once, not %d times",
+		    irq_lines());
+	fd = open(DEV, O_RDWR);
+	KTAP_EXPECT(fd >= 0, "open(%s) before unbind: %s", DEV, strerror(errno));
+	if (fd >= 0)
+		map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	ret = write_sysfs(DRV "/unbind", bdf);
+	KTAP_EXPECT(ret == 0, "unbind %s: %s", bdf, strerror(-ret));
+	KTAP_EXPECT(!exists(DEV), "%s should disappear on unbind (misc_deregister() in remove())", DEV);
+	KTAP_EXPECT(irq_lines() == 0, "after unbind, the IRQ should be freed, but /proc/interrupts still lists kmemlab_edu");
+	ktap_case_end();
+
+	ktap_case("open_file_after_unbind_fails_cleanly");
+	KTAP_EXPECT(fd >= 0, "no file was open across the unbind");
+	if (fd >= 0) {
+		errno = 0;
+		n = pread(fd, buf, sizeof(buf), 0);
+		KTAP_EXPECT(n == -1 && errno == ENODEV,
+			    "read() on a file whose device went away should fail with ENODEV, got %zd (%s)",
+			    n, strerror(errno));
+		errno = 0;
+		n = pwrite(fd, buf, sizeof(buf), 0);
+		KTAP_EXPECT(n == -1 && errno == ENODEV,
+			    "write() on a file whose device went away should fail with ENODEV, got %zd (%s)",
+			    n, strerror(errno));
+		KTAP_EXPECT(map != MAP_FAILED, "mmap before unbind failed: %s", strerror(errno));
+		if (map != MAP_FAILED) {
+			KTAP_EXPECT(touch_faults(map),
+				    "the coherent buffer was freed on unbind: touching an old mapping of it should raise SIGBUS");
+			munmap(map, 4096);
+		}
+		close(fd);
+	}
+	ktap_case_end();
+
+	ktap_case("bind_restores_device");
+	ret = write_sysfs(DRV "/bind", bdf);
+	KTAP_EXPECT(ret == 0, "bind %s: %s", bdf, strerror(-ret));
+	KTAP_EXPECT(exists(DEV), "%s should come back on bind", DEV);
+	KTAP_EXPECT(irq_lines() == 1, "after bind, /proc/interrupts should list kmemlab_edu once, not %d times",
+		    irq_lines());
+	KTAP_EXPECT(round_trip(1), "after bind, a write/read round trip through %s failed", DEV);
+	ktap_case_end();
+
+	ktap_case("rebind_twice_works");
+	cycles_ok = 1;
+	for (i = 0; i < 2; i++)
+		cycles_ok &= write_sysfs(DRV "/unbind", bdf) == 0 &&
+			     write_sysfs(DRV "/bind", bdf) == 0 && round_trip(2 + i);
+	KTAP_EXPECT(cycles_ok, "two more unbind/bind cycles should leave a working device");
+	KTAP_EXPECT(irq_lines() == 1, "after the cycles, kmemlab_edu should hold one IRQ, not %d",
+		    irq_lines());
+	ktap_case_end();
+
+	ktap_case("reload_cycles_work");
+	cycles_ok = 1;
+	for (i = 0; i < 3; i++) {
+		ret = system("rmmod kmemlab_edu");
+		KTAP_EXPECT(ret == 0, "rmmod kmemlab_edu failed (cycle %d)", i);
+		KTAP_EXPECT(irq_lines() == 0, "after rmmod, /proc/interrupts still lists kmemlab_edu");
+		ret = system("insmod " MODULE);
+		KTAP_EXPECT(ret == 0, "insmod %s failed (cycle %d)", MODULE, i);
+		cycles_ok &= round_trip(10 + i);
+	}
+	KTAP_EXPECT(cycles_ok, "after rmmod/insmod, a write/read round trip failed");
+	ktap_case_end();
+
+	return ktap_end();
+}

@@ -171,6 +171,8 @@ def score(rubric: Rubric, run: Run, status: int, deductions: dict[str, int],
 
 	by_kind: dict[str, list[Report]] = {}
 	for report in run.reports:
+		if report.kind == 'device' and result.problem.startswith('QEMU stopped the VM'):
+			continue	# the stop itself already cost the tests it took down
 		by_kind.setdefault(report.kind, []).append(report)
 	for kind, reports in by_kind.items():
 		pts = round(rubric.total * deductions.get(kind, 0) / 100)

@@ -84,6 +84,7 @@ class ScoreTest(unittest.TestCase):
 		r = grade('\n'.join(lines[:cut + 1]), status=134, qemu=qemu)
 		self.assertTrue(r.problem.startswith("QEMU stopped the VM during step 2"), r.problem)
 		self.assertIn('out of bounds', by_key(r)['kmemlab_hello.hello_greet_truncates_to_buffer'].reason)
+		self.assertEqual(r.deductions, [])
 
 	def test_crash_keeps_earlier_results_and_names_the_test(self):
 		r = grade(fixture('crash.log'))

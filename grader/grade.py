@@ -142,11 +142,11 @@ class Lab:
 	def user_programs(self) -> list[tuple[Path, Path, bool]]:
 		"""(source, executable, up to date?) for each user program."""
 		user = self.test_dir / 'user'
-		header = ROOT / 'kunit' / 'include' / 'ktap_user.h'
+		headers = [*(ROOT / 'kunit' / 'include').glob('*.h'), *self.src_dir.glob('*.h')]
 		progs = []
 		for c in sorted(user.glob('*.c')) if user.is_dir() else []:
 			exe = self.bdir / 'user' / c.stem
-			newest = max(f.stat().st_mtime for f in [c, header, *self.src_dir.glob('*.h')])
+			newest = max(f.stat().st_mtime for f in [c, *headers])
 			progs.append((c, exe, exe.exists() and exe.stat().st_mtime >= newest))
 		return progs
 

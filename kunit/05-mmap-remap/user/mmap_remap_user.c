@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ktap_user.h"
+#include "lab_user.h"
 
 static const char *const devices[] = { "contig", "vmalloc" };
 #define NDEVICES	2
@@ -295,24 +296,6 @@ static void exec_refused(const char *dev)
 	close(fd);
 out:
 	ktap_case_end();
-}
-
-/* Run @fn in a child; return the signal that killed it, or 0. */
-static int child_signal(void (*fn)(volatile unsigned char *),
-			volatile unsigned char *arg)
-{
-	int status;
-	pid_t pid;
-
-	fflush(stdout);
-	pid = fork();
-	if (pid == 0) {
-		fn(arg);
-		_exit(0);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 }
 
 static void touch_byte(volatile unsigned char *p)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ktap_user.h"
+#include "lab_user.h"
 
 /* The device's interface, as the handout describes it. */
 #define DEV		"/dev/kmemlab_fault"
@@ -54,24 +55,6 @@ static unsigned char *map(int fd, size_t pages, off_t pgoff, int flags)
 	KTAP_EXPECT(p != MAP_FAILED, "mmap of %zu pages at page offset %lld: %s",
 		    pages, (long long)pgoff, strerror(errno));
 	return p == MAP_FAILED ? NULL : p;
-}
-
-/* Run @fn(@arg) in a child; return the signal that killed it, or 0. */
-static int child_signal(void (*fn)(volatile unsigned char *),
-			volatile unsigned char *arg)
-{
-	int status;
-	pid_t pid;
-
-	fflush(stdout);
-	pid = fork();
-	if (pid == 0) {
-		fn(arg);
-		_exit(0);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 }
 
 static void read_byte(volatile unsigned char *p)

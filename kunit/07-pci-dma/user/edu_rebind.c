@@ -18,58 +18,13 @@
 #include <unistd.h>
 
 #include "ktap_user.h"
+#include "lab_user.h"
 
 #define DEV	"/dev/kmemlab_edu"
 #define DRV	"/sys/bus/pci/drivers/kmemlab_edu"
 #define MODULE	"/lab/kmemlab_edu.ko"
 
 static char bdf[256];
-
-/* The edu device's address, found by its PCI ID, never assumed. */
-static int find_edu(void)
-{
-	DIR *d = opendir("/sys/bus/pci/devices");
-	struct dirent *e;
-	char path[320], id[32];
-	int found = 0;
-	FILE *f;
-
-	while (d && (e = readdir(d)) && !found) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", e->d_name);
-		f = fopen(path, "r");
-		if (!f || !fgets(id, sizeof(id), f) || strncmp(id, "0x1234", 6)) {
-			if (f)
-				fclose(f);
-			continue;
-		}
-		fclose(f);
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", e->d_name);
-		f = fopen(path, "r");
-		if (f && fgets(id, sizeof(id), f) && !strncmp(id, "0x11e8", 6)) {
-			snprintf(bdf, sizeof(bdf), "%s", e->d_name);
-			found = 1;
-		}
-		if (f)
-			fclose(f);
-	}
-	if (d)
-		closedir(d);
-	return found;
-}
-
-static int write_sysfs(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
 
 /* Lines of /proc/interrupts naming the driver. */
 static int irq_lines(void)
@@ -144,7 +99,8 @@ int main(void)
 	ktap_begin("edu_rebind", 5);
 
 	ktap_case("unbind_releases_device");
-	KTAP_EXPECT(find_edu(), "no PCI device 1234:11e8 in /sys/bus/pci/devices");
+	KTAP_EXPECT(find_pci_device("0x1234", "0x11e8", bdf, sizeof(bdf)),
+		    "no PCI device 1234:11e8 in /sys/bus/pci/devices");
 	KTAP_EXPECT(irq_lines() == 1, "while bound, /proc/interrupts should list kmemlab_edu once, not %d times",
 		    irq_lines());
 	fd = open(DEV, O_RDWR);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "ktap_user.h"
+#include "lab_user.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -99,49 +100,6 @@ static void bad_input_errors(int fd)
 
 static char bdf[256];
 
-static int find_edu(void)
-{
-	DIR *d = opendir("/sys/bus/pci/devices");
-	struct dirent *e;
-	char path[320], id[16];
-	int found = 0;
-	FILE *f;
-
-	while (d && !found && (e = readdir(d))) {
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(id, sizeof(id), f) && !strncmp(id, "0x11e8", 6)) {
-			fclose(f);
-			snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor",
-				 e->d_name);
-			f = fopen(path, "r");
-			if (f && fgets(id, sizeof(id), f) && !strncmp(id, "0x1234", 6)) {
-				snprintf(bdf, sizeof(bdf), "%s", e->d_name);
-				found = 1;
-			}
-		}
-		if (f)
-			fclose(f);
-	}
-	if (d)
-		closedir(d);
-	return found;
-}
-
-static int write_sysfs(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
-
 static void after_remove_enodev(int fd)
 {
 	unsigned char *buf = pages(1, PROT_READ | PROT_WRITE);
@@ -149,7 +107,8 @@ static void after_remove_enodev(int fd)
 	ssize_t n;
 	int ret, fd2;
 
-	KTAP_EXPECT(find_edu(), "no PCI device 1234:11e8");
+	KTAP_EXPECT(find_pci_device("0x1234", "0x11e8", bdf, sizeof(bdf)),
+		    "no PCI device 1234:11e8");
 	ret = write_sysfs(DRV "/unbind", bdf);
 	KTAP_EXPECT(ret == 0, "unbind %s: %s", bdf, strerror(-ret));
 	if (ret)

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * lab_user.h - small helpers the labs' user programs share: run a probe in
+ * a child to see which signal it dies of, write a sysfs attribute, find a
+ * PCI device by its IDs.
+ */
+#ifndef LAB_USER_H
+#define LAB_USER_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Run @fn(@arg) in a child; return the signal that killed it, 0, or -1. */
+static inline int child_signal(void (*fn)(volatile unsigned char *),
+			       volatile unsigned char *arg)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		fn(arg);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+/* Write @val to the sysfs file @path: 0 or -errno. */
+static inline int write_sysfs(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+/* Does the sysfs file @path start with @want (e.g. "0x1234")? */
+static inline int sysfs_starts_with(const char *path, const char *want)
+{
+	char buf[32] = "";
+	FILE *f = fopen(path, "r");
+	int ok = f && fgets(buf, sizeof(buf), f) && !strncmp(buf, want, strlen(want));
+
+	if (f)
+		fclose(f);
+	return ok;
+}
+
+/*
+ * Find the PCI device @vendor:@device ("0x1234", "0x11e8") and put its
+ * address ("0000:00:02.0") in @bdf. Return 1 if found. Never assume a
+ * slot: it depends on the rest of QEMU's command line.
+ */
+static inline int find_pci_device(const char *vendor, const char *device,
+				  char *bdf, size_t size)
+{
+	DIR *d = opendir("/sys/bus/pci/devices");
+	struct dirent *e;
+	char path[512];
+	int found = 0;
+
+	while (d && !found && (e = readdir(d))) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", e->d_name);
+		if (!sysfs_starts_with(path, vendor))
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", e->d_name);
+		if (sysfs_starts_with(path, device)) {
+			snprintf(bdf, size, "%s", e->d_name);
+			found = 1;
+		}
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+#endif /* LAB_USER_H */

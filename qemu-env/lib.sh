@@ -42,13 +42,16 @@ check_fragments() {
 		"# "*)
 			_sym=${_want#\# }
 			_sym=${_sym%% *}
-			grep -q "^$_sym=" "$_cfg" && echo "  $_want (got $(grep "^$_sym=" "$_cfg"))"
+			if grep -q "^$_sym=" "$_cfg"; then
+				echo "  $_want (got $(grep "^$_sym=" "$_cfg"))"
+			fi
 			;;
 		*)
 			grep -qxF "$_want" "$_cfg" || echo "  $_want"
 			;;
 		esac
 	done
+	return 0
 }
 
 # progress START - read kbuild's output, print a line now and then.

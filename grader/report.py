@@ -6,12 +6,15 @@ JUnit XML for CI dashboards, and a transcript of every lab that lost points.
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from score import LabResult
 
 WIDTH = 64
+DETAIL_LINES = 12
+TOTALS = re.compile(r'^# \S+: pass:\d+ fail:\d+')	# KUnit's per-case tally
 
 
 def lab_header(r: LabResult) -> str:
@@ -33,8 +36,11 @@ def print_lab(r: LabResult, verbose: bool = False) -> None:
 			line += '  not run' if r.problem and t.reason == f'not run: {r.problem}' else f'  {t.reason}'
 		print(line)
 		if verbose and t.status == 'fail':
-			for d in t.details[:30]:
+			shown = [d for d in t.details if not TOTALS.search(d)]
+			for d in shown[:DETAIL_LINES]:
 				print(f'      | {d}')
+			if len(shown) > DETAIL_LINES:
+				print(f'      | ... ({len(shown) - DETAIL_LINES} more lines in the transcript)')
 	for d in r.deductions:
 		more = f' (and {d.count - 1} more)' if d.count > 1 else ''
 		print(f'  deduction -{d.points}: {d.kind}: {d.text}{more}')

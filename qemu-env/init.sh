@@ -32,12 +32,14 @@ logged() {
 uptime_cs() { read -r up _ </proc/uptime; echo "${up%.*}${up#*.}"; }
 
 # kmemleak reports an object only when it is older than five seconds and
-# its contents did not change between two scans. So: one scan now (it
-# also takes time), wait until the first module is old enough, scan again.
+# its contents did not change between two scans. The steps before this one
+# made the last allocations, so: one scan now (it also takes time), wait
+# until five seconds have passed since this step began, scan again.
 leakcheck() {
 	[ -e /sys/kernel/debug/kmemleak ] || { log "leakcheck: no kmemleak in this kernel"; return 0; }
+	start=$(uptime_cs)
 	echo scan >/sys/kernel/debug/kmemleak
-	wait=$(( ${first_load:-0} + 520 - $(uptime_cs) ))
+	wait=$(( start + 520 - $(uptime_cs) ))
 	[ "$wait" -gt 0 ] && sleep "$((wait / 100)).$(printf %02d $((wait % 100)))"
 	echo scan >/sys/kernel/debug/kmemleak
 	cat /sys/kernel/debug/kmemleak
@@ -66,7 +68,6 @@ while read -r verb args; do
 	rc=0
 	case $verb in
 	insmod)
-		[ -n "${first_load:-}" ] || first_load=$(uptime_cs)
 		set -- $args
 		mod=$1
 		shift

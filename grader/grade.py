@@ -335,6 +335,10 @@ def main() -> int:
 	args = ap.parse_args()
 
 	labs = find_labs([w for l in args.lab for w in l.replace(',', ' ').split()])
+	if not (ROOT / args.src).is_dir():
+		print(f'grade: no source tree "{args.src}" (use skel, solutions, or a directory of lab folders)',
+		      file=sys.stderr)
+		return 2
 	out = Path(args.out)
 	out.mkdir(parents=True, exist_ok=True)
 	deductions = score.load_deductions(ROOT / 'grader' / 'deductions.toml')
@@ -357,6 +361,14 @@ def main() -> int:
 		return 2
 	except EnvironmentFailure as e:
 		print(f'grade: {e}', file=sys.stderr)
+		return 3
+	except (subprocess.CalledProcessError, OSError) as e:
+		print(f'grade: the VM tools failed: {e}', file=sys.stderr)
+		return 3
+	except Exception as e:  # pylint: disable=broad-except
+		# A bug of ours, never the student's: one line, and what was
+		# graded so far is still written below.
+		print(f'grade: internal error ({type(e).__name__}: {e}); please report it', file=sys.stderr)
 		return 3
 	finally:
 		if results:

@@ -4,7 +4,8 @@
 # `make help` lists the targets. Every target that boots a VM first makes
 # sure the lab kernel is built (once; it is cached outside the repo).
 
-ARCH	?= x86_64
+# Empty ARCH: each lab on its own default arch (the first in its rubric).
+ARCH	?=
 SRC	?= skel
 LAB	?=
 PYTHON	?= python3
@@ -17,8 +18,11 @@ else
 CHECK_FLAVOUR := fast
 endif
 
-labs_arg := $(foreach l,$(subst $(comma), ,$(LAB)),--lab $(l))
 comma := ,
+labs_arg := $(foreach l,$(subst $(comma), ,$(LAB)),--lab $(l))
+arch_arg := $(if $(ARCH),--arch $(ARCH))
+# deps and kernel: the arch asked for, or both (labs default to either).
+arches := $(or $(ARCH),x86_64 i386)
 
 .PHONY: help deps kernel check grade test test-quick skels bench clean
 
@@ -33,34 +37,34 @@ help:
 	@echo '  make test                kmemlab'"'"'s own tests: solutions earn full marks, skeletons'
 	@echo '                           do not, mistakes lose points, grader unit tests'
 	@echo '  make skels               regenerate skel/ from solutions/'
-	@echo '  make kernel              build (or find cached) the lab kernels for ARCH'
+	@echo '  make kernel              build (or find cached) the lab kernels (ARCH, or both)'
 	@echo '  make deps                install missing Debian packages (as root)'
 	@echo '  make bench               measure build and VM times (docs/performance.md)'
 	@echo '  make clean               remove build/ and results/ (the kernel cache stays)'
 	@echo
-	@echo 'Variables: LAB=NN[,NN] ARCH=x86_64|i386 SRC=skel|solutions|DIR DEBUG=1'
+	@echo 'Variables: LAB=NN[,NN] ARCH=x86_64|i386 (default: each lab'"'"'s own) SRC=skel|solutions|DIR DEBUG=1'
 	@echo 'Kernel cache: $${KMEMLAB_CACHE:-~/.cache/kmemlab}; KERNEL_TARBALL=... for other distros.'
 
 deps:
-	@qemu-env/deps.sh $(ARCH)
+	@qemu-env/deps.sh $(arches)
 
 kernel: deps
-	@qemu-env/build-kernel.sh $(ARCH) fast >/dev/null
-	@qemu-env/build-kernel.sh $(ARCH) debug >/dev/null
+	@for a in $(arches); do for f in fast debug; do \
+		qemu-env/build-kernel.sh $$a $$f >/dev/null || exit 1; done; done
 
 check: deps
 	@if [ -z "$(LAB)" ]; then echo 'make check needs LAB=NN (e.g. make check LAB=01)'; exit 2; fi
-	@$(PYTHON) grader/grade.py --check --arch $(ARCH) --flavour $(CHECK_FLAVOUR) --src $(SRC) $(labs_arg)
+	@$(PYTHON) grader/grade.py --check $(arch_arg) --flavour $(CHECK_FLAVOUR) --src $(SRC) $(labs_arg)
 
 grade: deps
-	@$(PYTHON) grader/grade.py --arch $(ARCH) --flavour debug --src $(SRC) $(labs_arg)
+	@$(PYTHON) grader/grade.py $(arch_arg) --flavour debug --src $(SRC) $(labs_arg)
 
 test:
 	@qemu-env/deps.sh x86_64 i386
 	@$(PYTHON) tests/run.py $(labs_arg)
 
 test-quick: deps
-	@$(PYTHON) tests/run.py --quick --arch $(ARCH) $(labs_arg)
+	@$(PYTHON) tests/run.py --quick $(arch_arg) $(labs_arg)
 
 skels:
 	@$(PYTHON) skelgen/skelgen.py

@@ -6,6 +6,9 @@ boot the VM with them, read the results, score them with the lab's rubric.
   grade.py [--arch x86_64|i386] [--flavour fast|debug] [--src skel|solutions]
            [--lab NN ...] [--out DIR] [--check]
 
+Without --arch each lab runs on its own default arch, the first of its
+rubric's arches (lab 03, high memory, on i386).
+
 Exit status: 0 when grading ran, whatever the score (with --check: 0 only
 when every test passed, 1 otherwise); 2 for a bad request (no such lab);
 3 when the environment failed (kernel build, QEMU missing).
@@ -325,7 +328,8 @@ def save_transcript(out: Path, lab: Lab, result: score.LabResult) -> None:
 
 def main() -> int:
 	ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-	ap.add_argument('--arch', default=os.environ.get('ARCH') or 'x86_64', choices=['x86_64', 'i386'])
+	ap.add_argument('--arch', choices=['x86_64', 'i386'],
+			help="one arch for every lab (default: each lab's own, the first in its rubric)")
 	ap.add_argument('--flavour', default='debug', choices=['fast', 'debug'])
 	ap.add_argument('--src', default='skel',
 			help='skel, solutions, or a directory laid out like them')
@@ -344,13 +348,17 @@ def main() -> int:
 	deductions = score.load_deductions(ROOT / 'grader' / 'deductions.toml')
 	results = []
 	try:
-		kdir = kernel_dir(args.arch, args.flavour)
-		vmlog.load_kunit_parser(str((kdir / 'source').resolve()))
+		kernels: dict[str, Path] = {}
 		for lab_dir in labs:
-			lab = Lab(lab_dir, args.src, args.arch, args.flavour, kdir)
-			if args.arch not in lab.rubric.arches:
-				print(f'{lab.name}: not graded on {args.arch} (runs on {", ".join(lab.rubric.arches)})')
+			rubric = score.load_rubric(lab_dir / 'rubric.toml')
+			arch = args.arch or rubric.arches[0]
+			if arch not in rubric.arches:
+				print(f'{lab_dir.name}: not graded on {arch} (runs on {", ".join(rubric.arches)})')
 				continue
+			if arch not in kernels:
+				kernels[arch] = kernel_dir(arch, args.flavour)
+				vmlog.load_kunit_parser(str((kernels[arch] / 'source').resolve()))
+			lab = Lab(lab_dir, args.src, arch, args.flavour, kernels[arch])
 			result = lab.grade(deductions)
 			if not result.full_marks:
 				save_transcript(out, lab, result)

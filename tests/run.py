@@ -135,11 +135,13 @@ def mutant_tests(lab_dir: Path, arch: str, kdirs) -> None:
 			for old, new in m.get('also', []):
 				text = text.replace(old, new, 1)
 			target.write_text(text)
-			_, r = grade_lab(lab_dir, str(src), arch, flavour, kdirs(flavour))
+			lab, r = grade_lab(lab_dir, str(src), arch, flavour, kdirs(flavour))
 		lost = {t.key for t in r.tests if t.status == 'fail'} | {f'deduction.{d.kind}' for d in r.deductions}
 		want = set(m.get('fails', [])) | {f'deduction.{k}' for k in m.get('deducts', [])}
-		record(want <= lost and r.points < r.max_points, name,
-		       f'expected losses in {sorted(want - lost) or "score"}; got {summary(r)}')
+		caught = want <= lost and r.points < r.max_points
+		record(caught, name, f'expected losses in {sorted(want - lost) or "score"}; got {summary(r)}')
+		if caught:	# its build tree is of no further use; a failure keeps it
+			shutil.rmtree(lab.bdir.parent, ignore_errors=True)
 
 
 def main() -> int:

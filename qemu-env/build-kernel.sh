@@ -77,11 +77,11 @@ $missing"
 fi
 
 # Progress: one line per 500 build steps, so a long build is never silent.
+# A pipeline's status is its last command's, so make's own is kept aside.
 start=$(date +%s)
-if ! make -C "$src" O="$out" ARCH="$ARCH" -j"$jobs" 2>&1 | tee -a "$log" | progress "$start"; then
-	die "the $ARCH/$FLAVOUR kernel build failed, see $log"
-fi
-grep -q '^make.*Error' "$log" && die "the $ARCH/$FLAVOUR kernel build failed, see $log"
+{ make -C "$src" O="$out" ARCH="$ARCH" -j"$jobs"; echo $? >"$out/.make-status"; } 2>&1 |
+	tee -a "$log" | progress "$start"
+[ "$(cat "$out/.make-status")" = 0 ] || die "the $ARCH/$FLAVOUR kernel build failed, see $log"
 [ -f "$out/Module.symvers" ] && [ -f "$out/arch/x86/boot/bzImage" ] ||
 	die "the kernel build left no bzImage or Module.symvers, see $log"
 touch "$out/.kmemlab-built"

@@ -17,6 +17,24 @@ mkdir -p /tmp
 # KUnit prints at KERN_INFO: let it through to the serial console.
 echo 7 >/proc/sys/kernel/printk
 
+# Fault injection (lib/fault-inject.c, mm/failslab.c, mm/fail_page_alloc.c):
+# nothing fails until a test sets /proc/self/fail-nth or current->fail_nth;
+# then the n-th allocation fails whatever its kind. The defaults would skip
+# GFP_KERNEL (may sleep), highmem and order-0 page allocations.
+fi=/sys/kernel/debug
+if [ -d $fi/failslab ]; then
+	echo N >$fi/failslab/ignore-gfp-wait
+	echo N >$fi/fail_page_alloc/ignore-gfp-wait
+	echo N >$fi/fail_page_alloc/ignore-gfp-highmem
+	echo 0 >$fi/fail_page_alloc/min-order
+	for f in failslab fail_page_alloc fail_usercopy; do
+		[ -d $fi/$f ] && echo 1 >$fi/$f/verbose
+	done
+fi
+# The DMA-API checker reports every error, not only its first
+# (kernel/dma/debug.c): each test that misuses the API is charged.
+[ -e $fi/dma-api/all_errors ] && echo 1 >$fi/dma-api/all_errors
+
 log() { echo "kmemlab: $*" >/dev/kmsg; }
 
 # tokmsg - copy stdin to the kernel log a line at a time.

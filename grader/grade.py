@@ -212,10 +212,11 @@ class Lab:
 	def boot(self, initrd: Path, socket_path: str = '') -> subprocess.Popen:
 		# The graded kernel poisons freed pages (0xaa, mm/page_poison.c):
 		# memory handed out without zeroing then shows it.
-		append = 'page_poison=1' if self.flavour == 'debug' else ''
+		# The rubric's own kernel arguments (e.g. swiotlb=force) follow.
+		append = ['page_poison=1' if self.flavour == 'debug' else '',
+			  self.rubric.append.get(self.arch, ''), os.environ.get('QEMU_APPEND', '')]
 		env = dict(os.environ, QEMU_MEM=self.rubric.memory, QEMU_TIMEOUT=str(self.rubric.timeout),
-			   QEMU_LAB_SOCKET=socket_path,
-			   QEMU_APPEND=' '.join(filter(None, [append, os.environ.get('QEMU_APPEND', '')])))
+			   QEMU_LAB_SOCKET=socket_path, QEMU_APPEND=' '.join(filter(None, append)))
 		return subprocess.Popen([QEMU_ENV / 'run-vm.sh', self.arch, str(self.kdir), str(initrd),
 					 str(self.bdir / 'serial.log')], env=env, start_new_session=True)
 

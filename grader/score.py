@@ -26,6 +26,7 @@ class Rubric:
 	memory: str
 	timeout: int
 	points: dict[str, int]	# "suite.case" -> points, in suite order
+	append: dict[str, str] = field(default_factory=dict)	# arch -> extra kernel arguments
 
 	@property
 	def total(self) -> int:
@@ -46,9 +47,13 @@ def load_rubric(path: Path) -> Rubric:
 	if not points or bad:
 		raise RubricError(f'{path}: [points] needs "suite.case" = positive integer entries'
 				  + (f' (bad: {", ".join(bad)})' if bad else ''))
+	arches = data.get('arches', ['x86_64'])
+	# append = "args" (every arch) or append = { x86_64 = "args" }
+	append = data.get('append', '')
+	append = {a: append for a in arches} if isinstance(append, str) else dict(append)
 	return Rubric(lab=path.parent.name, title=data.get('title', path.parent.name),
-		      arches=data.get('arches', ['x86_64']), memory=data.get('memory', '256M'),
-		      timeout=int(data.get('timeout', 60)), points=points)
+		      arches=arches, memory=data.get('memory', '256M'),
+		      timeout=int(data.get('timeout', 60)), points=points, append=append)
 
 
 def load_deductions(path: Path) -> dict[str, int]:

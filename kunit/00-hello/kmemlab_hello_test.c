@@ -4,6 +4,7 @@
  * loads kmemlab_hello with greeting=penguin before this suite.
  */
 #include <kunit/test.h>
+#include <linux/minmax.h>
 #include <linux/string.h>
 
 #include "kmemlab_hello.h"
@@ -33,15 +34,31 @@ static void hello_greet_returns_length(struct kunit *test)
 			    "the return value should be the number of characters written");
 }
 
+/* Buffer sizes around the greeting's length: cut, exact fit, room to spare. */
+static const size_t greet_sizes[] = { 1, 4, sizeof(GREETING) - 1, sizeof(GREETING), sizeof(GREETING) + 1 };
+
+static void size_to_desc(const size_t *size, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%zu-byte buffer", *size);
+}
+KUNIT_ARRAY_PARAM(greet_sizes, greet_sizes, size_to_desc);
+
 static void hello_greet_truncates_to_buffer(struct kunit *test)
 {
-	char buf[8];
+	size_t size = *(const size_t *)test->param_value;
+	int want = min_t(size_t, size - 1, strlen(GREETING));
+	char buf[sizeof(GREETING) + 2];
 
 	memset(buf, 'x', sizeof(buf));
-	KUNIT_EXPECT_EQ_MSG(test, kmemlab_hello_greet(buf, 4), 3,
-			    "a 4-byte buffer holds 3 characters and the NUL");
-	KUNIT_EXPECT_STREQ_MSG(test, buf, "Hel", "the text should be cut to fit, NUL-terminated");
-	KUNIT_EXPECT_EQ_MSG(test, buf[4], 'x', "nothing may be written past the given size");
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_hello_greet(buf, size), want,
+			    "a %zu-byte buffer holds %d characters and the NUL", size, want);
+	KUNIT_EXPECT_EQ_MSG(test, strnlen(buf, size), (size_t)want,
+			    "the text should be cut to %d characters and NUL-terminated inside the buffer",
+			    want);
+	KUNIT_EXPECT_MEMEQ_MSG(test, buf, GREETING, want,
+			       "the text should be the start of \"%s\"", GREETING);
+	KUNIT_EXPECT_EQ_MSG(test, buf[size], 'x',
+			    "nothing may be written past the %zu bytes given", size);
 }
 
 static void hello_greet_rejects_empty_buffer(struct kunit *test)
@@ -58,7 +75,7 @@ static struct kunit_case kmemlab_hello_test_cases[] = {
 	KUNIT_CASE(hello_init_ran_once),
 	KUNIT_CASE(hello_greet_uses_parameter),
 	KUNIT_CASE(hello_greet_returns_length),
-	KUNIT_CASE(hello_greet_truncates_to_buffer),
+	KUNIT_CASE_PARAM(hello_greet_truncates_to_buffer, greet_sizes_gen_params),
 	KUNIT_CASE(hello_greet_rejects_empty_buffer),
 	{}
 };

@@ -15,6 +15,7 @@
 #include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/pfn.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
@@ -159,6 +160,33 @@ static void buf_pfns_refuses_short_array(struct kunit *test)
 	kfree(buf);
 }
 
+/* Where an empty range may start: a page boundary, inside a page, its last byte. */
+static const size_t empty_offsets[] = { 0, 100, PAGE_SIZE - 1 };
+
+static void offset_to_desc(const size_t *offset, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "at offset %zu", *offset);
+}
+KUNIT_ARRAY_PARAM(empty_offsets, empty_offsets, offset_to_desc);
+
+static void buf_pfns_empty_range_touches_nothing(struct kunit *test)
+{
+	size_t offset = *(const size_t *)test->param_value;
+	unsigned long *pfns = alloc_pfns(test, 2);
+	char *buf;
+
+	buf = kmalloc(2 * PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, buf);
+	pfns[0] = pfns[1] = ~0UL;
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_buf_pfns(buf + offset, 0, pfns, 2), 0,
+			    "0 bytes at offset %zu of a page touch no page at all", offset);
+	KUNIT_EXPECT_EQ_MSG(test, pfns[0] & pfns[1], ~0UL,
+			    "an empty range has no pfns to write");
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_buf_pfns(buf + offset, 0, pfns, 0), 0,
+			    "0 pages fit in an array of 0: no -E2BIG for an empty range");
+	kfree(buf);
+}
+
 static const size_t vmalloc_sizes[] = {
 	PAGE_SIZE, 3 * PAGE_SIZE + 100, 64 * PAGE_SIZE, BEYOND_KMALLOC,
 };
@@ -242,8 +270,10 @@ static void buf_pfns_vmalloc_area_not_contiguous(struct kunit *test)
 
 /* Sizes on both sides of the slab size classes and of the cache limit. */
 static const size_t request_sizes[] = {
-	1, 8, 9, 24, 64, 65, 100, 129, 192, 200, 1000, 2049, PAGE_SIZE,
-	PAGE_SIZE + 1, 2 * PAGE_SIZE, 2 * PAGE_SIZE + 1, 70000, KMALLOC_MAX_SIZE,
+	0, 1, 8, 9, 24, 64, 65, 96, 97, 100, 128, 129, 192, 193, 200, 1000,
+	2049, PAGE_SIZE - 1, PAGE_SIZE, PAGE_SIZE + 1, 2 * PAGE_SIZE,
+	2 * PAGE_SIZE + 1, 3 * PAGE_SIZE, 70000, KMALLOC_MAX_SIZE - 1,
+	KMALLOC_MAX_SIZE,
 };
 KUNIT_ARRAY_PARAM(request_sizes, request_sizes, size_to_desc);
 
@@ -347,6 +377,47 @@ static void alloc_beyond_kmalloc_max_uses_vmalloc(struct kunit *test)
 	kvfree(buf);
 }
 
+/*
+ * The kernel's fault injection (lib/fault-inject.c): with fail_nth = n the
+ * n-th allocation this thread makes from now fails, whatever its GFP flags
+ * or size. fail_nth drops back to 0 when that allocation failed, so a
+ * nonzero value afterwards means the call made fewer than n allocations.
+ */
+#define FAIL_NTH_MAX	2000
+
+static bool fail_nth_fired(void)
+{
+	bool fired = !READ_ONCE(current->fail_nth);
+
+	WRITE_ONCE(current->fail_nth, 0);
+	return fired;
+}
+
+/* Sizes kmalloc() serves: from a slab cache, from pages, its largest. */
+static const size_t fallback_sizes[] = { 100, 3 * PAGE_SIZE + 1, KMALLOC_MAX_SIZE };
+KUNIT_ARRAY_PARAM(fallback_sizes, fallback_sizes, size_to_desc);
+
+static void alloc_falls_back_when_kmalloc_fails(struct kunit *test)
+{
+	size_t size = *(const size_t *)test->param_value;
+	void *buf;
+	bool fired;
+
+	current->fail_nth = 1;
+	buf = kmemlab_alloc(size);
+	fired = fail_nth_fired();
+
+	KUNIT_ASSERT_TRUE_MSG(test, fired,
+			      "kmemlab_alloc(%zu) made no allocation at all", size);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL_MSG(test, buf,
+					 "the first allocation of kmemlab_alloc(%zu), kmalloc(), failed: vmalloc() should have served it",
+					 size);
+	KUNIT_EXPECT_TRUE_MSG(test, is_vmalloc_addr(buf),
+			      "kmalloc() failed, so the buffer should come from vmalloc()");
+	memset(buf, 0x5a, size);	/* all of it is there (KASAN watches) */
+	kvfree(buf);
+}
+
 static DEFINE_SPINLOCK(atomic_lock);
 
 /*
@@ -407,6 +478,49 @@ static void snapshot_copies_source(struct kunit *test)
 	vfree(src);
 }
 
+/*
+ * A copy bigger than KMALLOC_MAX_SIZE can only come from vmalloc(), which
+ * makes a dozen allocations or more: fail each in turn, n = 1, 2, ...,
+ * until the call makes fewer than n. Where one fails, vmalloc() returns
+ * NULL (or copes), and the copy must be ERR_PTR(-ENOMEM), never NULL.
+ */
+static void snapshot_enomem_when_memory_runs_out(struct kunit *test)
+{
+	unsigned int n, enomem = 0;
+	u8 *src, *copy;
+	bool fired;
+
+	src = vmalloc(BEYOND_KMALLOC);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, src);
+	memset(src, 0x3c, BEYOND_KMALLOC);
+	for (n = 1; n <= FAIL_NTH_MAX; n++) {
+		current->fail_nth = n;
+		copy = kmemlab_snapshot(src, BEYOND_KMALLOC, accept_copy, NULL);
+		fired = fail_nth_fired();
+		if (!IS_ERR_OR_NULL(copy)) {
+			KUNIT_EXPECT_TRUE_MSG(test, !memchr_inv(copy, 0x3c, BEYOND_KMALLOC),
+					      "the copy should hold the source's bytes");
+			kvfree(copy);
+		} else if (fired) {
+			KUNIT_EXPECT_EQ_MSG(test, PTR_ERR_OR_ZERO(copy), -ENOMEM,
+					    "allocation %u made for the copy failed: kmemlab_snapshot() should return ERR_PTR(-ENOMEM), not %s",
+					    n, copy ? "another error" : "NULL");
+			enomem += PTR_ERR_OR_ZERO(copy) == -ENOMEM;
+		} else {
+			KUNIT_FAIL(test, "kmemlab_snapshot() failed with %d though every allocation succeeded",
+				   PTR_ERR_OR_ZERO(copy));
+		}
+		if (!fired || !copy)
+			break;
+	}
+	vfree(src);
+	kunit_info(test, "failed each of %u allocations in turn: %u gave -ENOMEM\n", n - 1, enomem);
+	KUNIT_EXPECT_LE_MSG(test, n, FAIL_NTH_MAX,
+			    "kmemlab_snapshot() still failed after %u tries", FAIL_NTH_MAX);
+	KUNIT_EXPECT_GT_MSG(test, enomem, 0U,
+			    "no failed allocation ever gave ERR_PTR(-ENOMEM)");
+}
+
 /* Once vfree() returns, the area's pages are unmapped. */
 static void snapshot_frees_rejected_copy(struct kunit *test)
 {
@@ -457,6 +571,7 @@ static struct kunit_case kmemlab_alloc_test_cases[] = {
 	KUNIT_CASE_PARAM(buf_pfns_kmalloc_contiguous, kmalloc_sizes_gen_params),
 	KUNIT_CASE_PARAM(buf_pfns_counts_touched_pages, pfn_ranges_gen_params),
 	KUNIT_CASE(buf_pfns_refuses_short_array),
+	KUNIT_CASE_PARAM(buf_pfns_empty_range_touches_nothing, empty_offsets_gen_params),
 	KUNIT_CASE_PARAM(buf_pfns_vmalloc_matches_page_tables, vmalloc_sizes_gen_params),
 	KUNIT_CASE(buf_pfns_vmalloc_area_not_contiguous),
 	KUNIT_CASE_PARAM(usable_size_matches_ksize, request_sizes_gen_params),
@@ -466,8 +581,10 @@ static struct kunit_case kmemlab_alloc_test_cases[] = {
 	KUNIT_CASE_PARAM(alloc_prefers_kmalloc, kmalloc_fit_sizes_gen_params),
 	KUNIT_CASE(alloc_kmalloc_max_as_kernel_says),
 	KUNIT_CASE(alloc_beyond_kmalloc_max_uses_vmalloc),
+	KUNIT_CASE_PARAM(alloc_falls_back_when_kmalloc_fails, fallback_sizes_gen_params),
 	KUNIT_CASE(alloc_atomic_under_spinlock),
 	KUNIT_CASE_PARAM(snapshot_copies_source, snapshot_sizes_gen_params),
+	KUNIT_CASE(snapshot_enomem_when_memory_runs_out),
 	KUNIT_CASE(snapshot_frees_rejected_copy),
 	KUNIT_CASE_PARAM(free_releases_buffer, free_sizes_gen_params),
 	{}

@@ -50,6 +50,18 @@ if ! flock -n 9; then
 	fi
 fi
 
+# And one kernel build on the machine at a time, whatever its key: two
+# would each get half the cores and both finish late.
+exec 8>"$KMEMLAB_CACHE/kernel/.one-build.lock"
+if ! flock -n 8; then
+	say "waiting for another kernel build to finish before building $ARCH/$FLAVOUR"
+	flock 8
+fi
+if [ -f "$out/.kmemlab-built" ]; then
+	echo "$out"
+	exit 0
+fi
+
 jobs=${JOBS:-$(nproc)}
 mkdir -p "$out"
 log="$out/build.log"

@@ -8,8 +8,8 @@
 # limit killed it, anything else when QEMU itself failed.
 #
 # Settings from the environment: QEMU_MEM (guest RAM, 256M), QEMU_TIMEOUT
-# (seconds, 60), QEMU_APPEND (extra kernel arguments), QEMU_EXTRA (extra
-# QEMU arguments), QEMU_LAB_SOCKET (a Unix socket path: the guest's second
+# (seconds, 60), QEMU_APPEND (extra kernel arguments), QEMU_CPU (the CPU
+# model, see below), QEMU_EXTRA (extra QEMU arguments), QEMU_LAB_SOCKET (a Unix socket path: the guest's second
 # serial port, on which /init's "receive" step takes more lab files while
 # it runs). No network, no host share, no root needed.
 set -eu
@@ -40,6 +40,16 @@ if grep -q constant_tsc /proc/cpuinfo 2>/dev/null; then
 	[ -n "$mhz" ] && append="$append tsc_early_khz=$mhz"
 fi
 [ -n "${QEMU_APPEND:-}" ] && append="$append $QEMU_APPEND"
+
+# A CPU that protects like a 2020s x86: SMEP and SMAP (the kernel faults on
+# executing or touching user memory outside the uaccess helpers), UMIP, and
+# on x86_64 LA57, five-level paging (the lab kernel has X86_5LEVEL, so it
+# runs with a live p4d level). QEMU's TCG emulates all four; the default
+# models (qemu64, qemu32) have none. QEMU_CPU overrides the model.
+case $ARCH in
+x86_64) cpu=${QEMU_CPU:-qemu64,+smep,+smap,+umip,+la57} ;;
+*) cpu=${QEMU_CPU:-qemu32,+smep,+smap,+umip} ;;
+esac
 labport=""
 if [ -n "${QEMU_LAB_SOCKET:-}" ]; then
 	labport="-chardev socket,id=lab,path=$QEMU_LAB_SOCKET,server=on,wait=off -serial chardev:lab"
@@ -48,7 +58,7 @@ fi
 rm -f "$LOG" "$LOG.qemu"
 rc=0
 # shellcheck disable=SC2086 # labport and QEMU_EXTRA are lists of arguments
-timeout -k 5 "$QEMU_TIMEOUT" "$qemu" -accel "$accel" -m "$QEMU_MEM" -smp 1 \
+timeout -k 5 "$QEMU_TIMEOUT" "$qemu" -accel "$accel" -cpu "$cpu" -m "$QEMU_MEM" -smp 1 \
 	-nodefaults -no-user-config -display none -nic none -no-reboot \
 	-kernel "$bzimage" -initrd "$INITRD" -append "$append" \
 	-serial "file:$LOG" $labport -device edu -d guest_errors -D "$LOG.qemu" \

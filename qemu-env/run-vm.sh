@@ -11,7 +11,8 @@
 # (seconds, 60), QEMU_APPEND (extra kernel arguments), QEMU_CPU (the CPU
 # model, see below), QEMU_EXTRA (extra QEMU arguments), QEMU_LAB_SOCKET
 # (a Unix socket path: the guest's second serial port, on which /init's
-# "receive" step takes more lab files while it runs). No network, no host share, no root needed.
+# "receive" step takes more lab files while it runs). No network, no host
+# share, no root needed.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)

@@ -24,7 +24,7 @@ arch_arg := $(if $(ARCH),--arch $(ARCH))
 # deps and kernel: the arch asked for, or both (labs default to either).
 arches := $(or $(ARCH),x86_64 i386)
 
-.PHONY: help deps kernel check grade test test-quick skels bench clean
+.PHONY: help deps kernel check grade test test-quick mutants skels bench clean
 
 help:
 	@echo 'kmemlab: graded kernel memory-management and driver labs'
@@ -36,6 +36,7 @@ help:
 	@echo '                           results/results.json (Gradescope), results/junit.xml'
 	@echo '  make test                kmemlab'"'"'s own tests: solutions earn full marks, skeletons'
 	@echo '                           do not, mistakes lose points, grader unit tests'
+	@echo '  make mutants             grade every typical mistake (kunit/*/mutants.toml): killed/total per lab'
 	@echo '  make skels               regenerate skel/ from solutions/'
 	@echo '  make kernel              build (or find cached) the lab kernels (ARCH, or both)'
 	@echo '  make deps                install missing Debian packages (as root)'
@@ -62,6 +63,9 @@ grade: deps
 test:
 	@qemu-env/deps.sh x86_64 i386
 	@$(PYTHON) tests/run.py $(labs_arg)
+
+mutants: deps
+	@$(PYTHON) tests/run.py --mutants $(arch_arg) $(labs_arg)
 
 test-quick: deps
 	@$(PYTHON) tests/run.py --quick $(arch_arg) $(labs_arg)

@@ -38,6 +38,8 @@ import score  # noqa: E402
 import vmlog  # noqa: E402
 
 passed = failed = 0
+# (lab, arch) -> [killed, total]: typical mistakes that lost points.
+mutant_tally: dict[tuple[str, str], list[int]] = {}
 
 
 def record(ok: bool, name: str, why: str = '') -> None:
@@ -140,6 +142,9 @@ def mutant_tests(lab_dir: Path, arch: str, kdirs) -> None:
 		want = set(m.get('fails', [])) | {f'deduction.{k}' for k in m.get('deducts', [])}
 		caught = want <= lost and r.points < r.max_points
 		record(caught, name, f'expected losses in {sorted(want - lost) or "score"}; got {summary(r)}')
+		tally = mutant_tally.setdefault((lab_dir.name, arch), [0, 0])
+		tally[0] += r.points < r.max_points
+		tally[1] += 1
 		if caught:	# its build tree is of no further use; a failure keeps it
 			shutil.rmtree(lab.bdir.parent, ignore_errors=True)
 
@@ -177,8 +182,23 @@ def main() -> int:
 				mutant_tests(lab_dir, arch, kdir)
 			else:
 				lab_tests(lab_dir, arch, flavour, kdir, mutants=not args.quick)
+	print_mutant_tally()
 	print(f'{passed} passed, {failed} failed')
 	return 1 if failed else 0
+
+
+def print_mutant_tally() -> None:
+	"""Per lab and arch: typical mistakes that lose points / mistakes tried.
+	A mistake counts as killed when it loses any points; make test also
+	requires the tests it names to be the ones that fail."""
+	if not mutant_tally:
+		return
+	print('\ntypical mistakes killed (lost points) / tried:')
+	for (lab, arch), (killed, total) in sorted(mutant_tally.items()):
+		print(f'  {lab:<22} {arch:<7} {killed:3d}/{total:<3d}')
+	killed = sum(k for k, _ in mutant_tally.values())
+	total = sum(n for _, n in mutant_tally.values())
+	print(f'  {"all":<30} {killed:3d}/{total:<3d}')
 
 
 if __name__ == '__main__':

@@ -10,10 +10,12 @@
  */
 #include <kunit/test.h>
 #include <linux/delay.h>
+#include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
 #include <linux/ktime.h>
 #include <linux/pci.h>
 #include <linux/string.h>
+#include <linux/swiotlb.h>
 
 #include "kmemlab_edu.h"
 
@@ -314,6 +316,147 @@ static void stream_xfer_returns_after_device_done(struct kunit *test)
 			    ms);
 }
 
+/*
+ * Odd lengths and offsets, the first and the last byte DMA can reach, a
+ * range running to the end: a streaming transfer moves exactly [off,
+ * off + len) and nothing around it. Under swiotlb=force (the x86_64 run)
+ * each transfer goes through a bounce buffer, which holds other bytes
+ * than the CPU's buffer: a wrong direction, or the device handed the
+ * CPU's physical address instead of the DMA handle, then moves the wrong
+ * bytes.
+ */
+struct stream_range {
+	size_t off, len;
+};
+
+static const struct stream_range stream_ranges[] = {
+	{ 0, 1 }, { KMEMLAB_EDU_SIZE - 1, 1 }, { 1, KMEMLAB_EDU_SIZE - 1 },
+	{ 3, 5 }, { 2047, 1001 }, { 513, 3000 },
+};
+
+static void stream_range_desc(const struct stream_range *r, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%zu bytes at %zu", r->len, r->off);
+}
+
+KUNIT_ARRAY_PARAM(stream_range, stream_ranges, stream_range_desc);
+
+/* The first byte of @got that differs from @want, or -1. */
+static long first_difference(const u8 *got, const u8 *want, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (got[i] != want[i])
+			return i;
+	return -1;
+}
+
+static void stream_xfer_to_device_exact(struct kunit *test)
+{
+	const struct stream_range *r = test->param_value;
+	struct kmemlab_edu *edu = bound_edu(test);
+	u8 *coherent = reachable_coherent(test, edu);
+	u8 *stream = kmemlab_edu_stream_buf(edu);
+	u8 *want = kunit_kmalloc(test, KMEMLAB_EDU_BUF_SIZE, GFP_KERNEL);
+	long bad;
+
+	KUNIT_ASSERT_NOT_NULL(test, stream);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, want);
+	/* The device buffer: a background the transfer must not touch. */
+	memset(coherent, 0x3c, KMEMLAB_EDU_BUF_SIZE);
+	KUNIT_ASSERT_EQ(test, kmemlab_edu_coherent_xfer(edu, 0, KMEMLAB_EDU_SIZE, true), 0);
+	memset(stream, 0xc3, KMEMLAB_EDU_BUF_SIZE);
+	fill_pattern(stream + r->off, r->len, 17);
+	memset(want, 0x3c, KMEMLAB_EDU_BUF_SIZE);
+	memcpy(want + r->off, stream + r->off, r->len);
+
+	KUNIT_ASSERT_EQ_MSG(test, kmemlab_edu_stream_xfer(edu, r->off, r->len, true), 0,
+			    "a streaming DMA of %zu bytes at offset %zu to the device failed",
+			    r->len, r->off);
+	memset(coherent, 0, KMEMLAB_EDU_BUF_SIZE);
+	KUNIT_ASSERT_EQ(test, kmemlab_edu_coherent_xfer(edu, 0, KMEMLAB_EDU_SIZE, false), 0);
+	bad = first_difference(coherent, want, KMEMLAB_EDU_SIZE);
+	KUNIT_EXPECT_EQ_MSG(test, bad, -1,
+			    "after sending %zu bytes at offset %zu, device byte %ld is %#x, expected %#x (%s)",
+			    r->len, r->off, bad, bad < 0 ? 0 : coherent[bad],
+			    bad < 0 ? 0 : want[bad],
+			    bad >= 0 && (bad < r->off || bad >= r->off + r->len) ?
+			    "outside the range: only [off, off + len) may move" :
+			    "inside the range: the device did not get the CPU's bytes");
+}
+
+static void stream_xfer_from_device_exact(struct kunit *test)
+{
+	const struct stream_range *r = test->param_value;
+	struct kmemlab_edu *edu = bound_edu(test);
+	u8 *coherent = reachable_coherent(test, edu);
+	u8 *stream = kmemlab_edu_stream_buf(edu);
+	u8 *want = kunit_kmalloc(test, KMEMLAB_EDU_BUF_SIZE, GFP_KERNEL);
+	size_t i;
+	long bad;
+
+	KUNIT_ASSERT_NOT_NULL(test, stream);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, want);
+	fill_pattern(coherent, KMEMLAB_EDU_BUF_SIZE, 29);
+	KUNIT_ASSERT_EQ(test, kmemlab_edu_coherent_xfer(edu, 0, KMEMLAB_EDU_SIZE, true), 0);
+	/* What the CPU's buffer held before: different from the device's, byte for byte. */
+	for (i = 0; i < KMEMLAB_EDU_BUF_SIZE; i++)
+		stream[i] = ~coherent[i];
+	memcpy(want, stream, KMEMLAB_EDU_BUF_SIZE);
+	memcpy(want + r->off, coherent + r->off, r->len);
+
+	KUNIT_ASSERT_EQ_MSG(test, kmemlab_edu_stream_xfer(edu, r->off, r->len, false), 0,
+			    "a streaming DMA of %zu bytes at offset %zu from the device failed",
+			    r->len, r->off);
+	bad = first_difference(stream, want, KMEMLAB_EDU_BUF_SIZE);
+	KUNIT_EXPECT_EQ_MSG(test, bad, -1,
+			    "after fetching %zu bytes at offset %zu, buffer byte %ld is %#x, expected %#x (%s)",
+			    r->len, r->off, bad, bad < 0 ? 0 : stream[bad],
+			    bad < 0 ? 0 : want[bad],
+			    bad >= 0 && (bad < r->off || bad >= r->off + r->len) ?
+			    "outside the range: only [off, off + len) may change" :
+			    bad >= 0 && stream[bad] == (u8)~want[bad] ?
+			    "inside the range, and still the old byte: did the fetch reach this buffer? direction, DMA handle, unmap" :
+			    "inside the range: not the device's byte");
+}
+
+/*
+ * The RAM-side address the device was given (its DMA source or
+ * destination register, read back after the transfer) must be the DMA
+ * handle of the streaming buffer: without bounce buffers its physical
+ * address, with swiotlb=force a slot of the bounce buffer pool.
+ */
+static void stream_xfer_gives_device_dma_handle(struct kunit *test)
+{
+	struct kmemlab_edu *edu = bound_edu(test);
+	struct device *dev = &kmemlab_edu_pci_dev(edu)->dev;
+	u8 *stream = kmemlab_edu_stream_buf(edu);
+	bool bounced = is_swiotlb_force_bounce(dev);
+	phys_addr_t cpu;
+	dma_addr_t given;
+	int to_device;
+
+	KUNIT_ASSERT_NOT_NULL(test, stream);
+	cpu = virt_to_phys(stream + 100);
+	for (to_device = 1; to_device >= 0; to_device--) {
+		KUNIT_ASSERT_EQ(test, kmemlab_edu_stream_xfer(edu, 100, 200, to_device), 0);
+		given = kmemlab_edu_readl(edu, to_device ? EDU_REG_DMA_SRC : EDU_REG_DMA_DST);
+		kunit_info(test, "%s: streaming buffer + 100 at CPU physical %pa, device given %pad%s\n",
+			   to_device ? "to device" : "from device", &cpu, &given,
+			   bounced ? (swiotlb_find_pool(dev, given) ?
+				      " (a swiotlb bounce buffer slot)" : " (not in the swiotlb pool)") :
+			   " (no bounce buffers)");
+		if (bounced)
+			KUNIT_EXPECT_NOT_NULL_MSG(test, swiotlb_find_pool(dev, given),
+						  "every streaming mapping is bounced (swiotlb=force): the device should get the handle dma_map_single() returned, a bounce buffer slot, not %pad (the buffer is at %pa)",
+						  &given, &cpu);
+		else
+			KUNIT_EXPECT_EQ_MSG(test, (u64)given, (u64)phys_to_dma(dev, cpu),
+					    "the device should get the handle dma_map_single() returned");
+	}
+}
+
 static struct kunit_case kmemlab_edu_test_cases[] = {
 	KUNIT_CASE(probe_binds_edu),
 	KUNIT_CASE(bar0_reads_identification),
@@ -331,6 +474,9 @@ static struct kunit_case kmemlab_edu_test_cases[] = {
 	KUNIT_CASE(stream_xfer_round_trip),
 	KUNIT_CASE(stream_xfer_matches_coherent),
 	KUNIT_CASE(stream_xfer_returns_after_device_done),
+	KUNIT_CASE_PARAM(stream_xfer_to_device_exact, stream_range_gen_params),
+	KUNIT_CASE_PARAM(stream_xfer_from_device_exact, stream_range_gen_params),
+	KUNIT_CASE(stream_xfer_gives_device_dma_handle),
 	{}
 };
 

@@ -86,4 +86,61 @@ static inline int find_pci_device(const char *vendor, const char *device,
 	return found;
 }
 
+/*
+ * The kernel's fault injection, for this thread only (lib/fault-inject.c,
+ * Documentation/fault-injection/fault-injection.rst): after
+ * fault_nth_arm(fd, n), the n-th fault point the thread reaches (a slab or
+ * page allocation, a user copy) fails. Then fault_nth_fired(fd) says
+ * whether it did (1) or the calls made in between had fewer than n fault
+ * points (0), and disarms. Open @fd once, with fault_nth_open(), before
+ * arming: opening a file allocates too. The usual loop arms n = 1, 2, ...
+ * until a call succeeds without the fault firing.
+ */
+static inline int fault_nth_open(void)
+{
+	return open("/proc/thread-self/fail-nth", O_RDWR);
+}
+
+static inline void fault_nth_arm(int fd, unsigned int n)
+{
+	char buf[16];
+	int len = snprintf(buf, sizeof(buf), "%u", n);
+
+	if (pwrite(fd, buf, len, 0) != len)
+		perror("fault_nth_arm");
+}
+
+static inline int fault_nth_fired(int fd)
+{
+	char buf[16] = "";
+	/* Its own user copy may take the last count: then it fails. */
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	/* Disarm; the write sets 0 even when its own copy was the one. */
+	if (pwrite(fd, "0", 1, 0) != 1 && errno != EFAULT)
+		perror("fault_nth_fired");
+	return n > 0 && buf[0] == '0';
+}
+
+/*
+ * Is the page under @addr mapped in this process's page table right now
+ * (/proc/self/pagemap bit 63)? 1 yes, 0 no, -1 when pagemap cannot be read.
+ */
+static inline int page_present(const void *addr)
+{
+	unsigned long long entry;
+	long psize = sysconf(_SC_PAGESIZE);
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	ssize_t n = -1;
+
+	if (fd >= 0) {
+		n = pread(fd, &entry, sizeof(entry),
+			  (off_t)((unsigned long)addr / psize) * sizeof(entry));
+		close(fd);
+	}
+	if (n != sizeof(entry))
+		return -1;
+	return (int)(entry >> 63);
+}
+
 #endif /* LAB_USER_H */

@@ -2,10 +2,12 @@
 /*
  * edu_rebind - take the device away from kmemlab_edu and give it back:
  * unbind and bind through sysfs, with a file open across the unbind, then
- * rmmod/insmod cycles. After each step the device must work or be cleanly
- * gone: no interrupt left registered, no device node left behind, an open
- * file answering ENODEV and its mapping revoked (SIGBUS), never an oops.
- * Leaks from all these cycles show in the leak check that follows.
+ * rmmod/insmod cycles, then binds in which each allocation of probe() in
+ * turn fails (the kernel's fault injection). After each step the device
+ * must work or be cleanly gone: no interrupt left registered, no device
+ * node left behind, an open file answering ENODEV and its mapping revoked
+ * (SIGBUS), never an oops. Leaks from all these cycles show in the leak
+ * check that follows.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -67,6 +70,30 @@ static int round_trip(unsigned int seed)
 	return ok;
 }
 
+/* The coherent buffer through mmap() and the two ioctl()s: 1 when it works. */
+static int mmap_works(unsigned int seed)
+{
+	unsigned char *map;
+	unsigned char want[256];
+	int fd = open(DEV, O_RDWR);
+	int ok = 0;
+	size_t i;
+
+	if (fd < 0)
+		return 0;
+	map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map != MAP_FAILED) {
+		for (i = 0; i < sizeof(want); i++)
+			want[i] = map[i] = (unsigned char)(i * 3 + seed);
+		ok = ioctl(fd, _IO('E', 1), sizeof(want)) == 0;
+		memset(map, 0, sizeof(want));
+		ok &= ioctl(fd, _IO('E', 2), sizeof(want)) == 0 && !memcmp(map, want, sizeof(want));
+		munmap(map, 4096);
+	}
+	close(fd);
+	return ok;
+}
+
 static sigjmp_buf on_sigbus;
 
 static void sigbus(int sig)
@@ -93,10 +120,11 @@ int main(void)
 {
 	unsigned char *map = MAP_FAILED;
 	char buf[16];
-	int fd, i, ret, cycles_ok;
+	int fd, i, ret, cycles_ok, fnth, bindfd, fired;
+	unsigned int nth;
 	ssize_t n;
 
-	ktap_begin("edu_rebind", 5);
+	ktap_begin("edu_rebind", 6);
 
 	ktap_case("unbind_releases_device");
 	KTAP_EXPECT(find_pci_device("0x1234", "0x11e8", bdf, sizeof(bdf)),
@@ -166,6 +194,46 @@ int main(void)
 		cycles_ok &= round_trip(10 + i);
 	}
 	KTAP_EXPECT(cycles_ok, "after rmmod/insmod, a write/read round trip failed");
+	ktap_case_end();
+
+	/*
+	 * Each fault point of a bind in turn: the bind fails with ENOMEM and
+	 * leaves nothing behind, or (a fault the kernel absorbed) succeeds
+	 * with a device that works. Until a bind meets no fault at all.
+	 */
+	ktap_case("probe_fault_injected_fails_cleanly");
+	fnth = fault_nth_open();
+	bindfd = open(DRV "/bind", O_WRONLY);
+	KTAP_EXPECT(fnth >= 0 && bindfd >= 0, "open fail-nth or %s/bind: %s", DRV, strerror(errno));
+	for (nth = 1; fnth >= 0 && bindfd >= 0 && nth < 1000; nth++) {
+		if (exists(DEV) && write_sysfs(DRV "/unbind", bdf)) {
+			KTAP_EXPECT(0, "unbind %s: %s", bdf, strerror(errno));
+			break;
+		}
+		fault_nth_arm(fnth, nth);
+		ret = write(bindfd, bdf, strlen(bdf)) < 0 ? errno : 0;
+		fired = fault_nth_fired(fnth);
+		if (!ret) {
+			KTAP_EXPECT(exists(DEV) && irq_lines() == 1 && round_trip(20) && mmap_works(nth),
+				    "a bind that succeeded (fault %u %s) should leave a working device",
+				    nth, fired ? "fired" : "not reached");
+		} else {
+			KTAP_EXPECT(fired && ret == ENOMEM,
+				    "with allocation %u of the bind failing, the bind should fail with ENOMEM, not %s",
+				    nth, strerror(ret));
+			KTAP_EXPECT(!exists(DEV) && irq_lines() == 0,
+				    "a failed probe (fault %u) should leave no device node and no IRQ behind",
+				    nth);
+		}
+		if (!fired)
+			break;
+	}
+	KTAP_EXPECT(exists(DEV) && round_trip(30) && mmap_works(7),
+		    "after the failed binds, a bind should give a working device");
+	if (bindfd >= 0)
+		close(bindfd);
+	if (fnth >= 0)
+		close(fnth);
 	ktap_case_end();
 
 	return ktap_end();

@@ -3,9 +3,13 @@
  * edu_user - /dev/kmemlab_edu from user space: read(), write() and
  * lseek() over the device buffer (KMEMLAB_EDU_SIZE bytes), their short
  * and failing cases, and mmap() of the coherent buffer with the two
- * ioctl()s that move it to and from the device.
+ * ioctl()s that move it to and from the device. Odd offsets and lengths,
+ * zero lengths, user buffers whose pages are not mapped yet (never touched,
+ * or dropped with MADV_DONTNEED), and every fault point of open(), write()
+ * and read() made to fail once with the kernel's fault injection.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -13,6 +17,7 @@
 #include <unistd.h>
 
 #include "ktap_user.h"
+#include "lab_user.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -183,6 +188,236 @@ static void mmap_too_large_refused(int fd)
 		munmap(map, 4096);
 }
 
+static void zero_length_io_does_nothing(int fd)
+{
+	ssize_t n;
+	off_t pos;
+
+	fill(want, EDU_SIZE, 3);
+	pwrite(fd, want, EDU_SIZE, 0);
+	lseek(fd, 77, SEEK_SET);
+	n = write(fd, got, 0);
+	KTAP_EXPECT(n == 0, "write() of 0 bytes should return 0, got %zd (%s)", n,
+		    n < 0 ? strerror(errno) : "");
+	n = read(fd, got, 0);
+	KTAP_EXPECT(n == 0, "read() of 0 bytes should return 0, got %zd (%s)", n,
+		    n < 0 ? strerror(errno) : "");
+	n = write(fd, NULL, 0);
+	KTAP_EXPECT(n == 0, "write() of 0 bytes from NULL should return 0, got %zd", n);
+	pos = lseek(fd, 0, SEEK_CUR);
+	KTAP_EXPECT(pos == 77, "0-byte I/O moved the position from 77 to %lld", (long long)pos);
+	n = pread(fd, got, EDU_SIZE, 0);
+	KTAP_EXPECT(n == EDU_SIZE && !memcmp(want, got, EDU_SIZE),
+		    "0-byte writes changed the device's bytes");
+}
+
+static void odd_offsets_round_trip(int fd)
+{
+	static const struct { off_t off; size_t len; } r[] = {
+		{ 0, 1 }, { EDU_SIZE - 1, 1 }, { 1, EDU_SIZE - 1 }, { 3, 5 }, { 1001, 2047 },
+	};
+	unsigned char *ref = malloc(EDU_SIZE);
+	unsigned int i;
+	ssize_t n;
+
+	if (!ref)
+		return;
+	for (i = 0; i < ARRAY_SIZE(r); i++) {
+		memset(ref, 0x69, EDU_SIZE);
+		pwrite(fd, ref, EDU_SIZE, 0);
+		fill(want, r[i].len, 5 + i);
+		memcpy(ref + r[i].off, want, r[i].len);
+		n = pwrite(fd, want, r[i].len, r[i].off);
+		KTAP_EXPECT(n == (ssize_t)r[i].len, "pwrite of %zu bytes at %lld returned %zd",
+			    r[i].len, (long long)r[i].off, n);
+		memset(got, 0, EDU_SIZE);
+		n = pread(fd, got, r[i].len, r[i].off);
+		KTAP_EXPECT(n == (ssize_t)r[i].len && !memcmp(got, want, r[i].len),
+			    "pread of %zu bytes at %lld returned %zd, or other bytes than written",
+			    r[i].len, (long long)r[i].off, n);
+		n = pread(fd, got, EDU_SIZE, 0);
+		KTAP_EXPECT(n == EDU_SIZE && !memcmp(got, ref, EDU_SIZE),
+			    "after writing %zu bytes at %lld, bytes around them changed",
+			    r[i].len, (long long)r[i].off);
+	}
+	free(ref);
+}
+
+/* @len bytes of fresh anonymous memory, never touched: no page mapped yet. */
+static unsigned char *untouched(size_t len, int flags)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, flags | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void write_from_nonresident_memory(int fd)
+{
+	size_t len = 2 * 4096;
+	unsigned char *fresh = untouched(len, MAP_PRIVATE);
+	unsigned char *shared = untouched(len, MAP_SHARED);
+	size_t i;
+	ssize_t n;
+
+	KTAP_EXPECT(fresh && shared, "mmap: %s", strerror(errno));
+	if (!fresh || !shared)
+		return;
+	/* Never touched: the user copy must fault the zero page in. */
+	fill(want, EDU_SIZE, 9);
+	pwrite(fd, want, EDU_SIZE, 0);
+	KTAP_EXPECT(page_present(fresh + 100) == 0, "a fresh mapping already has a page");
+	n = pwrite(fd, fresh + 100, 3000, 10);
+	KTAP_EXPECT(n == 3000, "pwrite from never-touched memory returned %zd (%s)", n,
+		    n < 0 ? strerror(errno) : "short");
+	memset(want + 10, 0, 3000);
+	pread(fd, got, EDU_SIZE, 0);
+	KTAP_EXPECT(!memcmp(got, want, EDU_SIZE),
+		    "never-touched memory reads as zeros: the device should hold 3000 zeros at 10");
+	/* Shared memory keeps its bytes when its pages are dropped. */
+	fill(shared, len, 15);
+	KTAP_EXPECT(madvise(shared, len, MADV_DONTNEED) == 0, "madvise: %s", strerror(errno));
+	KTAP_EXPECT(page_present(shared + 4096) == 0, "MADV_DONTNEED left the page mapped");
+	n = pwrite(fd, shared + 4000, 2500, 1500);
+	KTAP_EXPECT(n == 2500, "pwrite from dropped pages returned %zd (%s)", n,
+		    n < 0 ? strerror(errno) : "short");
+	for (i = 0; i < 2500; i++)
+		want[1500 + i] = (unsigned char)((4000 + i) * 13 + 15);
+	pread(fd, got, EDU_SIZE, 0);
+	KTAP_EXPECT(!memcmp(got, want, EDU_SIZE),
+		    "2500 bytes written from pages that were not mapped should reach the device");
+	munmap(fresh, len);
+	munmap(shared, len);
+}
+
+static void read_into_nonresident_memory(int fd)
+{
+	size_t len = 2 * 4096;
+	unsigned char *fresh = untouched(len, MAP_PRIVATE);
+	unsigned char *dropped = untouched(len, MAP_PRIVATE);
+	ssize_t n;
+
+	KTAP_EXPECT(fresh && dropped, "mmap: %s", strerror(errno));
+	if (!fresh || !dropped)
+		return;
+	fill(want, EDU_SIZE, 23);
+	pwrite(fd, want, EDU_SIZE, 0);
+	n = pread(fd, fresh + 4000, 3000, 7);
+	KTAP_EXPECT(n == 3000 && !memcmp(fresh + 4000, want + 7, 3000),
+		    "pread into never-touched memory returned %zd (%s), or other bytes than the device's",
+		    n, n < 0 ? strerror(errno) : "");
+	memset(dropped, 0x5a, len);
+	KTAP_EXPECT(madvise(dropped, len, MADV_DONTNEED) == 0, "madvise: %s", strerror(errno));
+	KTAP_EXPECT(page_present(dropped) == 0, "MADV_DONTNEED left the page mapped");
+	n = pread(fd, dropped + 1, EDU_SIZE, 0);
+	KTAP_EXPECT(n == EDU_SIZE && !memcmp(dropped + 1, want, EDU_SIZE),
+		    "pread into dropped pages returned %zd (%s), or other bytes than the device's",
+		    n, n < 0 ? strerror(errno) : "");
+	munmap(fresh, len);
+	munmap(dropped, len);
+}
+
+/*
+ * Fail each fault point of open() in turn: each failure is ENOMEM (EFAULT
+ * when the path could not be copied), and the file opens once no fault is
+ * left. Leaks show in the leak check.
+ */
+static void open_fault_injected_fails_cleanly(int fd)
+{
+	int fnth = fault_nth_open();
+	unsigned int nth;
+	int fd2, err, fired;
+
+	KTAP_EXPECT(fnth >= 0, "open /proc/thread-self/fail-nth: %s", strerror(errno));
+	if (fnth < 0)
+		return;
+	for (nth = 1; nth < 200; nth++) {
+		fault_nth_arm(fnth, nth);
+		fd2 = open(DEV, O_RDWR);
+		err = errno;
+		fired = fault_nth_fired(fnth);
+		if (fd2 >= 0)
+			close(fd2);
+		else
+			KTAP_EXPECT(fired && (err == ENOMEM || err == EFAULT),
+				    "open() with fault %u failing should fail with ENOMEM (EFAULT when copying the path failed), not %s",
+				    nth, strerror(err));
+		if (!fired)
+			break;
+	}
+	KTAP_EXPECT(nth < 200, "open() still met a fault point after 200");
+	fill(want, 100, 31);
+	KTAP_EXPECT(pwrite(fd, want, 100, 0) == 100 && pread(fd, got, 100, 0) == 100 &&
+		    !memcmp(want, got, 100), "after the failed opens, the device should still work");
+	close(fnth);
+}
+
+/*
+ * Fail each fault point of write() (or read()) in turn. A call that fails
+ * returns EFAULT or ENOMEM, leaves the file position alone, and moves no
+ * byte; a call that succeeds moves exactly the right bytes.
+ */
+static void io_fault_injected(int fd, int writing)
+{
+	const char *call = writing ? "write()" : "read()";
+	unsigned char *bg = malloc(EDU_SIZE);
+	int fnth = fault_nth_open();
+	unsigned int nth;
+	int err, fired;
+	ssize_t n;
+	off_t pos;
+
+	KTAP_EXPECT(fnth >= 0 && bg, "open /proc/thread-self/fail-nth: %s", strerror(errno));
+	if (fnth < 0 || !bg)
+		return;
+	memset(bg, 0x77, EDU_SIZE);
+	fill(want, 300, 37);
+	for (nth = 1; nth < 100; nth++) {
+		pwrite(fd, writing ? bg : want, writing ? EDU_SIZE : 300, 500);
+		memset(got, 0xee, 300);
+		lseek(fd, 500, SEEK_SET);
+		fault_nth_arm(fnth, nth);
+		n = writing ? write(fd, want, 300) : read(fd, got, 300);
+		err = errno;
+		fired = fault_nth_fired(fnth);
+		pos = lseek(fd, 0, SEEK_CUR);
+		if (n < 0) {
+			KTAP_EXPECT(fired && (err == EFAULT || err == ENOMEM),
+				    "%s with fault %u failing should fail with EFAULT or ENOMEM, not %s",
+				    call, nth, strerror(err));
+			KTAP_EXPECT(pos == 500, "a failed %s moved the position from 500 to %lld",
+				    call, (long long)pos);
+		} else {
+			KTAP_EXPECT(n == 300 && pos == 800,
+				    "%s of 300 bytes at 500 returned %zd, position %lld (fault %u %s)",
+				    call, n, (long long)pos, nth, fired ? "fired" : "not reached");
+		}
+		if (writing)
+			pread(fd, got, 300, 500);
+		if (n < 0 && writing)
+			KTAP_EXPECT(!memcmp(got, bg, 300),
+				    "a failed write() (fault %u) changed the device's bytes", nth);
+		else if (n >= 0)
+			KTAP_EXPECT(!memcmp(got, want, 300),
+				    "%s returned %zd with fault %u %s, but the bytes it moved are wrong (a user copy that failed, unchecked?)",
+				    call, n, nth, fired ? "fired" : "not reached");
+		if (!fired)
+			break;
+	}
+	KTAP_EXPECT(nth < 100, "%s still met a fault point after 100", call);
+	close(fnth);
+	free(bg);
+}
+
+static void write_fault_injected_fails_cleanly(int fd)
+{
+	io_fault_injected(fd, 1);
+}
+
+static void read_fault_injected_fails_cleanly(int fd)
+{
+	io_fault_injected(fd, 0);
+}
+
 static const struct {
 	const char *name;
 	void (*run)(int fd);
@@ -195,6 +430,13 @@ static const struct {
 	{ "bad_user_pointer_is_efault", bad_user_pointer_is_efault },
 	{ "mmap_shows_coherent_buffer", mmap_shows_coherent_buffer },
 	{ "mmap_too_large_refused", mmap_too_large_refused },
+	{ "zero_length_io_does_nothing", zero_length_io_does_nothing },
+	{ "odd_offsets_round_trip", odd_offsets_round_trip },
+	{ "write_from_nonresident_memory", write_from_nonresident_memory },
+	{ "read_into_nonresident_memory", read_into_nonresident_memory },
+	{ "open_fault_injected_fails_cleanly", open_fault_injected_fails_cleanly },
+	{ "write_fault_injected_fails_cleanly", write_fault_injected_fails_cleanly },
+	{ "read_fault_injected_fails_cleanly", read_fault_injected_fails_cleanly },
 };
 
 int main(void)

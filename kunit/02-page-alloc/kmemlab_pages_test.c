@@ -13,6 +13,7 @@
 #include <linux/mmzone.h>
 #include <linux/nodemask.h>
 #include <linux/percpu.h>
+#include <linux/sched.h>
 #include <linux/string.h>
 #include <linux/vmstat.h>
 
@@ -62,8 +63,10 @@ static long buddy_pages_now(void)
 }
 
 static const size_t order_sizes[] = {
-	1, PAGE_SIZE - 1, PAGE_SIZE, PAGE_SIZE + 1, 3 * PAGE_SIZE,
-	4 * PAGE_SIZE, 5 * PAGE_SIZE, 8 * PAGE_SIZE + 1, 1 << 20, 4 << 20,
+	1, PAGE_SIZE - 1, PAGE_SIZE, PAGE_SIZE + 1, 2 * PAGE_SIZE + 1,
+	3 * PAGE_SIZE, 4 * PAGE_SIZE, 5 * PAGE_SIZE, 7 * PAGE_SIZE,
+	8 * PAGE_SIZE + 1, 12 * PAGE_SIZE, 17 * PAGE_SIZE, 1 << 20,
+	(1 << 20) + 1, 4 << 20,
 };
 
 static void size_desc(const size_t *size, char *desc)
@@ -83,10 +86,54 @@ static void order_matches_get_order(struct kunit *test)
 }
 
 static const size_t buf_sizes[] = {
-	PAGE_SIZE, 2 * PAGE_SIZE, 3 * PAGE_SIZE, 8 * PAGE_SIZE, 16 * PAGE_SIZE,
+	1, PAGE_SIZE, PAGE_SIZE + 1, 2 * PAGE_SIZE, 3 * PAGE_SIZE,
+	5 * PAGE_SIZE, 6 * PAGE_SIZE + 100, 8 * PAGE_SIZE, 12 * PAGE_SIZE,
+	16 * PAGE_SIZE,
 };
 
 KUNIT_ARRAY_PARAM(buf_size, buf_sizes, size_desc);
+
+/*
+ * Sizes whose page count is not a power of two, where an order rounded
+ * down (the floor of log2) and the right one differ, and 16 pages, where
+ * they agree.
+ */
+static const size_t free_sizes[] = {
+	3 * PAGE_SIZE, 5 * PAGE_SIZE, 6 * PAGE_SIZE + 100, 12 * PAGE_SIZE,
+	16 * PAGE_SIZE,
+};
+
+KUNIT_ARRAY_PARAM(free_size, free_sizes, size_desc);
+
+/* Sizes that are not whole pages, or whose page count is not a power of two. */
+static const size_t exact_sizes[] = {
+	1, PAGE_SIZE + 1, 3 * PAGE_SIZE, 5 * PAGE_SIZE, 5 * PAGE_SIZE + 100,
+	7 * PAGE_SIZE,
+};
+
+KUNIT_ARRAY_PARAM(exact_size, exact_sizes, size_desc);
+
+static const unsigned int split_orders[] = { 0, 1, 2, 3 };
+
+static void order_desc(const unsigned int *order, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "order %u", *order);
+}
+
+KUNIT_ARRAY_PARAM(split_order, split_orders, order_desc);
+
+/*
+ * The kernel's fault injection (lib/fault-inject.c): with fail_nth = n the
+ * n-th allocation this thread makes from now fails, whatever its GFP flags
+ * or order. It drops back to 0 when that allocation failed.
+ */
+static bool fail_nth_fired(void)
+{
+	bool fired = !READ_ONCE(current->fail_nth);
+
+	WRITE_ONCE(current->fail_nth, 0);
+	return fired;
+}
 
 static void buf_alloc_naturally_aligned(struct kunit *test)
 {
@@ -108,7 +155,7 @@ static void buf_alloc_naturally_aligned(struct kunit *test)
 
 static void buf_free_returns_every_page(struct kunit *test)
 {
-	size_t bytes = 16 * PAGE_SIZE;
+	size_t bytes = *(const size_t *)test->param_value;
 	long before, lost;
 	void *buf;
 	int i;
@@ -121,8 +168,23 @@ static void buf_free_returns_every_page(struct kunit *test)
 	}
 	lost = before - free_pages_now();
 	KUNIT_EXPECT_LT_MSG(test, lost, (long)ROUNDS,
-			    "%d rounds of 16-page alloc+free lost %ld pages: free_pages() needs the order the block was allocated with",
-			    ROUNDS, lost);
+			    "%d rounds of %zu-byte alloc+free lost %ld pages: free_pages() needs the order the block was allocated with (%d)",
+			    ROUNDS, bytes, lost, get_order(bytes));
+}
+
+static void buf_alloc_null_when_memory_runs_out(struct kunit *test)
+{
+	void *buf;
+	bool fired;
+
+	current->fail_nth = 1;
+	buf = kmemlab_buf_alloc(5 * PAGE_SIZE);
+	fired = fail_nth_fired();
+	KUNIT_EXPECT_TRUE_MSG(test, fired, "kmemlab_buf_alloc() made no allocation");
+	KUNIT_EXPECT_NULL_MSG(test, buf,
+			      "the page allocator had no block to give: kmemlab_buf_alloc() should return NULL");
+	if (buf && virt_addr_valid(buf) && page_ref_count(virt_to_page(buf)) == 1)
+		free_pages((unsigned long)buf, 3);
 }
 
 /* Is every one of the @n pages at @page referenced exactly @want times? */
@@ -138,61 +200,69 @@ static bool refs_are(struct page *page, int n, int want)
 
 static void exact_alloc_keeps_only_needed_pages(struct kunit *test)
 {
+	size_t bytes = *(const size_t *)test->param_value;
+	int need = PAGE_ALIGN(bytes) >> PAGE_SHIFT, block = 1 << get_order(bytes);
 	struct page *page;
 	void *buf;
 	int i;
 
-	buf = kmemlab_exact_alloc(5 * PAGE_SIZE);
-	KUNIT_ASSERT_NOT_NULL_MSG(test, buf, "kmemlab_exact_alloc(5 pages) failed");
+	buf = kmemlab_exact_alloc(bytes);
+	KUNIT_ASSERT_NOT_NULL_MSG(test, buf, "kmemlab_exact_alloc(%zu) failed", bytes);
 	page = virt_to_page(buf);
-	for (i = 0; i < 8; i++)
-		KUNIT_EXPECT_EQ_MSG(test, page_ref_count(page + i), i < 5 ? 1 : 0,
-				    "page %d of 5 should have %d references (got %d): alloc_pages_exact() keeps pages 0-4, each with its own reference, and frees 5-7",
-				    i, i < 5 ? 1 : 0, page_ref_count(page + i));
+	for (i = 0; i < block; i++)
+		KUNIT_EXPECT_EQ_MSG(test, page_ref_count(page + i), i < need ? 1 : 0,
+				    "%zu bytes need %d pages: page %d of the %d-page block should have %d references (got %d); alloc_pages_exact() keeps the pages needed, each with its own reference, and frees the rest",
+				    bytes, need, i, block, i < need ? 1 : 0, page_ref_count(page + i));
 	/* Free it the way it was really allocated, or not at all. */
-	if (refs_are(page, 5, 1))
-		free_pages_exact(buf, 5 * PAGE_SIZE);
-	else if (page_ref_count(page) == 1 && refs_are(page + 1, 7, 0))
-		free_pages((unsigned long)buf, 3);
+	if (refs_are(page, need, 1))
+		free_pages_exact(buf, bytes);
+	else if (page_ref_count(page) == 1 && refs_are(page + 1, block - 1, 0))
+		free_pages((unsigned long)buf, get_order(bytes));
 }
 
 static void exact_alloc_zeroed(struct kunit *test)
 {
-	size_t bytes = 3 * PAGE_SIZE;
-	void *buf;
+	size_t bytes = *(const size_t *)test->param_value;
+	size_t whole = PAGE_ALIGN(bytes);
+	int order = get_order(bytes);
+	void *buf, *stale;
 
 	/*
-	 * Dirty an order-2 block and free it: the allocator hands the most
-	 * recently freed block of an order out first, and 3 pages are carved
-	 * from an order-2 block.
+	 * Dirty a block of the order the pages are carved from and free it:
+	 * the allocator hands the most recently freed block of an order out
+	 * first. (The graded kernel also fills every freed page with 0xaa.)
 	 */
-	buf = (void *)__get_free_pages(GFP_KERNEL, 2);
+	buf = (void *)__get_free_pages(GFP_KERNEL, order);
 	KUNIT_ASSERT_NOT_NULL(test, buf);
-	memset(buf, 0xa5, 4 * PAGE_SIZE);
-	free_pages((unsigned long)buf, 2);
+	memset(buf, 0xa5, PAGE_SIZE << order);
+	free_pages((unsigned long)buf, order);
 
 	buf = kmemlab_exact_alloc(bytes);
-	KUNIT_ASSERT_NOT_NULL_MSG(test, buf, "kmemlab_exact_alloc(3 pages) failed");
-	KUNIT_EXPECT_PTR_EQ_MSG(test, memchr_inv(buf, 0, bytes), NULL,
-				"the buffer should be all zero: ask for __GFP_ZERO");
-	if (refs_are(virt_to_page(buf), 3, 1))
+	KUNIT_ASSERT_NOT_NULL_MSG(test, buf, "kmemlab_exact_alloc(%zu) failed", bytes);
+	stale = memchr_inv(buf, 0, whole);
+	KUNIT_EXPECT_PTR_EQ_MSG(test, stale, NULL,
+				"every byte of the %zu pages should be zero, to the end of the last page, but byte %td is %#x: ask for __GFP_ZERO",
+				whole >> PAGE_SHIFT, stale ? (char *)stale - (char *)buf : 0,
+				stale ? *(u8 *)stale : 0);
+	if (refs_are(virt_to_page(buf), whole >> PAGE_SHIFT, 1))
 		free_pages_exact(buf, bytes);
 }
 
 static void exact_free_returns_every_page(struct kunit *test)
 {
-	size_t bytes = 5 * PAGE_SIZE;
+	size_t bytes = *(const size_t *)test->param_value;
+	int need = PAGE_ALIGN(bytes) >> PAGE_SHIFT, block = 1 << get_order(bytes);
 	long before, lost;
 	void *buf;
 	int i;
 
 	/* Freeing pages that hold no reference would crash: check first. */
 	buf = kmemlab_exact_alloc(bytes);
-	KUNIT_ASSERT_NOT_NULL_MSG(test, buf, "kmemlab_exact_alloc(5 pages) failed");
-	if (!refs_are(virt_to_page(buf), 5, 1)) {
+	KUNIT_ASSERT_NOT_NULL_MSG(test, buf, "kmemlab_exact_alloc(%zu) failed", bytes);
+	if (!refs_are(virt_to_page(buf), need, 1)) {
 		if (page_ref_count(virt_to_page(buf)) == 1 &&
-		    refs_are(virt_to_page(buf) + 1, 7, 0))
-			free_pages((unsigned long)buf, 3);
+		    refs_are(virt_to_page(buf) + 1, block - 1, 0))
+			free_pages((unsigned long)buf, get_order(bytes));
 		KUNIT_FAIL_AND_ABORT(test, "kmemlab_exact_alloc() did not give each page its own reference: see exact_alloc_keeps_only_needed_pages");
 	}
 	kmemlab_exact_free(buf, bytes);
@@ -200,13 +270,28 @@ static void exact_free_returns_every_page(struct kunit *test)
 	before = free_pages_now();
 	for (i = 0; i < ROUNDS; i++) {
 		buf = kmemlab_exact_alloc(bytes);
-		KUNIT_ASSERT_NOT_NULL_MSG(test, buf, "kmemlab_exact_alloc(5 pages) failed");
+		KUNIT_ASSERT_NOT_NULL_MSG(test, buf, "kmemlab_exact_alloc(%zu) failed", bytes);
 		kmemlab_exact_free(buf, bytes);
 	}
 	lost = before - free_pages_now();
 	KUNIT_EXPECT_LT_MSG(test, lost, (long)ROUNDS,
-			    "%d rounds of 5-page exact alloc+free lost %ld pages: free them with free_pages_exact()",
-			    ROUNDS, lost);
+			    "%d rounds of %zu-byte exact alloc+free lost %ld pages: free them with free_pages_exact() and the same size",
+			    ROUNDS, bytes, lost);
+}
+
+static void exact_alloc_null_when_memory_runs_out(struct kunit *test)
+{
+	void *buf;
+	bool fired;
+
+	current->fail_nth = 1;
+	buf = kmemlab_exact_alloc(5 * PAGE_SIZE);
+	fired = fail_nth_fired();
+	KUNIT_EXPECT_TRUE_MSG(test, fired, "kmemlab_exact_alloc() made no allocation");
+	KUNIT_EXPECT_NULL_MSG(test, buf,
+			      "the page allocator had no block to give: kmemlab_exact_alloc() should return NULL");
+	if (buf && virt_addr_valid(buf) && refs_are(virt_to_page(buf), 5, 1))
+		free_pages_exact(buf, 5 * PAGE_SIZE);
 }
 
 static void buf_pfn_matches_physical_address(struct kunit *test)
@@ -243,48 +328,66 @@ static void pfn_to_virt_round_trip(struct kunit *test)
 
 static void split_alloc_counts_each_page(struct kunit *test)
 {
-	struct page *page = kmemlab_split_alloc(2);
-	int i;
+	unsigned int order = *(const unsigned int *)test->param_value;
+	int i, n = 1 << order;
+	struct page *page;
 
-	KUNIT_ASSERT_NOT_NULL_MSG(test, page, "kmemlab_split_alloc(2) failed");
-	KUNIT_EXPECT_EQ_MSG(test, page_to_pfn(page) % 4, 0UL,
-			    "an order-2 block starts on a multiple of 4 pages");
-	for (i = 0; i < 4; i++)
+	page = kmemlab_split_alloc(order);
+	KUNIT_ASSERT_NOT_NULL_MSG(test, page, "kmemlab_split_alloc(%u) failed", order);
+	KUNIT_EXPECT_EQ_MSG(test, page_to_pfn(page) % n, 0UL,
+			    "an order-%u block starts on a multiple of %d pages", order, n);
+	for (i = 0; i < n; i++)
 		KUNIT_EXPECT_EQ_MSG(test, page_ref_count(page + i), 1,
-				    "after split_page() page %d of 4 should hold one reference, not %d",
-				    i, page_ref_count(page + i));
-	if (refs_are(page, 4, 1))
-		for (i = 0; i < 4; i++)
+				    "after split_page() page %d of %d should hold one reference, not %d",
+				    i, n, page_ref_count(page + i));
+	if (refs_are(page, n, 1))
+		for (i = 0; i < n; i++)
 			__free_page(page + i);
-	else if (page_ref_count(page) == 1 && refs_are(page + 1, 3, 0))
-		__free_pages(page, 2);
+	else if (page_ref_count(page) == 1 && refs_are(page + 1, n - 1, 0))
+		__free_pages(page, order);
 }
 
 static void split_free_returns_every_page(struct kunit *test)
 {
+	unsigned int order = *(const unsigned int *)test->param_value;
 	struct page *page;
 	long before, lost;
 	int i;
 
-	page = kmemlab_split_alloc(2);
-	KUNIT_ASSERT_NOT_NULL_MSG(test, page, "kmemlab_split_alloc(2) failed");
-	if (!refs_are(page, 4, 1)) {
-		if (page_ref_count(page) == 1 && refs_are(page + 1, 3, 0))
-			__free_pages(page, 2);
+	page = kmemlab_split_alloc(order);
+	KUNIT_ASSERT_NOT_NULL_MSG(test, page, "kmemlab_split_alloc(%u) failed", order);
+	if (!refs_are(page, 1 << order, 1)) {
+		if (page_ref_count(page) == 1 && refs_are(page + 1, (1 << order) - 1, 0))
+			__free_pages(page, order);
 		KUNIT_FAIL_AND_ABORT(test, "kmemlab_split_alloc() did not split the block: see split_alloc_counts_each_page");
 	}
-	kmemlab_split_free(page, 2);
+	kmemlab_split_free(page, order);
 
 	before = free_pages_now();
 	for (i = 0; i < ROUNDS; i++) {
-		page = kmemlab_split_alloc(2);
-		KUNIT_ASSERT_NOT_NULL_MSG(test, page, "kmemlab_split_alloc(2) failed");
-		kmemlab_split_free(page, 2);
+		page = kmemlab_split_alloc(order);
+		KUNIT_ASSERT_NOT_NULL_MSG(test, page, "kmemlab_split_alloc(%u) failed", order);
+		kmemlab_split_free(page, order);
 	}
 	lost = before - free_pages_now();
 	KUNIT_EXPECT_LT_MSG(test, lost, (long)ROUNDS,
-			    "%d rounds of split order-2 alloc+free lost %ld pages: every page of a split block is freed on its own",
-			    ROUNDS, lost);
+			    "%d rounds of split order-%u alloc+free lost %ld pages: each of the %d pages of a split block is freed on its own",
+			    ROUNDS, order, lost, 1 << order);
+}
+
+static void split_alloc_null_when_memory_runs_out(struct kunit *test)
+{
+	struct page *page;
+	bool fired;
+
+	current->fail_nth = 1;
+	page = kmemlab_split_alloc(2);
+	fired = fail_nth_fired();
+	KUNIT_EXPECT_TRUE_MSG(test, fired, "kmemlab_split_alloc() made no allocation");
+	KUNIT_EXPECT_NULL_MSG(test, page,
+			      "alloc_pages() returned NULL: kmemlab_split_alloc() should too, without splitting anything");
+	if (page && refs_are(page, 4, 1))
+		kmemlab_split_free(page, 2);
 }
 
 static void page_share_takes_reference(struct kunit *test)
@@ -349,20 +452,72 @@ static void time_alloc_vmalloc_slower(struct kunit *test)
 			    "vmalloc allocates 16 pages one by one and maps each: it should cost more than one order-4 block");
 }
 
+static void time_alloc_returns_every_page(struct kunit *test)
+{
+	size_t bytes = 5 * PAGE_SIZE + 100;
+	unsigned int left;
+	long before, lost;
+
+	before = free_pages_now();
+	/* Counts the allocations down; none fails before the last round's. */
+	current->fail_nth = ROUNDS + 1;
+	kmemlab_time_alloc(false, bytes, ROUNDS);
+	left = current->fail_nth;
+	current->fail_nth = 0;
+	lost = before - free_pages_now();
+	KUNIT_EXPECT_LE_MSG(test, left, 1U,
+			    "%d rounds should make %d allocations, not %u", ROUNDS, ROUNDS,
+			    ROUNDS + 1 - left);
+	KUNIT_EXPECT_LT_MSG(test, lost, (long)ROUNDS,
+			    "%d timed rounds of %zu-byte alloc+free lost %ld pages: free_pages() needs the order of the block",
+			    ROUNDS, bytes, lost);
+}
+
+/*
+ * Enough rounds that finishing them takes several clock ticks, so that a
+ * time of 0 can only mean the function gave up.
+ */
+#define FAIL_ROUNDS	(4 * TIME_ROUNDS)
+
+static void time_alloc_zero_when_allocation_fails(struct kunit *test)
+{
+	long before, lost;
+	bool fired;
+	u64 ns;
+
+	before = free_pages_now();
+	current->fail_nth = 3;	/* the third round's block */
+	ns = kmemlab_time_alloc(false, 64 * 1024, FAIL_ROUNDS);
+	fired = fail_nth_fired();
+	lost = before - free_pages_now();
+	KUNIT_EXPECT_TRUE_MSG(test, fired, "kmemlab_time_alloc() made fewer than 3 allocations in %d rounds",
+			      FAIL_ROUNDS);
+	KUNIT_EXPECT_EQ_MSG(test, ns, 0ULL,
+			    "the third round's allocation failed: kmemlab_time_alloc() should stop and return 0, not %llu ns",
+			    ns);
+	KUNIT_EXPECT_LT_MSG(test, lost, (long)ROUNDS,
+			    "the rounds before the failure lost %ld pages", lost);
+}
+
 static struct kunit_case kmemlab_pages_test_cases[] = {
 	KUNIT_CASE_PARAM(order_matches_get_order, order_size_gen_params),
 	KUNIT_CASE_PARAM(buf_alloc_naturally_aligned, buf_size_gen_params),
-	KUNIT_CASE(buf_free_returns_every_page),
-	KUNIT_CASE(exact_alloc_keeps_only_needed_pages),
-	KUNIT_CASE(exact_alloc_zeroed),
-	KUNIT_CASE(exact_free_returns_every_page),
+	KUNIT_CASE_PARAM(buf_free_returns_every_page, free_size_gen_params),
+	KUNIT_CASE(buf_alloc_null_when_memory_runs_out),
+	KUNIT_CASE_PARAM(exact_alloc_keeps_only_needed_pages, exact_size_gen_params),
+	KUNIT_CASE_PARAM(exact_alloc_zeroed, exact_size_gen_params),
+	KUNIT_CASE_PARAM(exact_free_returns_every_page, exact_size_gen_params),
+	KUNIT_CASE(exact_alloc_null_when_memory_runs_out),
 	KUNIT_CASE(buf_pfn_matches_physical_address),
 	KUNIT_CASE(pfn_to_virt_round_trip),
-	KUNIT_CASE(split_alloc_counts_each_page),
-	KUNIT_CASE(split_free_returns_every_page),
+	KUNIT_CASE_PARAM(split_alloc_counts_each_page, split_order_gen_params),
+	KUNIT_CASE_PARAM(split_free_returns_every_page, split_order_gen_params),
+	KUNIT_CASE(split_alloc_null_when_memory_runs_out),
 	KUNIT_CASE(page_share_takes_reference),
 	KUNIT_CASE(free_blocks_add_up_to_free_pages),
 	KUNIT_CASE(time_alloc_vmalloc_slower),
+	KUNIT_CASE(time_alloc_returns_every_page),
+	KUNIT_CASE(time_alloc_zero_when_allocation_fails),
 	{}
 };
 

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -42,6 +43,21 @@ static int irq_lines(void)
 	if (f)
 		fclose(f);
 	return n;
+}
+
+/* The IRQ number /proc/interrupts lists for the driver, or -1. */
+static int irq_number(void)
+{
+	FILE *f = fopen("/proc/interrupts", "r");
+	char line[512];
+	int irq = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, "kmemlab_edu"))
+			irq = atoi(line);
+	if (f)
+		fclose(f);
+	return irq;
 }
 
 static int exists(const char *path)
@@ -122,6 +138,7 @@ int main(void)
 	char buf[16];
 	int fd, i, ret, cycles_ok, fnth, bindfd, fired;
 	unsigned int nth;
+	char path[64];
 	ssize_t n;
 
 	ktap_begin("edu_rebind", 6);
@@ -197,9 +214,18 @@ int main(void)
 	ktap_case_end();
 
 	/*
-	 * Each fault point of a bind in turn: the bind fails with ENOMEM and
-	 * leaves nothing behind, or (a fault the kernel absorbed) succeeds
-	 * with a device that works. Until a bind meets no fault at all.
+	 * Each fault point of a bind in turn, until a bind meets no fault. A
+	 * bind that fails (whatever the errno: the PCI, MSI and IRQ layers
+	 * each have their own) leaves nothing behind. A bind that succeeds
+	 * although the fault fired met an allocation the kernel did without:
+	 * the device must work. The first one that costs the IRQ its
+	 * /proc/irq/N directory ends the loop: devm_request_irq() has run by
+	 * then, so every allocation up to it (exercises 2 to 4) has failed
+	 * once; misc_register()'s, after it, are not reached. Going on would
+	 * reach the file /proc/irq/N/spurious, which
+	 * register_irq_proc() also does without, and the unbind after that
+	 * makes the kernel itself warn (remove_proc_entry() of a file it
+	 * never made).
 	 */
 	ktap_case("probe_fault_injected_fails_cleanly");
 	fnth = fault_nth_open();
@@ -207,7 +233,7 @@ int main(void)
 	KTAP_EXPECT(fnth >= 0 && bindfd >= 0, "open fail-nth or %s/bind: %s", DRV, strerror(errno));
 	for (nth = 1; fnth >= 0 && bindfd >= 0 && nth < 1000; nth++) {
 		if (exists(DEV) && write_sysfs(DRV "/unbind", bdf)) {
-			KTAP_EXPECT(0, "unbind %s: %s", bdf, strerror(errno));
+			KTAP_EXPECT(0, "unbind %s failed", bdf);
 			break;
 		}
 		fault_nth_arm(fnth, nth);
@@ -217,16 +243,21 @@ int main(void)
 			KTAP_EXPECT(exists(DEV) && irq_lines() == 1 && round_trip(20) && mmap_works(nth),
 				    "a bind that succeeded (fault %u %s) should leave a working device",
 				    nth, fired ? "fired" : "not reached");
-		} else {
-			KTAP_EXPECT(fired && ret == ENOMEM,
-				    "with allocation %u of the bind failing, the bind should fail with ENOMEM, not %s",
-				    nth, strerror(ret));
-			KTAP_EXPECT(!exists(DEV) && irq_lines() == 0,
-				    "a failed probe (fault %u) should leave no device node and no IRQ behind",
-				    nth);
+			if (!fired)
+				break;
+			/* Without the directory, there is nothing to remove. */
+			snprintf(path, sizeof(path), "/proc/irq/%d", irq_number());
+			if (!exists(path) || !exists(strcat(path, "/spurious"))) {
+				ktap_diag("fault %u: the kernel went on without %s; stopping here",
+					  nth, path);
+				break;
+			}
+			continue;
 		}
-		if (!fired)
-			break;
+		KTAP_EXPECT(fired, "bind failed with %s although no fault fired", strerror(ret));
+		KTAP_EXPECT(!exists(DEV) && irq_lines() == 0,
+			    "a failed probe (fault %u, %s) should leave no device node and no IRQ behind",
+			    nth, strerror(ret));
 	}
 	KTAP_EXPECT(exists(DEV) && round_trip(30) && mmap_works(7),
 		    "after the failed binds, a bind should give a working device");

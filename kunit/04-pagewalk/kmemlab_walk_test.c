@@ -3,7 +3,8 @@
  * KUnit suite for lab 04: each case maps anonymous memory into an address
  * space of its own with kunit_vm_mmap(), touches it from the kernel, and
  * compares what kmemlab_walk finds with the kernel's own answers: the
- * page get_user_pages() returns, and a reference walk of the same tables.
+ * page get_user_pages() returns, the pte apply_to_page_range() hands its
+ * callback, and the lock ptep_lockptr() names for that pte's table.
  */
 #include <kunit/test.h>
 #include <linux/delay.h>
@@ -55,22 +56,41 @@ static unsigned long gup_pfn(unsigned long addr)
 	return pfn;
 }
 
-/* A reference walk to the pmd entry; the caller holds the mmap lock. */
-static pmd_t *ref_pmd(struct mm_struct *mm, unsigned long addr)
+static int note_pte(pte_t *pte, unsigned long addr, void *data)
 {
-	pgd_t *pgd = pgd_offset(mm, addr);
-	p4d_t *p4d;
-	pud_t *pud;
+	*(pte_t **)data = pte;
+	return 0;
+}
 
-	if (pgd_none(*pgd) || pgd_bad(*pgd))
+/*
+ * The kernel's answer: the pte that maps @addr, as the core's own page
+ * table iterator apply_to_page_range() finds it. Only for an address whose
+ * tables exist and hold no huge leaf (it would warn); the caller holds the
+ * mmap lock, so the table stays where it is after the call.
+ */
+static pte_t *kernel_pte(struct mm_struct *mm, unsigned long addr)
+{
+	pte_t *pte = NULL;
+
+	if (apply_to_page_range(mm, addr & PAGE_MASK, PAGE_SIZE, note_pte, &pte))
 		return NULL;
-	p4d = p4d_offset(pgd, addr);
-	if (p4d_none(*p4d) || p4d_bad(*p4d))
-		return NULL;
-	pud = pud_offset(p4d, addr);
-	if (pud_none(*pud) || pud_leaf(*pud) || pud_bad(*pud))
-		return NULL;
-	return pmd_offset(pud, addr);
+	return pte;
+}
+
+/*
+ * How many levels the MMU walks on this machine. x86_64 built with
+ * CONFIG_X86_5LEVEL folds p4d at boot when the CPU has no LA57
+ * (pgtable_l5_enabled()); the other folds are fixed at build time by
+ * include/asm-generic/pgtable-nop4d.h, -nopud.h and -nopmd.h.
+ */
+static int live_levels(struct mm_struct *mm, char *folded, size_t size)
+{
+	bool p4d = mm_p4d_folded(mm) || !pgtable_l5_enabled();
+	bool pud = mm_pud_folded(mm), pmd = mm_pmd_folded(mm);
+
+	snprintf(folded, size, "%s%s%s", p4d ? " p4d" : "", pud ? " pud" : "",
+		 pmd ? " pmd" : "");
+	return 5 - p4d - pud - pmd;
 }
 
 /*
@@ -143,17 +163,32 @@ static void walk_to_pmd_matches_kernel(struct kunit *test)
 {
 	unsigned long addr = map_anon(test, 4, PROT_READ | PROT_WRITE) + 2 * PAGE_SIZE;
 	struct mm_struct *mm = current->mm;
-	pmd_t *got, *want;
+	pte_t *want, *found = NULL;
+	char folded[16];
+	pmd_t *got;
+	int levels;
 
+	levels = live_levels(mm, folded, sizeof(folded));
+	kunit_info(test, "%d page-table levels are live; folded into the level above:%s",
+		   levels, folded[0] ? folded : " none");
 	touch(test, addr);
 	mmap_read_lock(mm);
 	got = kmemlab_walk_to_pmd(mm, addr);
-	want = ref_pmd(mm, addr);
+	want = kernel_pte(mm, addr);
+	if (got) {
+		pmd_t pmdval = pmdp_get(got);
+
+		if (pmd_present(pmdval) && !pmd_leaf(pmdval))
+			found = pte_offset_kernel(&pmdval, addr);
+	}
 	mmap_read_unlock(mm);
-	KUNIT_ASSERT_NOT_NULL(test, want);
-	KUNIT_EXPECT_PTR_EQ_MSG(test, got, want,
-				"the pmd entry for %#lx is at %p; pgd -> p4d -> pud -> pmd, each *_offset() from the entry above",
-				addr, want);
+	KUNIT_ASSERT_NOT_NULL_MSG(test, want, "the kernel finds no pte for %#lx", addr);
+	KUNIT_EXPECT_NOT_NULL_MSG(test, got,
+				  "%#lx was just written, yet the walk stopped above the pmd (%d levels live here)",
+				  addr, levels);
+	KUNIT_EXPECT_PTR_EQ_MSG(test, found, want,
+				"the kernel's pte for %#lx is at %px; the pmd entry you return leads to %px. With %d levels live: pgd -> p4d -> pud -> pmd, each *_offset() from the entry above, none skipped",
+				addr, want, found, levels);
 }
 
 static void pte_map_lock_holds_table_lock(struct kunit *test)
@@ -163,13 +198,11 @@ static void pte_map_lock_holds_table_lock(struct kunit *test)
 	spinlock_t *ptl = NULL;
 	pte_t *got, *want;
 	int before, held;
-	pmd_t *pmd;
 
 	touch(test, addr);
 	mmap_read_lock(mm);
-	pmd = ref_pmd(mm, addr);
-	KUNIT_ASSERT_NOT_NULL(test, pmd);
-	want = pte_offset_kernel(pmd, addr);
+	want = kernel_pte(mm, addr);
+	KUNIT_ASSERT_NOT_NULL(test, want);
 
 	before = preempt_count();
 	got = kmemlab_pte_map_lock(mm, addr, &ptl);
@@ -182,9 +215,9 @@ static void pte_map_lock_holds_table_lock(struct kunit *test)
 	}
 	mmap_read_unlock(mm);
 
-	KUNIT_ASSERT_PTR_EQ_MSG(test, got, want, "the pte for %#lx is at %p", addr, want);
-	KUNIT_EXPECT_PTR_EQ_MSG(test, ptl, pte_lockptr(mm, pmd),
-				"*ptlp should be the pte table's lock, pte_lockptr()");
+	KUNIT_ASSERT_PTR_EQ_MSG(test, got, want, "the pte for %#lx is at %px", addr, want);
+	KUNIT_EXPECT_PTR_EQ_MSG(test, ptl, ptep_lockptr(mm, want),
+				"*ptlp should be the lock of the pte's table, pte_lockptr()");
 	if (IS_ENABLED(CONFIG_PREEMPT_COUNT))
 		KUNIT_EXPECT_GT_MSG(test, held, 0,
 				    "kmemlab_pte_map_lock() returned without holding the lock: the entry could change while you read it");
@@ -253,8 +286,9 @@ static void walk_huge_pmd_leaf(struct kunit *test)
 	struct vm_area_struct *vma;
 	unsigned long base, addr;
 	spinlock_t *ptl = NULL;
+	struct folio *folio;
+	struct page *page;
 	pte_t *ptep;
-	pmd_t *pmd;
 	bool huge;
 
 	if (!IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE))
@@ -271,10 +305,16 @@ static void walk_huge_pmd_leaf(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, vma);
 	touch(test, base);
 
+	/* The kernel's answer: a PMD-sized folio mapped whole, by one pmd. */
+	page = NULL;
 	mmap_read_lock(mm);
-	pmd = ref_pmd(mm, base);
-	huge = pmd && pmd_leaf(pmdp_get(pmd));
+	if (get_user_pages(base, 1, 0, &page) != 1)
+		page = NULL;
 	mmap_read_unlock(mm);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	folio = page_folio(page);
+	huge = folio_test_pmd_mappable(folio) && folio_entire_mapcount(folio) > 0;
+	put_page(page);
 	if (!huge)
 		kunit_skip(test, "the kernel backed the region with small pages, no huge page to walk");
 
@@ -330,6 +370,20 @@ static void walk_kernel_address_rejected(struct kunit *test)
 			    test);
 }
 
+static void walk_task_size_max_boundary(struct kunit *test)
+{
+	struct kmemlab_pte_info info = { .pfn = ~0UL, .flags = ~0U };
+
+	map_anon(test, 1, PROT_READ);	/* an address space to look in */
+
+	KUNIT_EXPECT_EQ_MSG(test, walk(test, TASK_SIZE_MAX, &info), -EINVAL,
+			    "TASK_SIZE_MAX (%#lx) is the first address no process can map: expected -EINVAL",
+			    TASK_SIZE_MAX);
+	KUNIT_EXPECT_EQ_MSG(test, walk(test, TASK_SIZE_MAX - 1, &info), -ENOENT,
+			    "%#lx, one below TASK_SIZE_MAX, is a user address that nothing maps: expected -ENOENT",
+			    TASK_SIZE_MAX - 1);
+}
+
 static struct kunit_case kmemlab_walk_test_cases[] = {
 	KUNIT_CASE(entry_flags_translates_bits),
 	KUNIT_CASE(walk_to_pmd_matches_kernel),
@@ -341,6 +395,7 @@ static struct kunit_case kmemlab_walk_test_cases[] = {
 	KUNIT_CASE(walk_after_munmap_not_present),
 	KUNIT_CASE(walk_huge_pmd_leaf),
 	KUNIT_CASE(walk_kernel_address_rejected),
+	KUNIT_CASE(walk_task_size_max_boundary),
 	{}
 };
 

@@ -2,9 +2,10 @@
 /*
  * kmemlab_walk - translate a user virtual address by hand, the way the MMU
  * does: pgd -> p4d -> pud -> pmd -> pte, then read the entry's frame and
- * bits. The same code walks the four levels of x86_64 and the two levels
- * of non-PAE i386, where the generic code folds p4d, pud and pmd into the
- * pgd entry. /dev/kmemlab_walk lets a process ask about its own addresses.
+ * bits. The same code walks the five levels of x86_64 with LA57, the four
+ * it has without (p4d folded at boot), and the two levels of non-PAE i386,
+ * where the generic code folds p4d, pud and pmd into the pgd entry.
+ * /dev/kmemlab_walk lets a process ask about its own addresses.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -69,8 +70,8 @@ pmd_t *kmemlab_walk_to_pmd(struct mm_struct *mm, unsigned long addr)
 	/* TODO 2 BEGIN: pgd_offset(), p4d_offset(), pud_offset(),
 	 * pmd_offset(), stopping with NULL at an entry that is none or bad.
 	 * A pud that is a leaf (a 1 GiB page) is not a table either: stop
-	 * there too. Do not skip p4d: on x86_64 it is folded into the pgd,
-	 * but only because this kernel has four levels, not five.
+	 * there too. Do not skip p4d: on x86_64 it is folded into the pgd
+	 * only when the CPU has no 5-level paging (LA57).
 	 */
 	pgd_t *pgd;
 	p4d_t *p4d;

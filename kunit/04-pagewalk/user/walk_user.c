@@ -2,7 +2,9 @@
 /*
  * walk_user - the page walk from the process's side: /dev/kmemlab_walk
  * walks this process's own page tables, /proc/self/pagemap says what the
- * kernel's walker finds, and fork() and munmap() change the answers.
+ * kernel's walker finds, and fork() and munmap() change the answers. The
+ * ioctl itself must answer a bad request with the errno the kernel's own
+ * ioctls use, and read a request wherever it lies in memory.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "ktap_user.h"
+#include "lab_user.h"
 #include "kmemlab_walk_ioctl.h"
 
 #define PM_PRESENT	(1ULL << 63)
@@ -278,10 +281,167 @@ static void huge_leaf(void)
 	ktap_case_end();
 }
 
+/* An ioctl the driver does not know: ENOTTY, not a walk. */
+static void unknown_cmd_enotty(void)
+{
+	struct kmemlab_walk_req req = { .result = 12345 };
+	char *p = map(page_size);
+	int ret;
+
+	ktap_case("ioctl_unknown_cmd_enotty");
+	if (p)
+		p[0] = 1;
+	req.addr = (uintptr_t)p;
+	errno = 0;
+	ret = ioctl(dev, _IOWR('k', 5, struct kmemlab_walk_req), &req);
+	KTAP_EXPECT(ret == -1 && errno == ENOTTY,
+		    "an unknown ioctl number should fail with ENOTTY, got %s",
+		    ret ? strerrorname_np(errno) : "success");
+	KTAP_EXPECT(req.result == 12345, "an unknown ioctl should not touch the request");
+	errno = 0;
+	ret = ioctl(dev, 0, &req);
+	KTAP_EXPECT(ret == -1 && errno == ENOTTY,
+		    "ioctl number 0 should fail with ENOTTY, got %s",
+		    ret ? strerrorname_np(errno) : "success");
+	if (p)
+		munmap(p, page_size);
+	ktap_case_end();
+}
+
+static void expect_efault(void *req, const char *what)
+{
+	int ret;
+
+	errno = 0;
+	ret = ioctl(dev, KMEMLAB_IOC_WALK, req);
+	KTAP_EXPECT(ret == -1 && errno == EFAULT,
+		    "KMEMLAB_IOC_WALK with a request %s: expected EFAULT, got %s",
+		    what, ret ? strerrorname_np(errno) : "success");
+}
+
+/*
+ * A request the driver cannot read, or cannot write back, is EFAULT: the
+ * process must not believe an answer that never reached it.
+ */
+static void bad_pointer_efault(void)
+{
+	struct kmemlab_walk_req *ro;
+	char *gone = map(page_size);
+
+	ktap_case("ioctl_bad_pointer_efault");
+	expect_efault(NULL, "at NULL");
+	if (gone) {
+		munmap(gone, page_size);
+		expect_efault(gone, "in memory just unmapped");
+	}
+	ro = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	KTAP_EXPECT(ro != MAP_FAILED, "mmap: %s", strerror(errno));
+	if (ro != MAP_FAILED) {
+		ro->addr = (uintptr_t)ro;
+		mprotect(ro, page_size, PROT_READ);
+		expect_efault(ro, "in a read-only page (the answer cannot be written back)");
+		munmap(ro, page_size);
+	}
+	ktap_case_end();
+}
+
+/*
+ * The request may sit in memory that is not resident: a fresh page never
+ * touched, or one whose pte MADV_DONTNEED dropped (shared memory keeps the
+ * bytes). copy_from_user() faults it in; a copy that cannot fault fails.
+ */
+static void request_not_resident(void)
+{
+	struct kmemlab_walk_req *fresh, *shared;
+	char *target = map(page_size);
+	int ret;
+
+	ktap_case("ioctl_request_not_resident");
+	fresh = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	shared = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (fresh == MAP_FAILED || shared == MAP_FAILED || !target) {
+		KTAP_EXPECT(0, "mmap: %s", strerror(errno));
+		goto out;
+	}
+	/* All zeros, never touched: a walk of address 0, which nothing maps. */
+	ret = ioctl(dev, KMEMLAB_IOC_WALK, fresh);
+	KTAP_EXPECT(ret == 0 && fresh->result == -ENOENT,
+		    "a request in an untouched page (address 0): ioctl %s, result %d; want success and -ENOENT",
+		    ret ? strerrorname_np(errno) : "succeeded", fresh->result);
+
+	target[0] = 1;
+	shared->addr = (uintptr_t)target;
+	shared->result = -ENOSYS;
+	KTAP_EXPECT(madvise(shared, page_size, MADV_DONTNEED) == 0, "madvise: %s", strerror(errno));
+	KTAP_EXPECT(!(pagemap_entry(shared) & PM_PRESENT),
+		    "MADV_DONTNEED left the request's page present");
+	ret = ioctl(dev, KMEMLAB_IOC_WALK, shared);
+	KTAP_EXPECT(ret == 0 && shared->result == 0 &&
+		    shared->pfn == (pagemap_entry(target) & PM_PFN_MASK),
+		    "a request in a page that is not resident: ioctl %s, result %d, pfn %#llx; want success, 0 and pagemap's %#llx",
+		    ret ? strerrorname_np(errno) : "succeeded", shared->result,
+		    (unsigned long long)shared->pfn,
+		    (unsigned long long)(pagemap_entry(target) & PM_PFN_MASK));
+out:
+	if (fresh != MAP_FAILED)
+		munmap(fresh, page_size);
+	if (shared != MAP_FAILED)
+		munmap(shared, page_size);
+	if (target)
+		munmap(target, page_size);
+	ktap_case_end();
+}
+
+/*
+ * Make each copy of the ioctl fail in turn (fault injection): the copy in
+ * and the copy out. Either failure is EFAULT; an ioctl that ignores the
+ * failed copy out returns success with no answer delivered.
+ */
+static void copy_failures_efault(void)
+{
+	struct kmemlab_walk_req req;
+	int fd = fault_nth_open(), n, ret, err, fired = 0;
+	char *p = map(page_size);
+
+	ktap_case("ioctl_copy_failures_efault");
+	if (fd < 0) {
+		ktap_skip_case("no /proc/self/fail-nth in this kernel");
+		goto out;
+	}
+	KTAP_EXPECT(p, "mmap: %s", strerror(errno));
+	if (!p)
+		goto out;
+	p[0] = 1;
+	for (n = 1; n < 20; n++) {
+		req = (struct kmemlab_walk_req){ .addr = (uintptr_t)p, .result = -ENOSYS };
+		fault_nth_arm(fd, n);
+		ret = ioctl(dev, KMEMLAB_IOC_WALK, &req);
+		err = errno;
+		if (!fault_nth_fired(fd))
+			break;
+		fired++;
+		KTAP_EXPECT(ret == -1 && err == EFAULT,
+			    "with fault point %d of the ioctl failing (a copy to or from user space): expected EFAULT, got %s",
+			    n, ret ? strerrorname_np(err) : "success");
+	}
+	KTAP_EXPECT(fired >= 2,
+		    "the ioctl passed %d fault points; copying the request in and the answer out are two",
+		    fired);
+	KTAP_EXPECT(ret == 0 && req.result == 0,
+		    "with no failure left, the ioctl returned %s, result %d; want success and 0",
+		    ret ? strerrorname_np(err) : "success", req.result);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (p)
+		munmap(p, page_size);
+	ktap_case_end();
+}
+
 int main(void)
 {
 	page_size = sysconf(_SC_PAGESIZE);
-	ktap_begin("walk_user", 5);
+	ktap_begin("walk_user", 9);
 	dev = open("/dev/kmemlab_walk", O_RDWR);
 	pagemap = open("/proc/self/pagemap", O_RDONLY);
 	if (dev < 0 || pagemap < 0)
@@ -292,5 +452,9 @@ int main(void)
 	fork_shares_until_write();
 	munmap_not_present();
 	huge_leaf();
+	unknown_cmd_enotty();
+	bad_pointer_efault();
+	request_not_resident();
+	copy_failures_efault();
 	return ktap_end();
 }

@@ -35,20 +35,25 @@ static enum kmemlab_remap_kind test_kind(struct kunit *test)
 	return *(const enum kmemlab_remap_kind *)test->param_value;
 }
 
-static struct file *open_device(struct kunit *test)
+static struct file *open_device_flags(struct kunit *test, int flags)
 {
 	const char *name = kmemlab_remap_names[test_kind(test)];
 	char path[64];
 	struct file *file;
 
 	snprintf(path, sizeof(path), "/dev/%s", name);
-	file = filp_open(path, O_RDWR, 0);
+	file = filp_open(path, flags, 0);
 	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(file),
 			       "cannot open %s (error %ld): is the device registered?",
 			       path, PTR_ERR(file));
 	KUNIT_ASSERT_EQ(test, 0,
 			kunit_add_action_or_reset(test, fput_action, file));
 	return file;
+}
+
+static struct file *open_device(struct kunit *test)
+{
+	return open_device_flags(test, O_RDWR);
 }
 
 /*
@@ -122,6 +127,32 @@ static void expect_maps_buffer(struct kunit *test, unsigned long addr,
 	}
 }
 
+/*
+ * Runs first, before any case stores into the buffers: every byte a
+ * process can see through a fresh mapping is zero. A buffer that was not
+ * zeroed shows whatever the pages held before (0xaa on the graded kernel,
+ * which poisons freed pages).
+ */
+static void mmap_buffer_starts_zeroed(struct kunit *test)
+{
+	unsigned long addr = map_or_fail(test, KMEMLAB_REMAP_PAGES, 0);
+	unsigned long i;
+	u8 *copy, *bad;
+
+	copy = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, copy);
+	for (i = 0; i < KMEMLAB_REMAP_PAGES; i++) {
+		KUNIT_ASSERT_EQ(test, 0, copy_from_user(copy, (void __user *)(addr + i * PAGE_SIZE),
+							PAGE_SIZE));
+		bad = memchr_inv(copy, 0, PAGE_SIZE);
+		KUNIT_EXPECT_NULL_MSG(test, bad,
+				      "byte %ld of buffer page %lu reads %#x through a fresh mapping: a driver's buffer must be zeroed before a process sees it",
+				      bad ? (long)(bad - copy) : 0L, i, bad ? *bad : 0);
+		if (bad)
+			return;	/* one report is enough */
+	}
+}
+
 static void mmap_maps_every_buffer_page(struct kunit *test)
 {
 	unsigned long addr = map_or_fail(test, KMEMLAB_REMAP_PAGES, 0);
@@ -169,6 +200,55 @@ static void mmap_shares_bytes_both_ways(struct kunit *test)
 			      page);
 }
 
+/*
+ * A length that is not a page multiple: the core rounds it up to whole
+ * pages before .mmap runs, so the driver maps (and checks) whole pages.
+ */
+static void mmap_rounds_length_up(struct kunit *test)
+{
+	struct file *file = open_device(test);
+	unsigned long addr;
+
+	addr = kunit_vm_mmap(test, file, 0, 3 * PAGE_SIZE + 1, PROT_READ | PROT_WRITE,
+			     MAP_SHARED, 2 * PAGE_SIZE);
+	KUNIT_ASSERT_FALSE_MSG(test, !addr || IS_ERR_VALUE(addr),
+			       "mmap(3 pages + 1 byte at page offset 2) failed with %ld, expected success",
+			       (long)addr);
+	expect_maps_buffer(test, addr, 4, 2);
+
+	addr = kunit_vm_mmap(test, file, 0, (KMEMLAB_REMAP_PAGES - 1) * PAGE_SIZE + 1,
+			     PROT_READ, MAP_SHARED, 0);
+	KUNIT_ASSERT_FALSE_MSG(test, !addr || IS_ERR_VALUE(addr),
+			       "mmap(the buffer's length less a page plus 1 byte) failed with %ld, expected success: it rounds up to the buffer",
+			       (long)addr);
+	expect_maps_buffer(test, addr, KMEMLAB_REMAP_PAGES, 0);
+
+	addr = kunit_vm_mmap(test, file, 0, KMEMLAB_REMAP_SIZE - 1, PROT_READ, MAP_SHARED,
+			     PAGE_SIZE);
+	KUNIT_EXPECT_EQ_MSG(test, (long)addr, -EINVAL,
+			    "mmap(the buffer's length less 1 byte at page offset 1) rounds up to %lu pages from page 1, past the end: expected -EINVAL, got %ld",
+			    KMEMLAB_REMAP_PAGES, (long)addr);
+}
+
+/*
+ * A file opened read-only may still be mapped MAP_SHARED with PROT_READ:
+ * do_mmap() then clears VM_SHARED and VM_MAYWRITE but keeps VM_MAYSHARE.
+ * It is a shared mapping that can never become writable.
+ */
+static void mmap_read_only_file_shared(struct kunit *test)
+{
+	struct file *file = open_device_flags(test, O_RDONLY);
+	unsigned long addr;
+
+	addr = kunit_vm_mmap(test, file, 0, 4 * PAGE_SIZE, PROT_READ, MAP_SHARED,
+			     3 * PAGE_SIZE);
+	KUNIT_ASSERT_NE_MSG(test, addr, 0, "kunit_vm_mmap() ran out of memory");
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR_VALUE(addr),
+			       "mmap(PROT_READ, MAP_SHARED) of a device opened O_RDONLY failed with %ld, expected success: such a vma has VM_MAYSHARE without VM_SHARED",
+			       (long)addr);
+	expect_maps_buffer(test, addr, 4, 3);
+}
+
 static void expect_mmap_error(struct kunit *test, unsigned long pages,
 			      unsigned long pgoff, unsigned long flags,
 			      long err, const char *why)
@@ -195,6 +275,8 @@ static void mmap_rejects_past_end(struct kunit *test)
 			  "starts past the end of the buffer");
 	expect_mmap_error(test, 2, n - 1, MAP_SHARED, -EINVAL,
 			  "runs past the end of the buffer");
+	expect_mmap_error(test, n, 1, MAP_SHARED, -EINVAL,
+			  "is as long as the buffer but starts at its page 1");
 	/* 1 GiB in: as a byte offset, that still fits 32 bits. */
 	expect_mmap_error(test, 1, 1UL << (30 - PAGE_SHIFT), MAP_SHARED,
 			  -EINVAL, "starts 1 GiB in, far past the end of the buffer");
@@ -207,9 +289,12 @@ static void mmap_rejects_private(struct kunit *test)
 }
 
 static struct kunit_case kmemlab_remap_cases[] = {
+	KUNIT_CASE_PARAM(mmap_buffer_starts_zeroed, kind_gen_params),
 	KUNIT_CASE_PARAM(mmap_maps_every_buffer_page, kind_gen_params),
 	KUNIT_CASE_PARAM(mmap_honours_pgoff, kind_gen_params),
+	KUNIT_CASE_PARAM(mmap_rounds_length_up, kind_gen_params),
 	KUNIT_CASE_PARAM(mmap_shares_bytes_both_ways, kind_gen_params),
+	KUNIT_CASE_PARAM(mmap_read_only_file_shared, kind_gen_params),
 	KUNIT_CASE_PARAM(mmap_rejects_past_end, kind_gen_params),
 	KUNIT_CASE_PARAM(mmap_rejects_private, kind_gen_params),
 	{}

@@ -126,10 +126,12 @@ static int kmemlab_remap_mmap(struct file *file, struct vm_area_struct *vma)
 	 * TODO 1 BEGIN: refuse what this buffer cannot back: a private
 	 * (copy-on-write) mapping (-EINVAL), an executable one (-EPERM), and
 	 * a mapping that starts at or runs past the end of the buffer
-	 * (-EINVAL). The core has already rounded the length up to whole
-	 * pages: vma_pages() is the number of pages asked for.
+	 * (-EINVAL). MAP_SHARED sets VM_MAYSHARE; it also sets VM_SHARED only
+	 * when the file is open for writing, so test VM_MAYSHARE. The core
+	 * has already rounded the length up to whole pages: vma_pages() is
+	 * the number of pages asked for, from page vma->vm_pgoff on.
 	 */
-	if (!(vma->vm_flags & VM_SHARED))
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	if (vma->vm_flags & VM_EXEC)
 		return -EPERM;

@@ -20,7 +20,7 @@
 
 static const char *const devices[] = { "contig", "vmalloc" };
 #define NDEVICES	2
-#define CASES_PER_DEVICE	10
+#define CASES_PER_DEVICE	12
 
 static long page;
 static size_t bufsize;		/* the device's buffer, from lseek(SEEK_END) */
@@ -273,6 +273,103 @@ out:
 	ktap_case_end();
 }
 
+/*
+ * A device opened read-only can still be mapped MAP_SHARED, PROT_READ:
+ * the mapping shares the buffer and can never be made writable (the core
+ * clears VM_MAYWRITE and VM_SHARED, and keeps VM_MAYSHARE).
+ */
+static void read_only_open_maps_shared(const char *dev)
+{
+	char path[64];
+	unsigned char *p;
+	long diff;
+	int fd, ro = -1;
+
+	begin(dev, "read_only_open_maps_shared");
+	fd = open_dev(dev);
+	if (fd < 0 || fill_from_driver(fd, 0x0dd))
+		goto out;
+	snprintf(path, sizeof(path), "/dev/kmemlab_remap_%s", dev);
+	ro = open(path, O_RDONLY);
+	KTAP_EXPECT(ro >= 0, "open %s read-only: %s", path, strerror(errno));
+	if (ro < 0)
+		goto out;
+	p = map(ro, 3 * page, 2 * page, PROT_READ, MAP_SHARED);
+	KTAP_EXPECT(p != MAP_FAILED,
+		    "mmap(PROT_READ, MAP_SHARED) of a device opened O_RDONLY: expected success, got %s",
+		    strerrorname_np(errno));
+	if (p != MAP_FAILED) {
+		diff = first_diff(p, want + 2 * page, 3 * page);
+		KTAP_EXPECT(diff < 0,
+			    "a read-only shared mapping at page 2 differs from the buffer at byte %ld",
+			    diff);
+		errno = 0;
+		KTAP_EXPECT(mprotect(p, page, PROT_READ | PROT_WRITE) && errno == EACCES,
+			    "mprotect(PROT_WRITE) on a mapping of a read-only file: expected EACCES, got %s",
+			    errno ? strerrorname_np(errno) : "success");
+		munmap(p, 3 * page);
+	}
+	/* Refused by the core before .mmap runs. */
+	expect_mmap_errno(ro, page, 0, PROT_READ | PROT_WRITE, MAP_SHARED, EACCES,
+			  "writable and shared, of a file opened read-only");
+out:
+	if (ro >= 0)
+		close(ro);
+	if (fd >= 0)
+		close(fd);
+	ktap_case_end();
+}
+
+/*
+ * read() and write() copy to and from user memory that is not resident:
+ * pages never touched, pages dropped by MADV_DONTNEED; a bad pointer is
+ * EFAULT.
+ */
+static void copies_reach_unresident_memory(const char *dev)
+{
+	size_t len = 5 * page + 123;
+	unsigned char *a = MAP_FAILED;
+	long diff;
+	int fd;
+
+	begin(dev, "copies_reach_unresident_memory");
+	fd = open_dev(dev);
+	if (fd < 0 || fill_from_driver(fd, 0xf00d))
+		goto out;
+	a = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	KTAP_EXPECT(a != MAP_FAILED, "mmap: %s", strerror(errno));
+	if (a == MAP_FAILED)
+		goto out;
+	KTAP_EXPECT(pread(fd, a, len, page + 7) == (ssize_t)len,
+		    "read() of %zu bytes into memory never touched: %s", len, strerror(errno));
+	diff = first_diff(a, want + page + 7, len);
+	KTAP_EXPECT(diff < 0, "read() into untouched memory: byte %ld differs", diff);
+	madvise(a, len, MADV_DONTNEED);
+	KTAP_EXPECT(pread(fd, a, len, 3) == (ssize_t)len,
+		    "read() into memory dropped by MADV_DONTNEED: %s", strerror(errno));
+	diff = first_diff(a, want + 3, len);
+	KTAP_EXPECT(diff < 0, "read() into dropped memory: byte %ld differs", diff);
+	madvise(a, len, MADV_DONTNEED);	/* reads back as zeros */
+	KTAP_EXPECT(pwrite(fd, a, len, 11) == (ssize_t)len,
+		    "write() from memory dropped by MADV_DONTNEED: %s", strerror(errno));
+	KTAP_EXPECT(pread(fd, got, bufsize, 0) == (ssize_t)bufsize, "read(): %s",
+		    strerror(errno));
+	memset(want + 11, 0, len);
+	diff = first_diff(got, want, bufsize);
+	KTAP_EXPECT(diff < 0, "after write() of %zu zero bytes at 11, byte %ld differs",
+		    len, diff);
+	errno = 0;
+	KTAP_EXPECT(pread(fd, NULL, page, 0) == -1 && errno == EFAULT,
+		    "read() to a NULL buffer: expected EFAULT, got %s",
+		    errno ? strerrorname_np(errno) : "success");
+out:
+	if (a != MAP_FAILED)
+		munmap(a, len);
+	if (fd >= 0)
+		close(fd);
+	ktap_case_end();
+}
+
 static void exec_refused(const char *dev)
 {
 	void *p;
@@ -409,6 +506,8 @@ int main(void)
 		oversized_length_einval(devices[i]);
 		offset_past_end_einval(devices[i]);
 		private_mapping_einval(devices[i]);
+		read_only_open_maps_shared(devices[i]);
+		copies_reach_unresident_memory(devices[i]);
 		exec_refused(devices[i]);
 		last_page_then_sigsegv(devices[i]);
 		mapping_outlives_close(devices[i]);

@@ -8,6 +8,7 @@
 #include <kunit/test.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/uaccess.h>
@@ -16,17 +17,22 @@
 
 KUNIT_DEFINE_ACTION_WRAPPER(fput_action, fput, struct file *);
 
-static struct file *open_device(struct kunit *test)
+static struct file *open_device_flags(struct kunit *test, int flags)
 {
 	struct file *file;
 
-	file = filp_open("/dev/kmemlab_fault", O_RDWR, 0);
+	file = filp_open("/dev/kmemlab_fault", flags, 0);
 	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(file),
 			       "cannot open /dev/kmemlab_fault (error %ld): is the device registered?",
 			       PTR_ERR(file));
 	KUNIT_ASSERT_EQ(test, 0,
 			kunit_add_action_or_reset(test, fput_action, file));
 	return file;
+}
+
+static struct file *open_device(struct kunit *test)
+{
+	return open_device_flags(test, O_RDWR);
 }
 
 /* mmap() @pages shared pages of @file at page offset @pgoff. */
@@ -67,6 +73,37 @@ static struct page *mapped_page(unsigned long addr)
 	if (get_user_pages_fast(addr, 1, 0, &page) != 1)
 		return NULL;
 	return page;
+}
+
+/*
+ * The first non-zero byte of the user page at @addr, or -1 if the page
+ * reads all zeros (@skip, if not negative, is a byte the test stored).
+ */
+static long first_nonzero(struct kunit *test, unsigned long addr, long skip)
+{
+	u8 *copy = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	long i;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, copy);
+	KUNIT_ASSERT_EQ_MSG(test, 0, copy_from_user(copy, (void __user *)addr, PAGE_SIZE),
+			    "cannot read the page at %#lx", addr);
+	for (i = 0; i < PAGE_SIZE; i++)
+		if (copy[i] && i != skip)
+			return i;
+	return -1;
+}
+
+/* The same, from the driver's side: the buffer's page @index itself. */
+static long page_first_nonzero(struct page *page, long skip)
+{
+	u8 *kaddr = kmap_local_page(page);
+	long i, found = -1;
+
+	for (i = 0; i < PAGE_SIZE && found < 0; i++)
+		if (kaddr[i] && i != skip)
+			found = i;
+	kunmap_local(kaddr);
+	return found;
 }
 
 static void mmap_sets_vma_flags(struct kunit *test)
@@ -172,6 +209,77 @@ static void fault_honours_pgoff(struct kunit *test)
 			      "buffer page 0 is outside the mapping but was allocated: vm_pgoff ignored?");
 }
 
+/*
+ * A page the fault handler allocates goes to user space: it must hold
+ * zeros, whether the first touch reads or writes it. Freed pages hold
+ * someone else's data (0xaa on the graded kernel, which poisons them).
+ */
+static void fault_hands_zeroed_pages(struct kunit *test)
+{
+	const unsigned long pgoff = 3;
+	struct file *file = open_device(test);
+	unsigned long addr = map_pages(test, file, 2, pgoff);
+	struct page *page;
+	long bad;
+
+	bad = first_nonzero(test, addr, -1);
+	KUNIT_EXPECT_EQ_MSG(test, bad, -1L,
+			    "a page first touched by a read (buffer page %lu) has a non-zero byte at %ld: allocate it zeroed",
+			    pgoff, bad);
+
+	KUNIT_ASSERT_EQ(test, 0, touch(addr + PAGE_SIZE + 100, 0x42));
+	bad = first_nonzero(test, addr + PAGE_SIZE, 100);
+	KUNIT_EXPECT_EQ_MSG(test, bad, -1L,
+			    "a page first touched by a one-byte store (buffer page %lu) has a non-zero byte at %ld besides the stored one",
+			    pgoff + 1, bad);
+	page = kmemlab_fault_page(file, pgoff + 1);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_EQ_MSG(test, page_first_nonzero(page, 100), -1L,
+			    "buffer page %lu, seen from the driver, holds stale bytes", pgoff + 1);
+}
+
+/*
+ * Make each allocation of a first touch fail in turn (fault injection):
+ * the page-table pages the core needs, the driver's page. A failed fault
+ * fails the copy (-EFAULT); the next touch must then work, land in one
+ * zeroed page, and leave the buffer holding exactly that page.
+ */
+static void fault_allocation_failure_recovers(struct kunit *test)
+{
+	struct file *file = open_device(test);
+	unsigned long addr = map_pages(test, file, 1, 9);
+	struct kmemlab_fault_stats st;
+	int n, ret, fired = 0;
+	struct page *page, *mapped;
+
+	for (n = 1; n < 32; n++) {
+		current->fail_nth = n;
+		ret = touch(addr + 7, 0x5c);
+		if (current->fail_nth) {
+			current->fail_nth = 0;
+			break;
+		}
+		fired++;
+		st = stats_of(file);
+		KUNIT_EXPECT_LE_MSG(test, st.pages, 1,
+				    "after fault point %d failed, the buffer counts %llu pages for one page touched",
+				    n, st.pages);
+	}
+	KUNIT_EXPECT_GT_MSG(test, fired, 0, "no fault point was passed: is fault injection in this kernel?");
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "with no failure left, the store failed");
+	st = stats_of(file);
+	KUNIT_EXPECT_EQ_MSG(test, st.pages, 1,
+			    "after %d failed attempts and one that worked, the buffer should hold 1 page, it counts %llu",
+			    fired, st.pages);
+	page = kmemlab_fault_page(file, 9);
+	mapped = mapped_page(addr);
+	if (mapped)
+		put_page(mapped);
+	KUNIT_EXPECT_PTR_EQ_MSG(test, mapped, page, "the pte should map buffer page 9");
+	KUNIT_EXPECT_EQ_MSG(test, first_nonzero(test, addr, 7), -1L,
+			    "the page allocated after failed attempts holds stale bytes");
+}
+
 static void fault_past_end_fails(struct kunit *test)
 {
 	struct file *file = open_device(test);
@@ -229,6 +337,30 @@ static void vma_split_opens_copy(struct kunit *test)
 			    vmas);
 }
 
+/*
+ * A file opened read-only may be mapped MAP_SHARED with PROT_READ: the
+ * core keeps VM_MAYSHARE and clears VM_SHARED (and VM_MAYWRITE).
+ */
+static void mmap_read_only_file_shared(struct kunit *test)
+{
+	struct file *file = open_device_flags(test, O_RDONLY);
+	struct page *mapped;
+	unsigned long addr;
+
+	addr = kunit_vm_mmap(test, file, 0, 2 * PAGE_SIZE, PROT_READ, MAP_SHARED, 4 * PAGE_SIZE);
+	KUNIT_ASSERT_NE_MSG(test, addr, 0, "kunit_vm_mmap() ran out of memory");
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR_VALUE(addr),
+			       "mmap(PROT_READ, MAP_SHARED) of the device opened O_RDONLY failed with %ld, expected success: such a vma has VM_MAYSHARE without VM_SHARED",
+			       (long)addr);
+	KUNIT_EXPECT_EQ_MSG(test, first_nonzero(test, addr, -1), -1L,
+			    "a fresh page read through a read-only shared mapping is not zero");
+	mapped = mapped_page(addr);
+	if (mapped)
+		put_page(mapped);
+	KUNIT_EXPECT_PTR_EQ_MSG(test, mapped, kmemlab_fault_page(file, 4),
+				"the read-only shared mapping should map buffer page 4");
+}
+
 static void kmemlab_fault_suite_exit(struct kunit_suite *suite)
 {
 	/* Release our files now, so that user programs start clean. */
@@ -241,9 +373,12 @@ static struct kunit_case kmemlab_fault_cases[] = {
 	KUNIT_CASE(fault_takes_page_reference),
 	KUNIT_CASE(fault_counts_one_per_page),
 	KUNIT_CASE(fault_honours_pgoff),
+	KUNIT_CASE(fault_hands_zeroed_pages),
+	KUNIT_CASE(fault_allocation_failure_recovers),
 	KUNIT_CASE(fault_past_end_fails),
 	KUNIT_CASE(mapping_shares_page_with_second_mapping),
 	KUNIT_CASE(vma_split_opens_copy),
+	KUNIT_CASE(mmap_read_only_file_shared),
 	{}
 };
 

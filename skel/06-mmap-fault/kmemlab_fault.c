@@ -190,7 +190,7 @@ static ssize_t buf_copy(struct kmemlab_fault_buf *buf, char __user *ubuf,
 	unsigned long left;
 	char *kaddr;
 
-	if (*ppos >= size)
+	if (*ppos >= size || !count)
 		return 0;
 	count = min_t(loff_t, count, size - *ppos);
 	while (done < count) {

@@ -3,7 +3,9 @@
  * mmap_fault_user - lab 06 from the process's side: pages appear on first
  * touch, one fault each; the driver and the process share them; fork()
  * and munmap() keep the driver's count of mappings right and give every
- * page back; past the buffer a process gets SIGBUS.
+ * page back; past the buffer a process gets SIGBUS. Every page the driver
+ * hands out reads as zeros, however it is first reached; a failed
+ * allocation is retried, never a SIGBUS; read() and write() cross pages.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -437,6 +439,380 @@ out:
 	ktap_case_end();
 }
 
+/* The offset of the first non-zero byte in @len bytes at @p except @skip. */
+static long first_nonzero(const unsigned char *p, size_t len, long skip)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] && (long)i != skip)
+			return i;
+	return -1;
+}
+
+/*
+ * Fresh pages read as zeros when the first touch is a load: through a
+ * shared mapping at a non-zero offset, and through read().
+ */
+static void fresh_page_zero_on_first_read(void)
+{
+	unsigned char *p, *buf = malloc(page);
+	long bad;
+	int fd;
+
+	ktap_case("fresh_page_zero_on_first_read");
+	fd = open_dev();
+	if (fd < 0 || !buf)
+		goto out;
+	p = map(fd, 3, 2, MAP_SHARED);
+	if (p) {
+		bad = first_nonzero(p, 3 * page, -1);
+		KTAP_EXPECT(bad < 0,
+			    "3 fresh pages mapped at page offset 2: byte %ld (page %ld) reads 0x%02x, want 0",
+			    bad, bad / page, bad < 0 ? 0 : p[bad]);
+		munmap(p, 3 * page);
+	}
+	KTAP_EXPECT(pread(fd, buf, page, 9 * page) == page, "read(): %s", strerror(errno));
+	bad = first_nonzero(buf, page, -1);
+	KTAP_EXPECT(bad < 0, "read() of fresh page 9: byte %ld is 0x%02x, want 0", bad,
+		    bad < 0 ? 0 : buf[bad]);
+	close(fd);
+out:
+	free(buf);
+	ktap_case_end();
+}
+
+/*
+ * A first touch that stores one byte, through the mapping or write():
+ * the rest of the page is zero.
+ */
+static void fresh_page_zero_on_first_write(void)
+{
+	unsigned char *p;
+	long bad;
+	int fd;
+
+	ktap_case("fresh_page_zero_on_first_write");
+	fd = open_dev();
+	if (fd < 0)
+		goto out;
+	p = map(fd, 4, 5, MAP_SHARED);
+	if (!p)
+		goto out_close;
+	p[page + 300] = 0x11;
+	bad = first_nonzero(p + page, page, 300);
+	KTAP_EXPECT(bad < 0,
+		    "a fresh page first touched by a store at byte 300: byte %ld reads 0x%02x, want 0",
+		    bad, bad < 0 ? 0 : p[page + bad]);
+	KTAP_EXPECT(pwrite(fd, "w", 1, 7 * page + 5) == 1, "write(): %s", strerror(errno));
+	bad = first_nonzero(p + 2 * page, page, 5);
+	KTAP_EXPECT(bad < 0,
+		    "a fresh page first reached by a one-byte write(): byte %ld reads 0x%02x through the mapping, want 0",
+		    bad, bad < 0 ? 0 : p[2 * page + bad]);
+	munmap(p, 4 * page);
+out_close:
+	close(fd);
+out:
+	ktap_case_end();
+}
+
+/*
+ * MAP_PRIVATE: a load shows the driver's fresh page, a first store copies
+ * it; both read as zeros apart from what was stored.
+ */
+static void fresh_page_zero_private(void)
+{
+	unsigned char *p, c = 0xff;
+	long bad;
+	int fd;
+
+	ktap_case("fresh_page_zero_private");
+	fd = open_dev();
+	if (fd < 0)
+		goto out;
+	p = map(fd, 2, 11, MAP_PRIVATE);
+	if (!p)
+		goto out_close;
+	bad = first_nonzero(p, page, -1);
+	KTAP_EXPECT(bad < 0, "a fresh page read through MAP_PRIVATE: byte %ld reads 0x%02x, want 0",
+		    bad, bad < 0 ? 0 : p[bad]);
+	p[page + 40] = 0x22;
+	bad = first_nonzero(p + page, page, 40);
+	KTAP_EXPECT(bad < 0,
+		    "the private copy made by a first store: byte %ld reads 0x%02x, want 0",
+		    bad, bad < 0 ? 0 : p[page + bad]);
+	KTAP_EXPECT(pread(fd, &c, 1, 12 * page + 40) == 1 && c == 0,
+		    "the driver's page under a private copy should still read 0 at byte 40, read() gives 0x%02x",
+		    c);
+	munmap(p, 2 * page);
+out_close:
+	close(fd);
+out:
+	ktap_case_end();
+}
+
+/* A page first touched by a child after fork() is zero, for both. */
+static void fresh_page_zero_after_fork(void)
+{
+	unsigned char *p;
+	int fd, status = 0;
+	long bad;
+	pid_t pid;
+
+	ktap_case("fresh_page_zero_after_fork");
+	fd = open_dev();
+	if (fd < 0)
+		goto out;
+	p = map(fd, 3, 1, MAP_SHARED);
+	if (!p)
+		goto out_close;
+	p[0] = 'P';
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0)
+		_exit(first_nonzero(p + 2 * page, page, -1) < 0 ? 0 : 1);
+	KTAP_EXPECT(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 0,
+		    "a child read a page nobody had touched and found a non-zero byte (or failed)");
+	bad = first_nonzero(p + 2 * page, page, -1);
+	KTAP_EXPECT(bad < 0, "the page the child faulted in: byte %ld reads 0x%02x in the parent",
+		    bad, bad < 0 ? 0 : p[2 * page + bad]);
+	munmap(p, 3 * page);
+out_close:
+	close(fd);
+out:
+	ktap_case_end();
+}
+
+/*
+ * In a child (fail-nth is per task, and a SIGBUS kills only the child):
+ * make the @n-th allocation fail, then store @val at @p. Returns 1 if the
+ * failure happened during the store, 0 if not, -signal if the child died.
+ */
+static int store_with_nth_failure(unsigned char *p, int n, unsigned char val)
+{
+	int status, fd;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		fd = fault_nth_open();
+		if (fd < 0)
+			_exit(2);
+		fault_nth_arm(fd, n);
+		*(volatile unsigned char *)p = val;
+		_exit(fault_nth_fired(fd) ? 1 : 0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1000;
+	if (WIFSIGNALED(status))
+		return -WTERMSIG(status);
+	return WEXITSTATUS(status) == 1 ? 1 : WEXITSTATUS(status) == 0 ? 0 : -1000;
+}
+
+/*
+ * Each allocation of a first touch fails in turn (page tables, the
+ * driver's page). A failed allocation is VM_FAULT_OOM: the core retries
+ * the fault and the store lands. VM_FAULT_SIGBUS would kill the process
+ * for a shortage that passes.
+ */
+static void failed_allocation_retried(void)
+{
+	struct kmemlab_fault_stats st;
+	int fd, n, r = 0, fired = 0;
+	unsigned char *p;
+	long bad;
+
+	ktap_case("failed_allocation_retried");
+	fd = open_dev();
+	if (fd < 0)
+		goto out;
+	p = map(fd, NPAGES, 0, MAP_SHARED);
+	if (!p)
+		goto out_close;
+	for (n = 1; n < NPAGES; n++) {
+		r = store_with_nth_failure(p + n * page + 1, n, 0x40 + n);
+		if (r <= 0)
+			break;
+		fired++;
+		KTAP_EXPECT(p[n * page + 1] == 0x40 + n,
+			    "the store made while allocation %d failed was lost: read 0x%02x", n,
+			    p[n * page + 1]);
+		bad = first_nonzero(p + n * page, page, 1);
+		KTAP_EXPECT(bad < 0, "page %d, allocated after a failure: byte %ld is 0x%02x, want 0",
+			    n, bad, bad < 0 ? 0 : p[n * page + bad]);
+	}
+	KTAP_EXPECT(r == 0,
+		    "with allocation %d failing during a first touch, the process %s%s: a failed allocation in .fault is VM_FAULT_OOM, which the core retries",
+		    n, r < 0 && r > -1000 ? "died of " : "failed",
+		    r < 0 && r > -1000 ? strsignal(-r) : "");
+	if (r == 0 && fired == 0)
+		ktap_diag("no allocation failed: is fault injection in this kernel?");
+	st = stats(fd);
+	KTAP_EXPECT(st.pages == (uint64_t)n,
+		    "%d pages were touched, the buffer holds %llu", n, (unsigned long long)st.pages);
+	munmap(p, NPAGES * page);
+out_close:
+	close(fd);
+out:
+	ktap_case_end();
+}
+
+/*
+ * read(), write() and open() with each of their allocations failing in
+ * turn: the call fails with ENOMEM (or EFAULT, for a failed user copy),
+ * later calls work, and no buffer or page is left behind.
+ */
+static void failed_allocation_in_syscalls(void)
+{
+	struct kmemlab_fault_stats before, after, st;
+	int probe, fd = -1, nth, n, ret = -1, err = 0;
+	unsigned char buf[64];
+
+	ktap_case("failed_allocation_in_syscalls");
+	nth = fault_nth_open();
+	probe = open_dev();
+	if (nth < 0 || probe < 0) {
+		KTAP_EXPECT(nth >= 0, "open /proc/self/fail-nth: %s", strerror(errno));
+		goto out;
+	}
+	before = stats(probe);
+	/* Whatever the errno, what matters is that nothing is left behind. */
+	for (n = 1; n < 64; n++) {
+		fault_nth_arm(nth, n);
+		fd = open(DEV, O_RDWR);
+		err = errno;
+		if (!fault_nth_fired(nth))
+			break;
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
+		KTAP_EXPECT(0, "open() with no failure left: %s", strerror(err));
+		goto out;
+	}
+	for (n = 1; n < 64; n++) {
+		memset(buf, 0x77, sizeof(buf));
+		fault_nth_arm(nth, n);
+		ret = pread(fd, buf, sizeof(buf), 20 * page + n);
+		err = errno;
+		if (!fault_nth_fired(nth))
+			break;
+		KTAP_EXPECT(ret == -1 && (err == ENOMEM || err == EFAULT),
+			    "read() of a fresh page with allocation %d failing: expected ENOMEM or EFAULT, got %s",
+			    n, ret < 0 ? strerrorname_np(err) : "success");
+	}
+	KTAP_EXPECT(ret == (int)sizeof(buf) && first_nonzero(buf, sizeof(buf), -1) < 0,
+		    "read() of a fresh page with no failure left: returned %d, want %zu zero bytes",
+		    ret, sizeof(buf));
+	for (n = 1; n < 64; n++) {
+		fault_nth_arm(nth, n);
+		ret = pwrite(fd, "fault", 5, 30 * page - 2);
+		err = errno;
+		if (!fault_nth_fired(nth))
+			break;
+		KTAP_EXPECT(ret == -1 || ret == 2,
+			    "write() across fresh pages 29 and 30 with allocation %d failing: expected an error or the 2 bytes of page 29, got %d",
+			    n, ret);
+	}
+	KTAP_EXPECT(ret == 5, "write() with no failure left returned %d, want 5", ret);
+	st = stats(fd);
+	KTAP_EXPECT(st.pages == 3, "pages 20, 29 and 30 were reached, the buffer holds %llu",
+		    (unsigned long long)st.pages);
+	close(fd);
+	after = stats(probe);
+	KTAP_EXPECT(after.live_buffers == before.live_buffers &&
+		    after.live_pages == before.live_pages,
+		    "after every failed call and a close(), the device holds %lld more buffers and %lld more pages",
+		    (long long)(after.live_buffers - before.live_buffers),
+		    (long long)(after.live_pages - before.live_pages));
+out:
+	if (probe >= 0)
+		close(probe);
+	if (nth >= 0)
+		close(nth);
+	ktap_case_end();
+}
+
+/*
+ * read() and write() at lengths and offsets that are not page multiples
+ * cross page boundaries; they stop at the end of the buffer.
+ */
+static void read_write_cross_pages(void)
+{
+	size_t len = 3 * page + 5, size = NPAGES * page;
+	unsigned char *src = malloc(len), *dst = malloc(len);
+	size_t i;
+	int fd;
+
+	ktap_case("read_write_cross_pages");
+	fd = open_dev();
+	if (fd < 0 || !src || !dst)
+		goto out;
+	for (i = 0; i < len; i++)
+		src[i] = (unsigned char)(i * 13 + i / page + 1);
+	KTAP_EXPECT(pwrite(fd, src, len, page - 3) == (ssize_t)len, "write() of %zu bytes at %ld: %s",
+		    len, page - 3, strerror(errno));
+	memset(dst, 0, len);
+	KTAP_EXPECT(pread(fd, dst, len, page - 3) == (ssize_t)len, "read(): %s", strerror(errno));
+	KTAP_EXPECT(!memcmp(src, dst, len),
+		    "%zu bytes written at offset %ld (across 4 pages) do not read back the same",
+		    len, page - 3);
+	memset(dst, 0, 2);
+	KTAP_EXPECT(pread(fd, dst, 2, page - 1) == 2 && dst[0] == src[2] && dst[1] == src[3],
+		    "2 bytes read across the end of page 0 differ from what was written");
+	KTAP_EXPECT(pread(fd, dst, 10, size - 1) == 1,
+		    "read() of 10 bytes at the buffer's last byte should return 1");
+	KTAP_EXPECT(pread(fd, dst, 10, size) == 0, "read() at the end of the buffer should return 0");
+	KTAP_EXPECT(pread(fd, dst, 0, 5) == 0, "read() of 0 bytes should return 0");
+	close(fd);
+out:
+	free(src);
+	free(dst);
+	ktap_case_end();
+}
+
+/*
+ * A device opened read-only may be mapped MAP_SHARED with PROT_READ; the
+ * core refuses to make it writable.
+ */
+static void read_only_open_maps_shared(void)
+{
+	struct kmemlab_fault_stats st;
+	unsigned char *p;
+	long bad;
+	int fd;
+
+	ktap_case("read_only_open_maps_shared");
+	fd = open(DEV, O_RDONLY);
+	KTAP_EXPECT(fd >= 0, "open %s read-only: %s", DEV, strerror(errno));
+	if (fd < 0)
+		goto out;
+	p = mmap(NULL, 2 * page, PROT_READ, MAP_SHARED, fd, 3 * page);
+	KTAP_EXPECT(p != MAP_FAILED,
+		    "mmap(PROT_READ, MAP_SHARED) of the device opened O_RDONLY: expected success, got %s",
+		    strerrorname_np(errno));
+	if (p != MAP_FAILED) {
+		bad = first_nonzero(p, 2 * page, -1);
+		KTAP_EXPECT(bad < 0, "a read-only shared mapping: byte %ld reads 0x%02x, want 0",
+			    bad, bad < 0 ? 0 : p[bad]);
+		st = stats(fd);
+		KTAP_EXPECT(st.pages == 2 && st.vmas == 1,
+			    "2 pages read through one mapping: the driver counts %llu pages, %llu VMAs",
+			    (unsigned long long)st.pages, (unsigned long long)st.vmas);
+		errno = 0;
+		KTAP_EXPECT(mprotect(p, page, PROT_READ | PROT_WRITE) && errno == EACCES,
+			    "mprotect(PROT_WRITE) on a mapping of a read-only file: expected EACCES, got %s",
+			    errno ? strerrorname_np(errno) : "success");
+		munmap(p, 2 * page);
+	}
+	close(fd);
+out:
+	ktap_case_end();
+}
+
 /* Wait (up to 2 s) until no buffer but our probe's is alive. */
 static void settle(void)
 {
@@ -458,7 +834,7 @@ static void settle(void)
 int main(void)
 {
 	page = sysconf(_SC_PAGESIZE);
-	ktap_begin("mmap_fault_user", 11);
+	ktap_begin("mmap_fault_user", 19);
 	settle();
 	pages_appear_on_first_touch();
 	one_fault_per_touched_page();
@@ -471,5 +847,13 @@ int main(void)
 	private_store_stays_private();
 	mremap_cannot_grow();
 	mapping_outlives_close();
+	fresh_page_zero_on_first_read();
+	fresh_page_zero_on_first_write();
+	fresh_page_zero_private();
+	fresh_page_zero_after_fork();
+	failed_allocation_retried();
+	failed_allocation_in_syscalls();
+	read_write_cross_pages();
+	read_only_open_maps_shared();
 	return ktap_end();
 }

@@ -12,6 +12,7 @@
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
+#include <linux/mmap_lock.h>
 #include <linux/sched.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -135,16 +136,60 @@ static void kmap_keep_survives_sleep(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, page_is(page, 10, 1, 0x78));
 }
 
-static unsigned long user_buf(struct kunit *test)
+/* A fresh anonymous user mapping of @len bytes, @flags MAP_PRIVATE or MAP_SHARED, never touched. */
+static unsigned long user_map(struct kunit *test, size_t len, unsigned long flags)
 {
 	unsigned long ubuf;
 
-	ubuf = kunit_vm_mmap(test, NULL, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
-			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	ubuf = kunit_vm_mmap(test, NULL, 0, len, PROT_READ | PROT_WRITE,
+			     MAP_ANONYMOUS | flags, 0);
 	KUNIT_ASSERT_FALSE_MSG(test, !ubuf || IS_ERR_VALUE(ubuf), "kunit_vm_mmap() failed");
 	return ubuf;
 }
 
+static unsigned long user_buf(struct kunit *test)
+{
+	return user_map(test, PAGE_SIZE, MAP_PRIVATE);
+}
+
+/* Is the user page at @addr in the page tables right now? Faults nothing in. */
+static bool user_page_resident(unsigned long addr)
+{
+	struct page *page;
+
+	if (get_user_pages_fast_only(addr, 1, 0, &page) != 1)
+		return false;
+	put_page(page);
+	return true;
+}
+
+/*
+ * Take the user pages at [@addr, @addr + @len) out of the page tables, as
+ * madvise(MADV_DONTNEED) does: the next access faults. A private anonymous
+ * page comes back zero-filled; a shared one comes back from its shmem file
+ * with its data.
+ */
+static void drop_user_pages(struct kunit *test, unsigned long addr, size_t len)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, addr);
+	if (vma)
+		zap_page_range_single(vma, addr, len, NULL);
+	mmap_read_unlock(mm);
+	KUNIT_ASSERT_NOT_NULL_MSG(test, vma, "no user mapping at %#lx", addr);
+	KUNIT_ASSERT_FALSE_MSG(test, user_page_resident(addr),
+			       "the user page at %#lx is still mapped after the drop", addr);
+}
+
+/*
+ * The user buffer has never been touched: no page is behind it yet, and
+ * copy_to_user() has to take a page fault to get one. That works only
+ * where page faults are allowed: with kmap_local_page(), not inside
+ * kmap_atomic() or pagefault_disable().
+ */
 static void page_to_user_copies_range(struct kunit *test)
 {
 	unsigned long ubuf = user_buf(test);
@@ -155,10 +200,10 @@ static void page_to_user_copies_range(struct kunit *test)
 	got = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, got);
 	fill(page, 0xab);
-	KUNIT_ASSERT_EQ(test, clear_user((void __user *)ubuf, PAGE_SIZE), 0UL);
+	KUNIT_ASSERT_FALSE(test, user_page_resident(ubuf));
 
 	KUNIT_ASSERT_EQ_MSG(test, kmemlab_page_to_user((void __user *)ubuf + 100, page, 300, 200), 0,
-			    "copying 200 bytes to a writable user buffer should succeed");
+			    "copying 200 bytes to a fresh user buffer should succeed: its first access faults a page in, and copy_to_user() must be allowed to take that fault");
 	KUNIT_EXPECT_EQ_MSG(test, kmap_local_depth(), depth,
 			    "kmemlab_page_to_user() left a kmap_local mapping behind");
 	KUNIT_ASSERT_EQ(test, copy_from_user(got, (void __user *)ubuf, PAGE_SIZE), 0UL);
@@ -168,18 +213,48 @@ static void page_to_user_copies_range(struct kunit *test)
 			      "nothing outside the 200 bytes asked for may be written");
 }
 
-static void page_from_user_copies_range(struct kunit *test)
+/* The user page was there once and has been dropped since (MADV_DONTNEED). */
+static void page_to_user_copies_to_dropped_page(struct kunit *test)
 {
 	unsigned long ubuf = user_buf(test);
+	struct page *page = high_page(test);
+	int depth = kmap_local_depth();
+	u8 *got;
+
+	got = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, got);
+	fill(page, 0x6d);
+	KUNIT_ASSERT_EQ(test, clear_user((void __user *)ubuf, PAGE_SIZE), 0UL);
+	drop_user_pages(test, ubuf, PAGE_SIZE);
+
+	KUNIT_ASSERT_EQ_MSG(test, kmemlab_page_to_user((void __user *)ubuf + 1000, page, 7, 333), 0,
+			    "copying to a user page that was dropped should succeed: copy_to_user() faults it back in");
+	KUNIT_EXPECT_EQ_MSG(test, kmap_local_depth(), depth,
+			    "kmemlab_page_to_user() left a kmap_local mapping behind");
+	KUNIT_ASSERT_EQ(test, copy_from_user(got, (void __user *)ubuf, PAGE_SIZE), 0UL);
+	KUNIT_EXPECT_TRUE_MSG(test, !memchr_inv(got + 1000, 0x6d, 333),
+			      "user bytes 1000-1332 should hold the page's bytes");
+	KUNIT_EXPECT_TRUE_MSG(test, !memchr_inv(got, 0, 1000) && !memchr_inv(got + 1333, 0, PAGE_SIZE - 1333),
+			      "nothing outside the 333 bytes asked for may be written");
+}
+
+/*
+ * The user's data sits in a shared mapping whose page was dropped from the
+ * page tables: copy_from_user() faults it back in from its shmem file.
+ */
+static void page_from_user_copies_range(struct kunit *test)
+{
+	unsigned long ubuf = user_map(test, PAGE_SIZE, MAP_SHARED);
 	struct page *page = high_page(test);
 	int depth = kmap_local_depth();
 
 	fill(page, 0);
 	KUNIT_ASSERT_EQ(test, clear_user((void __user *)ubuf, PAGE_SIZE), 0UL);
 	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)ubuf, "0123456789", 10), 0UL);
+	drop_user_pages(test, ubuf, PAGE_SIZE);
 
 	KUNIT_ASSERT_EQ_MSG(test, kmemlab_page_from_user(page, PAGE_SIZE - 10, (void __user *)ubuf, 10), 0,
-			    "copying the last 10 bytes of the page from user memory should succeed");
+			    "copying the last 10 bytes of the page from user memory that is not mapped right now should succeed: copy_from_user() faults it back in");
 	KUNIT_EXPECT_EQ_MSG(test, kmap_local_depth(), depth,
 			    "kmemlab_page_from_user() left a kmap_local mapping behind");
 	KUNIT_EXPECT_TRUE_MSG(test, page_is(page, 0, PAGE_SIZE - 10, 0),
@@ -193,6 +268,56 @@ static void page_from_user_copies_range(struct kunit *test)
 	}
 }
 
+/* Reading user memory nobody wrote yet gives zeros, after a page fault. */
+static void page_from_user_reads_untouched_buffer(struct kunit *test)
+{
+	unsigned long ubuf = user_buf(test);
+	struct page *page = high_page(test);
+	int depth = kmap_local_depth();
+
+	fill(page, 0x5a);
+	KUNIT_ASSERT_FALSE(test, user_page_resident(ubuf));
+
+	KUNIT_ASSERT_EQ_MSG(test, kmemlab_page_from_user(page, 50, (void __user *)ubuf + 3000, 777), 0,
+			    "copying from a fresh user buffer should succeed: copy_from_user() must be allowed to fault its page in");
+	KUNIT_EXPECT_EQ_MSG(test, kmap_local_depth(), depth,
+			    "kmemlab_page_from_user() left a kmap_local mapping behind");
+	KUNIT_EXPECT_TRUE_MSG(test, page_is(page, 50, 777, 0),
+			      "bytes 50-826 should hold the user's bytes, all zero");
+	KUNIT_EXPECT_TRUE_MSG(test, page_is(page, 0, 50, 0x5a) && page_is(page, 827, PAGE_SIZE - 827, 0x5a),
+			      "nothing outside the 777 bytes asked for may change");
+}
+
+/* The largest range and the empty ones at both ends are all inside the page. */
+static void page_user_copy_accepts_page_edges(struct kunit *test)
+{
+	unsigned long ubuf = user_buf(test);
+	struct page *page = high_page(test);
+	void __user *u = (void __user *)ubuf;
+	u8 *got;
+
+	got = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, got);
+	fill(page, 0x5e);
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_page_to_user(u, page, 0, PAGE_SIZE), 0,
+			    "the whole page (offset 0, %lu bytes) fits in the page", PAGE_SIZE);
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_page_to_user(u, page, PAGE_SIZE, 0), 0,
+			    "0 bytes at offset %lu (the end of the page) fit in the page", PAGE_SIZE);
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_page_to_user(u, page, 0, 0), 0,
+			    "0 bytes at offset 0 fit in the page");
+	KUNIT_ASSERT_EQ(test, copy_from_user(got, u, PAGE_SIZE), 0UL);
+	KUNIT_EXPECT_TRUE_MSG(test, !memchr_inv(got, 0x5e, PAGE_SIZE),
+			      "the whole page should have reached the user buffer");
+
+	fill(page, 0);
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_page_from_user(page, 0, u, PAGE_SIZE), 0,
+			    "the whole page (offset 0, %lu bytes) fits in the page", PAGE_SIZE);
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_page_from_user(page, PAGE_SIZE, u, 0), 0,
+			    "0 bytes at offset %lu (the end of the page) fit in the page", PAGE_SIZE);
+	KUNIT_EXPECT_TRUE_MSG(test, page_is(page, 0, PAGE_SIZE, 0x5e),
+			      "the whole user buffer should have reached the page");
+}
+
 static void page_user_copy_rejects_bad_range(struct kunit *test)
 {
 	unsigned long ubuf = user_buf(test);
@@ -202,6 +327,8 @@ static void page_user_copy_rejects_bad_range(struct kunit *test)
 
 	KUNIT_EXPECT_EQ_MSG(test, kmemlab_page_to_user(u, page, PAGE_SIZE - 4, 8), -EINVAL,
 			    "bytes 4092-4099 are not all in the page");
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_page_to_user(u, page, PAGE_SIZE + 1, 0), -EINVAL,
+			    "offset 4097 is past the end of the page, even for 0 bytes");
 	KUNIT_EXPECT_EQ_MSG(test, kmemlab_page_from_user(page, 8, u, SIZE_MAX - 4), -EINVAL,
 			    "off + len overflows: the range must still be refused");
 	KUNIT_ASSERT_EQ(test, vm_munmap(ubuf, PAGE_SIZE), 0);
@@ -213,14 +340,101 @@ static void page_user_copy_rejects_bad_range(struct kunit *test)
 			    "a failed copy left a kmap_local mapping behind: unmap on every path");
 }
 
+/*
+ * A kernel address passed where a user pointer belongs: copy_*_user()
+ * check it with access_ok() and refuse. A plain memcpy() would copy,
+ * and on a CPU with SMAP even a real user pointer would oops.
+ */
+static void page_user_copy_rejects_kernel_pointer(struct kunit *test)
+{
+	struct page *page = high_page(test);
+	int depth = kmap_local_depth();
+	void __user *u;
+	u8 *kbuf;
+
+	kbuf = kunit_kmalloc(test, 64, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, kbuf);
+	u = (void __force __user *)kbuf;
+	memset(kbuf, 0x22, 64);
+	fill(page, 0x11);
+
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_page_to_user(u, page, 0, 64), -EFAULT,
+			    "%px is a kernel address, not user memory: copy_to_user() refuses it, return -EFAULT",
+			    kbuf);
+	KUNIT_EXPECT_TRUE_MSG(test, !memchr_inv(kbuf, 0x22, 64),
+			      "kernel memory was written through a \"user\" pointer: use copy_to_user(), never memcpy()");
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_page_from_user(page, 0, u, 64), -EFAULT,
+			    "%px is a kernel address, not user memory: copy_from_user() refuses it, return -EFAULT",
+			    kbuf);
+	KUNIT_EXPECT_FALSE_MSG(test, page_is(page, 0, 64, 0x22),
+			       "kernel memory was read through a \"user\" pointer: use copy_from_user(), never memcpy()");
+	KUNIT_EXPECT_EQ_MSG(test, kmap_local_depth(), depth,
+			    "a failed copy left a kmap_local mapping behind: unmap on every path");
+}
+
+/* The range starts in a mapped user page and runs into an unmapped one. */
+static void page_user_copy_efault_when_partly_unmapped(struct kunit *test)
+{
+	unsigned long ubuf = user_map(test, 2 * PAGE_SIZE, MAP_PRIVATE);
+	struct page *page = high_page(test);
+	int depth = kmap_local_depth();
+	void __user *u = (void __user *)ubuf + PAGE_SIZE - 100;
+
+	KUNIT_ASSERT_EQ(test, vm_munmap(ubuf + PAGE_SIZE, PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_page_to_user(u, page, 0, 200), -EFAULT,
+			    "only 100 of the 200 bytes could be copied: copy_to_user() returned 100, which is -EFAULT");
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_page_from_user(page, 0, u, 200), -EFAULT,
+			    "only 100 of the 200 bytes could be copied: copy_from_user() returned 100, which is -EFAULT");
+	KUNIT_EXPECT_EQ_MSG(test, kmap_local_depth(), depth,
+			    "a failed copy left a kmap_local mapping behind: unmap on every path");
+}
+
+/*
+ * The kernel's fault injection (lib/fault-inject.c, FAULT_INJECTION_USERCOPY):
+ * with current->fail_nth = 1 the next user copy of this thread fails as if
+ * the memory were bad, and fail_nth drops back to 0.
+ */
+static void page_user_copy_efault_when_copy_fails(struct kunit *test)
+{
+	unsigned long ubuf = user_buf(test);
+	struct page *page = high_page(test);
+	int depth = kmap_local_depth();
+	void __user *u = (void __user *)ubuf;
+	int ret;
+
+	current->fail_nth = 1;
+	ret = kmemlab_page_to_user(u, page, 0, 16);
+	KUNIT_EXPECT_EQ_MSG(test, current->fail_nth, 0U,
+			    "kmemlab_page_to_user() made no copy_to_user()");
+	current->fail_nth = 0;
+	KUNIT_EXPECT_EQ_MSG(test, ret, -EFAULT,
+			    "copy_to_user() failed (fault injection): return -EFAULT");
+
+	current->fail_nth = 1;
+	ret = kmemlab_page_from_user(page, 0, u, 16);
+	KUNIT_EXPECT_EQ_MSG(test, current->fail_nth, 0U,
+			    "kmemlab_page_from_user() made no copy_from_user()");
+	current->fail_nth = 0;
+	KUNIT_EXPECT_EQ_MSG(test, ret, -EFAULT,
+			    "copy_from_user() failed (fault injection): return -EFAULT");
+	KUNIT_EXPECT_EQ_MSG(test, kmap_local_depth(), depth,
+			    "a failed copy left a kmap_local mapping behind: unmap on every path");
+}
+
 static struct kunit_case kmemlab_kmap_test_cases[] = {
 	KUNIT_CASE(alloc_high_gives_unmapped_page),
 	KUNIT_CASE(fill_page_writes_every_byte),
 	KUNIT_CASE(copy_high_copies_page),
 	KUNIT_CASE(kmap_keep_survives_sleep),
 	KUNIT_CASE(page_to_user_copies_range),
+	KUNIT_CASE(page_to_user_copies_to_dropped_page),
 	KUNIT_CASE(page_from_user_copies_range),
+	KUNIT_CASE(page_from_user_reads_untouched_buffer),
+	KUNIT_CASE(page_user_copy_accepts_page_edges),
 	KUNIT_CASE(page_user_copy_rejects_bad_range),
+	KUNIT_CASE(page_user_copy_rejects_kernel_pointer),
+	KUNIT_CASE(page_user_copy_efault_when_partly_unmapped),
+	KUNIT_CASE(page_user_copy_efault_when_copy_fails),
 	{}
 };
 

@@ -27,6 +27,7 @@ class Rubric:
 	timeout: int
 	points: dict[str, int]	# "suite.case" -> points, in suite order
 	append: dict[str, str] = field(default_factory=dict)	# arch -> extra kernel arguments
+	sources: list[str] = field(default_factory=list)	# [student] sources: the files taken
 
 	@property
 	def total(self) -> int:
@@ -51,9 +52,15 @@ def load_rubric(path: Path) -> Rubric:
 	# append = "args" (every arch) or append = { x86_64 = "args" }
 	append = data.get('append', '')
 	append = {a: append for a in arches} if isinstance(append, str) else dict(append)
+	# The only files taken from a submission: plain names of C files.
+	sources = data.get('student', {}).get('sources', [])
+	if not sources or not all(isinstance(s, str) and s.endswith('.c') and '/' not in s
+				  and not s.startswith('.') for s in sources):
+		raise RubricError(f'{path}: [student] needs sources = ["name.c", ...] (plain file names)')
 	return Rubric(lab=path.parent.name, title=data.get('title', path.parent.name),
 		      arches=arches, memory=data.get('memory', '256M'),
-		      timeout=int(data.get('timeout', 60)), points=points, append=append)
+		      timeout=int(data.get('timeout', 60)), points=points, append=append,
+		      sources=sources)
 
 
 def load_deductions(path: Path) -> dict[str, int]:

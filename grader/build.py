@@ -1,0 +1,325 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Build one lab for one lab kernel, in two separate trees.
+
+The suite (kunit/NN-name/: the KUnit module, the interface headers and the
+user programs) is built from lab-owned files only, once per content of
+those files and kernel, and reused by every submission. The student's
+module is built from the submission's listed sources (the rubric's
+[student] sources) and nothing else of the submission: the Kbuild, the
+headers and the flags are the lab's. Each tree lives under build/ at a
+name keyed by the hash of everything it is built from, so no two
+submissions, nor two versions of one, ever share an object; a finished
+tree is reused as it is (a warm `make check` of an unchanged file builds
+nothing). Both builds run in the sandbox of grader/sandbox.py, at a fixed
+path inside it (/suite/NN-name, /submission/NN-name), so messages look the
+same whichever tree was built.
+
+  Suite(lab, kdir).build() / Student(lab, src_dir, kdir).build()
+      -> '' or a one-line problem; .dir is the built tree, .log make's output
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / 'build'
+# Bump when a change here changes what a tree holds: old trees are then
+# never reused (and pruned).
+BUILD_REV = '1'
+KEEP_STUDENT = 4	# keyed trees kept per lab and kernel
+KEEP_SUITE = 2
+MAX_SOURCE = 1 << 20	# bytes: a lab module is a few hundred lines
+DONE = '.kmemlab-built'
+SPARSE = 'sparse -fdiagnostic-prefix'	# "file:line:col: sparse: warning: ..."
+# sparse's address-space checks: a __user or __iomem pointer used as a
+# plain one (or the other way round).
+ADDRESS_SPACE = re.compile(r'address space|noderef')
+
+
+class Missing(Exception):
+	"""A tool the grader needs (bwrap, sparse) is missing or broken."""
+
+
+def digest(parts: list[bytes]) -> str:
+	h = hashlib.sha256()
+	for p in parts:
+		h.update(b'%d:' % len(p) + p)	# length-prefixed: no two lists collide
+	return h.hexdigest()[:16]
+
+
+def kbuild_modules(kbuild: Path) -> list[str]:
+	mods = []
+	for m in re.finditer(r'^obj-m\s*[:+]?=\s*(.*)$', kbuild.read_text(), re.M):
+		mods += [o[:-2] for o in m.group(1).split() if o.endswith('.o')]
+	return mods
+
+
+def kernel_parts(kdir: Path) -> list[bytes]:
+	"""What identifies the lab kernel a module is built against."""
+	symvers = kdir / 'Module.symvers'
+	return [str(kdir).encode(), symvers.read_bytes() if symvers.exists() else b'']
+
+
+def make_args(kdir: Path, arch: str, mount_at: str) -> list[str]:
+	return ['make', '-C', str(kdir), f'M={mount_at}', f'ARCH={arch}', f'-j{os.cpu_count() or 1}']
+
+
+def sandbox_ro(kdir: Path) -> list[Path]:
+	"""The read-only paths a module build needs: the kernel build dir and
+	the source tree its `source` link points to."""
+	return [kdir, (kdir / 'source').resolve()]
+
+
+class Tree:
+	"""A keyed build tree: build/<kind>/<lab>/<kernel>-<key>/."""
+
+	kind = ''
+	keep = 2
+
+	def __init__(self, lab: str, kdir: Path, arch: str):
+		self.lab, self.kdir, self.arch = lab, kdir, arch
+		self.mount_at = f'/{self.kind}/{lab}'
+		self.log = ''
+		self.dir = BUILD / self.kind / lab / f'{kdir.name}-{self.key()}'
+
+	def key(self) -> str:
+		raise NotImplementedError
+
+	def populate(self, tmp: Path) -> None:
+		raise NotImplementedError
+
+	def commands(self) -> list[list[str]]:
+		raise NotImplementedError
+
+	def build(self) -> str:
+		"""Build the tree unless it is built already: '' or a problem."""
+		if (self.dir / DONE).exists():
+			self.log = (self.dir / 'build.log').read_text(errors='replace')
+			os.utime(self.dir)	# recently used: pruned last
+			return ''
+		tmp = self.dir.with_name(f'{self.dir.name}.tmp{os.getpid()}')
+		shutil.rmtree(tmp, ignore_errors=True)
+		tmp.mkdir(parents=True)
+		self.populate(tmp)
+		problem, logs = '', []
+		for cmd in self.commands():
+			proc = sandbox.run(cmd, tmp, self.mount_at, sandbox_ro(self.kdir))
+			logs.append(proc.stdout)
+			if proc.returncode != 0:
+				problem = self.failure(proc.stdout, cmd)
+				break
+		self.log = ''.join(logs)
+		if problem:
+			# Kept for a look, under its temporary name: never reused.
+			(tmp / 'build.log').write_text(self.log)
+			return problem
+		(tmp / 'build.log').write_text(self.log)
+		(tmp / DONE).touch()
+		shutil.rmtree(self.dir, ignore_errors=True)
+		tmp.rename(self.dir)
+		self.prune()
+		return ''
+
+	def failure(self, out: str, cmd: list[str]) -> str:
+		lines = out.splitlines()
+		errors = [l for l in lines if 'error:' in l or 'ERROR:' in l]
+		return (errors[0] if errors else lines[-1] if lines else f'{cmd[0]} failed').strip()
+
+	def prune(self) -> None:
+		"""Keep the most recently used trees of this lab and kernel."""
+		mine = [d for d in self.dir.parent.iterdir() if d.name.startswith(f'{self.kdir.name}-')]
+		mine.sort(key=lambda d: d.stat().st_mtime, reverse=True)
+		done = [d for d in mine if (d / DONE).exists()]
+		stale = done[self.keep:] + [d for d in mine if d not in done and d.stat().st_mtime <
+					    self.dir.stat().st_mtime - 3600]
+		for d in stale:
+			shutil.rmtree(d, ignore_errors=True)
+
+
+class Suite(Tree):
+	"""The lab's KUnit module(s) and user programs, from kunit/ only.
+
+	The suite calls the student's exported functions, which no file of the
+	suite's build defines. modpost would refuse those undefined symbols;
+	with KBUILD_MODPOST_WARN=1 they are warnings and the kernel resolves
+	them when the suite is loaded after the student's module. The other
+	way, a generated Module.symvers of the interface for
+	KBUILD_EXTRA_SYMBOLS, would add nothing here: the lab kernel has no
+	CONFIG_MODVERSIONS, so there are no CRCs to record, and the kernel
+	checks GPL-only and namespace imports itself at load time
+	(scripts/Makefile.modpost, kernel/module/main.c)."""
+
+	kind = 'suite'
+	keep = KEEP_SUITE
+
+	def __init__(self, lab: str, kdir: Path, arch: str):
+		self.test_dir = ROOT / 'kunit' / lab
+		super().__init__(lab, kdir, arch)
+		self.modules = kbuild_modules(self.test_dir / 'Kbuild')
+
+	def inputs(self) -> list[tuple[str, Path]]:
+		"""(name in the tree, file) for everything the suite is built from."""
+		t = self.test_dir
+		files = [(f.name, f) for f in sorted(t.iterdir()) if f.suffix in ('.c', '.h') or f.name == 'Kbuild']
+		files += [(f'user/{f.name}', f) for f in sorted((t / 'user').glob('*.c'))]
+		files += [(f'include/{f.name}', f) for f in sorted((ROOT / 'kunit' / 'include').glob('*.h'))]
+		return files
+
+	def key(self) -> str:
+		parts = [BUILD_REV.encode(), self.arch.encode()] + kernel_parts(self.kdir)
+		for name, f in self.inputs():
+			parts += [name.encode(), f.read_bytes()]
+		return digest(parts)
+
+	def populate(self, tmp: Path) -> None:
+		for name, f in self.inputs():
+			(tmp / name).parent.mkdir(exist_ok=True)
+			shutil.copyfile(f, tmp / name)
+
+	def programs(self) -> list[str]:
+		return sorted(f.stem for f in (self.test_dir / 'user').glob('*.c'))
+
+	def commands(self) -> list[list[str]]:
+		cmds = [make_args(self.kdir, self.arch, self.mount_at) + ['KBUILD_MODPOST_WARN=1']]
+		for p in self.programs():
+			cmds.append(['gcc', '-static', '-O2', '-Wall'] + (['-m32'] if self.arch == 'i386' else []) +
+				    ['-I', 'include', '-I', '.', '-o', f'user/{p}', f'user/{p}.c'])
+		return cmds
+
+	def failure(self, out: str, cmd: list[str]) -> str:
+		what = f'user program {Path(cmd[-1]).name}' if cmd[0] == 'gcc' else 'the suite'
+		return f'{what} did not build: {super().failure(out, cmd)}'
+
+	def kos(self) -> list[Path]:
+		return [self.dir / f'{m}.ko' for m in self.modules]
+
+	def executables(self) -> list[Path]:
+		return [self.dir / 'user' / p for p in self.programs()]
+
+
+class Student(Tree):
+	"""The student's module(s): the rubric's [student] sources from the
+	submission, the lab's headers from kunit/NN-name/, a Kbuild written
+	here. Sparse (C=1) checks the student's files on the way."""
+
+	kind = 'submission'
+	keep = KEEP_STUDENT
+
+	def __init__(self, lab: str, sources: list[str], src_dir: Path, kdir: Path, arch: str):
+		self.sources, self.src_dir = sources, src_dir
+		self.headers = sorted((ROOT / 'kunit' / lab).glob('*.h'))
+		self.notes: list[str] = []
+		self.taken: dict[str, bytes] = {}
+		self.take_problem = self.take()
+		super().__init__(lab, kdir, arch)
+		self.modules = [s[:-2] for s in sources]
+
+	def take(self) -> str:
+		"""Read the listed sources from the submission: regular files only
+		(a symlink could point at any file of the host), of a sane size.
+		Everything else in the folder is noted and left alone."""
+		if not self.src_dir.is_dir():
+			return f'no folder {self.src_dir.name} in the submission'
+		for name in self.sources:
+			path = self.src_dir / name
+			try:
+				st = path.lstat()
+			except OSError:
+				return f'{name} is missing from the submission'
+			if not stat.S_ISREG(st.st_mode):
+				return f'{name} is not a regular file (a link or a folder)'
+			if st.st_size > MAX_SOURCE:
+				return f'{name} is larger than {MAX_SOURCE >> 10} KiB'
+			fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+			with os.fdopen(fd, 'rb') as f:
+				self.taken[name] = f.read(MAX_SOURCE + 1)
+		lab_headers = {h.name: h for h in self.headers}
+		ignored, edited = [], []
+		for entry in sorted(self.src_dir.iterdir()):
+			if entry.name in self.sources:
+				continue
+			h = lab_headers.get(entry.name)
+			if h and entry.is_file() and not entry.is_symlink():
+				# The skeleton's read-only copy: fine unless edited.
+				if strip_banner(entry.read_bytes()) != strip_banner(h.read_bytes()):
+					edited.append(entry.name)
+			else:
+				ignored.append(entry.name)
+		if ignored:
+			self.notes.append(f'ignored (the lab builds only {", ".join(self.sources)}): {", ".join(ignored)}')
+		if edited:
+			self.notes.append(f'{", ".join(edited)} differ from the lab\'s: the lab\'s own copy was used')
+		return ''
+
+	def kbuild(self) -> str:
+		return '# Written by grader/build.py\nobj-m := ' + \
+			' '.join(f'{s[:-2]}.o' for s in self.sources) + '\n'
+
+	def key(self) -> str:
+		parts = [BUILD_REV.encode(), self.arch.encode(), self.kbuild().encode(), SPARSE.encode()]
+		parts += kernel_parts(self.kdir)
+		for name in self.sources:
+			parts += [name.encode(), self.taken.get(name, b'')]
+		for h in self.headers:
+			parts += [h.name.encode(), h.read_bytes()]
+		return digest(parts)
+
+	def populate(self, tmp: Path) -> None:
+		for name, data in self.taken.items():
+			(tmp / name).write_bytes(data)
+		for h in self.headers:
+			shutil.copyfile(h, tmp / h.name)
+		(tmp / 'Kbuild').write_text(self.kbuild())
+
+	def commands(self) -> list[list[str]]:
+		return [make_args(self.kdir, self.arch, self.mount_at) + ['C=1', f'CHECK={SPARSE}']]
+
+	def build(self) -> str:
+		if self.take_problem:
+			return self.take_problem
+		if not shutil.which('sparse'):
+			raise Missing('sparse is missing (Debian package sparse): the student build checks with it')
+		problem = super().build()
+		if problem:
+			return f'module did not build: {problem}'
+		return ''
+
+	def failure(self, out: str, cmd: list[str]) -> str:
+		lines = out.splitlines()
+		errors = [l for l in lines if 'error:' in l or 'ERROR:' in l]
+		# The student's own file first: a macro's error points into a header.
+		mine = tuple(f'{self.mount_at}/{s}' for s in self.sources)
+		return next((l for l in errors if l.startswith(mine)), None) or super().failure(out, cmd)
+
+	def kos(self) -> list[Path]:
+		return [self.dir / f'{m}.ko' for m in self.modules]
+
+	def diagnostics(self) -> tuple[list[str], list[str]]:
+		"""(sparse's address-space warnings, every other warning) in the
+		student's files, as the build printed them."""
+		mine = tuple(f'{self.mount_at}/{s}:' for s in self.sources)
+		spaces, others = [], []
+		for line in self.log.splitlines():
+			if 'warning:' not in line and 'error:' not in line:
+				continue
+			if ': sparse: ' in line and not line.startswith(mine):
+				continue	# the kernel's own headers: not the student's to fix
+			if ': sparse: ' in line and ADDRESS_SPACE.search(line):
+				spaces.append(line.replace(': sparse: ', ': ', 1))
+			elif line.startswith(mine) or 'warning:' in line:
+				others.append(line)
+		return spaces, others
+
+
+def strip_banner(text: bytes) -> bytes:
+	"""A header without the comment skelgen puts after its SPDX line."""
+	return re.sub(rb'\A(/\* SPDX[^\n]*\n)/\*\n( \*[^\n]*\n)*? \*/\n', rb'\1', text)

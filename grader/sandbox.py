@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Run a build command in a bubblewrap (bwrap) sandbox.
+
+A student's module is compiled by the kernel's Kbuild, which runs make,
+gcc, as and ld on files the student wrote: a `.incbin` or an `#include`
+can read any file the compiler can, and make can run anything. So the
+build sees only what it needs, read-only: /usr (the compiler and its
+libraries), /etc/alternatives and /etc/ld.so.cache (the tools' symlinks
+and the loader's cache, no secrets), the lab kernel's build dir and the
+source tree it points to, and one writable scratch dir mounted at a fixed
+path. It has its own empty /tmp, no network, no other process, a clean
+environment, and dies with the grader. The checkout, /root, other
+submissions and the solutions are simply not there.
+
+  run(cmd, scratch, mount_at, ro=[...], timeout=s) -> CompletedProcess
+  probe() -> '' when bwrap works here, else one line saying why not
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+# The top-level directories the compiler may need, as they are on this
+# host: on a merged-/usr system (Debian 12) they are symlinks into /usr.
+TOP = ('bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32')
+ETC = ('/etc/alternatives', '/etc/ld.so.cache')
+PATH = '/usr/local/bin:/usr/bin:/bin'
+
+
+class Unavailable(Exception):
+	"""bwrap is missing or cannot make a sandbox on this host."""
+
+
+def args(scratch: Path, mount_at: str, ro: list[Path]) -> list[str]:
+	"""bwrap's arguments: what the sandbox sees (see the module comment)."""
+	a = ['bwrap', '--unshare-all', '--unshare-user', '--disable-userns', '--cap-drop', 'ALL',
+	     '--die-with-parent', '--new-session', '--clearenv',
+	     '--setenv', 'PATH', PATH, '--setenv', 'HOME', mount_at, '--setenv', 'LC_ALL', 'C',
+	     '--ro-bind', '/usr', '/usr', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp']
+	for top in TOP:
+		p = Path('/') / top
+		if p.is_symlink():
+			a += ['--symlink', os.readlink(p), str(p)]
+		elif p.is_dir():
+			a += ['--ro-bind', str(p), str(p)]
+	for e in ETC:
+		if os.path.exists(e):
+			a += ['--ro-bind', e, e]
+	for path in ro:
+		a += ['--ro-bind', str(path), str(path)]
+	return a + ['--bind', str(scratch), mount_at, '--chdir', mount_at]
+
+
+def run(cmd: list[str], scratch: Path, mount_at: str, ro: list[Path],
+	timeout: float = 600) -> subprocess.CompletedProcess:
+	"""Run cmd in the sandbox with scratch (writable) at mount_at and the
+	ro paths read-only at their own paths; stdout and stderr together, as
+	text. A command that outlives timeout (seconds) is killed and reported
+	as exit status 124 with a line saying so."""
+	try:
+		return subprocess.run(args(scratch, mount_at, ro) + ['--'] + cmd, stdout=subprocess.PIPE,
+				      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+				      errors='replace', timeout=timeout, check=False)
+	except subprocess.TimeoutExpired as e:
+		out = e.stdout.decode(errors='replace') if isinstance(e.stdout, bytes) else (e.stdout or '')
+		return subprocess.CompletedProcess(cmd, 124, out + f'\nerror: the build took more than {timeout:.0f}s\n')
+
+
+_probed: str | None = None
+
+
+def probe() -> str:
+	"""'' when a sandbox can be made here, else why not (one line). Cached."""
+	global _probed
+	if _probed is not None:
+		return _probed
+	if not shutil.which('bwrap'):
+		_probed = 'bwrap is missing (Debian package bubblewrap): the student build would run unsandboxed'
+		return _probed
+	with tempfile.TemporaryDirectory(prefix='kmemlab-probe-') as scratch:
+		proc = subprocess.run(args(Path(scratch), '/scratch', []) + ['--', 'true'],
+				      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+				      errors='replace', check=False)
+	if proc.returncode != 0:
+		said = (proc.stdout.strip().splitlines() or ['no message'])[-1]
+		_probed = (f'bwrap cannot make a sandbox here ({said}); are unprivileged user namespaces '
+			   'off (sysctl kernel.unprivileged_userns_clone)?')
+	else:
+		_probed = ''
+	return _probed

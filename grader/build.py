@@ -106,6 +106,9 @@ class Tree:
 			self.log = (self.dir / 'build.log').read_text(errors='replace')
 			os.utime(self.dir)	# recently used: pruned last
 			return ''
+		why = sandbox.probe()
+		if why:
+			raise Missing(why)
 		tmp = self.dir.with_name(f'{self.dir.name}.tmp{os.getpid()}')
 		shutil.rmtree(tmp, ignore_errors=True)
 		tmp.mkdir(parents=True)
@@ -131,7 +134,7 @@ class Tree:
 
 	def failure(self, out: str, cmd: list[str]) -> str:
 		lines = out.splitlines()
-		errors = [l for l in lines if 'error:' in l or 'ERROR:' in l]
+		errors = [l for l in lines if re.search(r'error:|ERROR:|Error:', l)]
 		return (errors[0] if errors else lines[-1] if lines else f'{cmd[0]} failed').strip()
 
 	def prune(self) -> None:
@@ -192,7 +195,7 @@ class Suite(Tree):
 		cmds = [make_args(self.kdir, self.arch, self.mount_at) + ['KBUILD_MODPOST_WARN=1']]
 		for p in self.programs():
 			cmds.append(['gcc', '-static', '-O2', '-Wall'] + (['-m32'] if self.arch == 'i386' else []) +
-				    ['-I', 'include', '-I', '.', '-o', f'user/{p}', f'user/{p}.c'])
+				    ['-I', 'include', '-I', '.', '-o', f'user/{p}', f'{self.mount_at}/user/{p}.c'])
 		return cmds
 
 	def failure(self, out: str, cmd: list[str]) -> str:
@@ -295,7 +298,7 @@ class Student(Tree):
 
 	def failure(self, out: str, cmd: list[str]) -> str:
 		lines = out.splitlines()
-		errors = [l for l in lines if 'error:' in l or 'ERROR:' in l]
+		errors = [l for l in lines if re.search(r'error:|ERROR:|Error:', l)]
 		# The student's own file first: a macro's error points into a header.
 		mine = tuple(f'{self.mount_at}/{s}' for s in self.sources)
 		return next((l for l in errors if l.startswith(mine)), None) or super().failure(out, cmd)
@@ -309,13 +312,13 @@ class Student(Tree):
 		mine = tuple(f'{self.mount_at}/{s}:' for s in self.sources)
 		spaces, others = [], []
 		for line in self.log.splitlines():
-			if 'warning:' not in line and 'error:' not in line:
+			if 'warning:' not in line:
 				continue
 			if ': sparse: ' in line and not line.startswith(mine):
 				continue	# the kernel's own headers: not the student's to fix
 			if ': sparse: ' in line and ADDRESS_SPACE.search(line):
 				spaces.append(line.replace(': sparse: ', ': ', 1))
-			elif line.startswith(mine) or 'warning:' in line:
+			elif 'warning:' in line:
 				others.append(line)
 		return spaces, others
 

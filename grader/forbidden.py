@@ -46,9 +46,11 @@ def load(path: Path) -> list[Rule]:
 	return rules
 
 
-# A comment, a string or character literal (kept as a blank of the same
-# lines, so that line numbers stay right), or anything else.
-LEXEME = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'', re.S)
+# What is not code: an #include line (its file name), a comment, a string
+# or character literal. Each is blanked, keeping its newlines so that line
+# numbers stay right.
+LEXEME = re.compile(r'^[ \t]*#[ \t]*include[^\n]*|//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|'
+		    r"'(?:\\.|[^'\\\n])*'", re.S | re.M)
 IDENT = re.compile(r'##\s*__VA_ARGS__|##|[A-Za-z_][A-Za-z0-9_]*')
 
 

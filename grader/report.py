@@ -25,6 +25,8 @@ def print_lab(r: LabResult, verbose: bool = False) -> None:
 	print(lab_header(r))
 	if r.problem:
 		print(f'  !! {r.problem}')
+	for n in r.notes:
+		print(f'  note: {n}')
 	for w in r.warnings[:5]:
 		print(f'  compiler: {w}')
 	for t in r.tests:

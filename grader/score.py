@@ -95,6 +95,8 @@ class LabResult:
 	deductions: list[Deduction] = field(default_factory=list)
 	problem: str = ''	# one line, when the lab did not run to the end
 	warnings: list[str] = field(default_factory=list)	# compiler warnings
+	notes: list[str] = field(default_factory=list)	# e.g. files of the submission not used
+	verdict: str = ''	# kind of the grader/forbidden.toml rule that zeroed the lab
 	transcript: Optional[Path] = None
 	seconds: float = 0.0
 	serial: str = ''	# the VM's console log
@@ -112,6 +114,13 @@ class LabResult:
 	@property
 	def full_marks(self) -> bool:
 		return self.points == self.max_points and not self.problem
+
+
+def deduct(result: LabResult, rubric: Rubric, deductions: dict[str, int], kind: str,
+	   text: str, count: int) -> None:
+	"""Take a deduction found outside the VM (e.g. sparse at build time)."""
+	pts = round(rubric.total * deductions.get(kind, 0) / 100)
+	result.deductions.append(Deduction(kind, pts, text, count))
 
 
 def unrun(rubric: Rubric, reason: str) -> list[TestScore]:

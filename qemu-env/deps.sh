@@ -30,6 +30,8 @@ need libssl-dev /usr/include/openssl/ssl.h
 need xz-utils xz
 need lz4 lz4
 need python3 python3
+need bubblewrap bwrap
+need sparse sparse
 need qemu-system-x86 qemu-system-x86_64
 need busybox-static /bin/busybox
 if [ "$KERNEL_TARBALL" = /usr/src/linux-source-6.12.tar.xz ]; then

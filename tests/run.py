@@ -10,6 +10,8 @@
    skeleton builds and scores below full marks without breaking the grader.
 4. Every typical mistake listed in kunit/NN-name/mutants.toml, applied to a
    copy of the solution, loses points in the cases it names.
+5. On x86_64, hostile submissions made from lab 00 (tests/hostile.py) lose
+   their marks with a named reason and touch nothing on the host.
 
 Ends with "N passed, N failed". Options: --arch (repeatable), --lab
 (repeatable), --quick (only the fast kernel and no mutants), --mutants (only
@@ -34,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'grader'))
 
 import grade  # noqa: E402
+import hostile  # noqa: E402
 import score  # noqa: E402
 import vmlog  # noqa: E402
 
@@ -145,8 +148,9 @@ def mutant_tests(lab_dir: Path, arch: str, kdirs) -> None:
 		tally = mutant_tally.setdefault((lab_dir.name, arch), [0, 0])
 		tally[0] += r.points < r.max_points
 		tally[1] += 1
-		if caught:	# its build tree is of no further use; a failure keeps it
+		if caught:	# its build trees are of no further use; a failure keeps them
 			shutil.rmtree(lab.bdir.parent, ignore_errors=True)
+			shutil.rmtree(lab.student.dir, ignore_errors=True)
 
 
 def main() -> int:
@@ -175,6 +179,8 @@ def main() -> int:
 		except grade.EnvironmentFailure as e:
 			record(False, f'{arch} lab kernel', str(e))
 			continue
+		if arch == 'x86_64' and not args.mutants and any(l.name == '00-hello' for l in labs):
+			hostile.run(record, kdir, debug=not args.quick)
 		for lab_dir in labs:
 			if arch not in score.load_rubric(lab_dir / 'rubric.toml').arches:
 				continue

@@ -1,0 +1,195 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Unit tests of what the grader takes from a submission and what it
+refuses, without a kernel: the sandbox itself, the files taken, the keys
+of the build trees, and the deny list read against sources.
+
+The builds of hostile submissions (against a lab kernel) are in
+tests/run.py; these need only bwrap and a shell.
+"""
+
+import os
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / 'grader'))
+
+import build  # noqa: E402
+import forbidden  # noqa: E402
+import sandbox  # noqa: E402
+import score  # noqa: E402
+
+RULES = forbidden.load(ROOT / 'grader' / 'forbidden.toml')
+LAB = '00-hello'
+SOURCES = score.load_rubric(ROOT / 'labs' / LAB / 'rubric.toml').sources
+
+
+def verdict(text: str):
+	return forbidden.check(RULES, [], {'x.c': text})
+
+
+class SandboxTest(unittest.TestCase):
+	def setUp(self):
+		why = sandbox.probe()
+		if why:
+			self.fail(f'no sandbox on this host: {why}')
+		self.tmp = tempfile.TemporaryDirectory(prefix='kmemlab-sandbox-test-', dir=ROOT / 'build'
+						       if (ROOT / 'build').is_dir() else None)
+		self.host = Path(self.tmp.name)
+		self.scratch = self.host / 'scratch'
+		self.scratch.mkdir()
+
+	def tearDown(self):
+		self.tmp.cleanup()
+
+	def run_in(self, script: str):
+		return sandbox.run(['sh', '-c', script], self.scratch, '/submission/lab', [])
+
+	def test_make_shell_cannot_touch_the_host(self):
+		marker = self.host / 'marker'
+		tmp_marker = Path(f'/tmp/kmemlab-marker-{os.getpid()}')
+		(self.scratch / 'Makefile').write_text(f'$(shell touch {marker} {tmp_marker})\nall:\n\t@true\n')
+		proc = sandbox.run(['make', '-s'], self.scratch, '/submission/lab', [])
+		self.assertFalse(marker.exists(), proc.stdout)
+		self.assertFalse(tmp_marker.exists(), 'the sandbox /tmp is the host /tmp')
+
+	def test_host_files_are_not_there(self):
+		secret = self.host / 'secret'
+		secret.write_text('kmemlab-secret-4711\n')
+		proc = self.run_in(f'cat {secret} /etc/hostname {ROOT}/solutions/{LAB}/*.c; ls /root')
+		self.assertNotEqual(proc.returncode, 0)
+		self.assertNotIn('kmemlab-secret-4711', proc.stdout)
+		self.assertNotIn('MODULE_LICENSE', proc.stdout)
+
+	def test_only_the_scratch_dir_is_writable(self):
+		proc = self.run_in('echo ok > built; touch /usr/x /kmemlab-x 2>/dev/null; echo $?')
+		self.assertEqual((self.scratch / 'built').read_text(), 'ok\n')
+		self.assertEqual(proc.stdout.strip(), '1')
+
+	def test_no_network_no_capabilities_clean_environment(self):
+		os.environ['KMEMLAB_LEAK'] = 'x'
+		try:
+			proc = self.run_in('cat /proc/net/dev | wc -l; grep CapEff /proc/self/status; env')
+		finally:
+			del os.environ['KMEMLAB_LEAK']
+		lines = proc.stdout.split('\n')
+		self.assertEqual(lines[0].strip(), '3', 'only the loopback device: ' + proc.stdout)
+		self.assertIn('CapEff:\t0000000000000000', proc.stdout)
+		self.assertNotIn('KMEMLAB_LEAK', proc.stdout)
+		self.assertNotIn('MAKEFLAGS', proc.stdout)
+
+
+class TakeTest(unittest.TestCase):
+	"""What build.Student takes from a submission folder."""
+
+	def setUp(self):
+		self.tmp = tempfile.TemporaryDirectory(prefix='kmemlab-take-test-')
+		self.sub = Path(self.tmp.name) / LAB
+		self.sub.mkdir()
+		self.kdir = Path(self.tmp.name) / 'x86_64-fast-0'	# never built against here
+		self.kdir.mkdir()
+
+	def tearDown(self):
+		self.tmp.cleanup()
+
+	def student(self):
+		return build.Student(LAB, SOURCES, self.sub, self.kdir, 'x86_64')
+
+	def test_only_the_listed_sources_are_taken(self):
+		(self.sub / SOURCES[0]).write_text('int x;\n')
+		(self.sub / 'Kbuild').write_text('$(shell touch /tmp/x)\n')
+		(self.sub / 'extra.c').write_text('int y;\n')
+		st = self.student()
+		self.assertEqual(st.take_problem, '')
+		self.assertEqual(list(st.taken), SOURCES)
+		self.assertEqual(len(st.notes), 1)
+		self.assertIn('Kbuild, extra.c', st.notes[0])
+		self.assertEqual(st.kbuild(), '# Written by grader/build.py\nobj-m := kmemlab_hello.o\n')
+
+	def test_a_link_is_refused(self):
+		(self.sub / SOURCES[0]).symlink_to('/etc/hostname')
+		self.assertIn('not a regular file', self.student().take_problem)
+
+	def test_a_missing_source_or_folder_is_named(self):
+		self.assertEqual(self.student().take_problem, f'{SOURCES[0]} is missing from the submission')
+		self.sub.rmdir()
+		self.assertEqual(self.student().take_problem, f'no folder {LAB} in the submission')
+
+	def test_the_skeletons_header_copy_is_no_news_but_an_edit_is(self):
+		(self.sub / SOURCES[0]).write_text('int x;\n')
+		header = next((ROOT / 'skel' / LAB).glob('*.h'))
+		(self.sub / header.name).write_text(header.read_text())
+		self.assertEqual(self.student().notes, [])
+		(self.sub / header.name).write_text(header.read_text() + 'int kmemlab_more(void);\n')
+		self.assertIn('the lab\'s own copy was used', self.student().notes[0])
+
+	def test_every_change_of_content_is_a_new_tree(self):
+		(self.sub / SOURCES[0]).write_text('int x;\n')
+		first = self.student().dir
+		self.assertEqual(self.student().dir, first, 'the same content must reuse its tree')
+		(self.sub / SOURCES[0]).write_text('int x; \n')
+		self.assertNotEqual(self.student().dir, first)
+		other = build.Student(LAB, SOURCES, self.sub, Path(self.tmp.name) / 'i386-fast-0', 'i386')
+		self.assertNotEqual(other.dir, first)
+
+	def test_the_suite_tree_does_not_depend_on_the_submission(self):
+		before = build.Suite(LAB, self.kdir, 'x86_64').dir
+		(self.sub / 'Kbuild').write_text('ccflags-y += -DKUNIT_EXPECT_EQ=(void)\n')
+		self.assertEqual(build.Suite(LAB, self.kdir, 'x86_64').dir, before)
+
+
+class ForbiddenTest(unittest.TestCase):
+	def test_a_detector_switched_off_is_named_with_file_and_line(self):
+		v = verdict('void f(void *p)\n{\n\tkmemleak_not_leak(p);\n}\n')
+		self.assertEqual(v.kind, 'detector-off')
+		self.assertEqual(v.text, 'uses kmemleak_not_leak (x.c:3): switches off the leak detector')
+
+	def test_each_kind_is_caught(self):
+		cases = {
+			'kasan_disable_current();': 'detector-off',
+			'lockdep_off();': 'detector-off',
+			'p = kmem_cache_create("x", 8, 0, SLAB_NOLEAKTRACE, NULL);': 'detector-off',
+			'static void __no_sanitize_address f(void) {}': 'detector-off',
+			'register_module_notifier(&nb);': 'hook',
+			'f = symbol_get(kmemlab_x);': 'hook',
+			'kernel_power_off();': 'stops-machine',
+			'panic("done");': 'stops-machine',
+			'kunit_fail_current_test("x");': 'results',
+			'static int x __attribute__((section(".kunit_test_suites")));': 'results',
+			'filp_open("/lab/steps", O_RDONLY, 0);': 'files',
+			'asm volatile("nop");': 'asm',
+			'outb(1, 0x604);': 'asm',
+			'#define N(a, b) a##b': 'hides-code',
+		}
+		for code, kind in cases.items():
+			with self.subTest(code):
+				v = verdict(f'void f(void)\n{{\n\t{code}\n}}\n')
+				self.assertIsNotNone(v, code)
+				self.assertEqual(v.kind, kind, v.text)
+
+	def test_comments_strings_includes_and_va_args_are_no_use(self):
+		text = ('#include <linux/kmemleak.h>\n#include <linux/reboot.h>\n'
+			'/* kmemleak_not_leak() would hide it */\n// asm too\n'
+			'#define dbg(fmt, ...) pr_debug(fmt, ##__VA_ARGS__)\n'
+			'static const char *s = "panic(asm)";\nstatic char c = \'#\';\n')
+		self.assertIsNone(verdict(text))
+
+	def test_sections_and_imports_of_a_module_are_checked(self):
+		rule = next(r for r in RULES if '.kunit_*' in r.sections)
+		self.assertTrue(forbidden.matches('.kunit_test_suites', rule.sections))
+		self.assertTrue(any(forbidden.matches('kmemleak_ignore', r.symbols) for r in RULES))
+		# The instrumentation's own calls are never on the list.
+		for sym in ('__asan_load8_noabort', '__kasan_check_write', '__sanitizer_cov_trace_pc', '_printk'):
+			self.assertFalse(any(forbidden.matches(sym, r.symbols) for r in RULES), sym)
+
+	def test_no_solution_or_skeleton_source_is_refused(self):
+		for tree in ('solutions', 'skel'):
+			for c in sorted((ROOT / tree).glob('*/*.c')):
+				with self.subTest(str(c.relative_to(ROOT))):
+					self.assertIsNone(forbidden.check(RULES, [], {c.name: c.read_text()}))
+
+
+if __name__ == '__main__':
+	unittest.main()

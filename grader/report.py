@@ -91,6 +91,7 @@ def write_gradescope(results: list[LabResult], path: Path) -> None:
 		'score': sum(r.points for r in results),
 		'execution_time': round(sum(r.seconds for r in results), 1),
 		'output': '\n'.join(f'{lab_header(r)}: {r.points}/{r.max_points}'
+				    + (f' - verdict ({r.verdict})' if r.verdict else '')
 				    + (f' - {r.problem}' if r.problem else '') for r in results),
 		'tests': tests,
 	}

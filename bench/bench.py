@@ -6,8 +6,10 @@ For each kernel flavour it measures, interleaved round by round so that the
 machine's noise hits both alike:
   floor  - the same kernel and initramfs base booting a trivial /init that
            runs no step and reboots (QEMU start to QEMU exit);
-  check  - `make check LAB=00 SRC=solutions` after touching one .c file:
-           module rebuild, initramfs, boot, tests, report.
+  check  - `make check LAB=00` of a copy of the solution after an edit of
+           its .c file (a new comment: build trees are keyed by content,
+           so a mere touch would rebuild nothing): module rebuild,
+           initramfs, boot, tests, report.
 It prints medians and the check/floor ratio of the same run, plus how long
 each cached kernel took to build (from its build tree's file times).
 
@@ -16,6 +18,7 @@ each cached kernel took to build (from its build tree's file times).
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -46,7 +49,6 @@ def main() -> int:
 	ap.add_argument('--arch', default='x86_64')
 	args = ap.parse_args()
 	lab = next((ROOT / 'solutions').glob(f'{args.lab}-*'))
-	source = next(lab.glob('*.c'))
 	print(f'machine: {os.cpu_count()} CPUs; accel: '
 	      + subprocess.run([ENV / 'kvm-probe.sh', kernel(args.arch, 'fast') / 'arch/x86/boot/bzImage'],
 			       stdout=subprocess.PIPE, text=True).stdout.strip())
@@ -55,6 +57,10 @@ def main() -> int:
 		empty = Path(tmp) / 'lab'
 		(empty / 'bin').mkdir(parents=True)
 		(empty / 'steps').write_text('')
+		sub = Path(tmp) / 'submission'
+		shutil.copytree(lab, sub / lab.name)
+		source = next((sub / lab.name).glob('*.c'))
+		edits = 0
 		for flavour, extra in (('fast', []), ('debug', ['DEBUG=1'])):
 			kdir = kernel(args.arch, flavour)
 			initrd = Path(tmp) / f'{flavour}.cpio'
@@ -62,8 +68,10 @@ def main() -> int:
 			floor, check = [], []
 			for _ in range(args.rounds):
 				floor.append(timed([ENV / 'run-vm.sh', args.arch, kdir, initrd, Path(tmp) / 'floor.log']))
-				source.touch()
-				check.append(timed(['make', '-s', 'check', f'LAB={args.lab}', 'SRC=solutions',
+				edits += 1
+				with source.open('a') as f:
+					f.write(f'/* edit {edits} */\n')
+				check.append(timed(['make', '-s', 'check', f'LAB={args.lab}', f'SRC={sub}',
 						    f'ARCH={args.arch}'] + extra, cwd=ROOT))
 			f, c = statistics.median(floor), statistics.median(check)
 			# From the build tree's own file times: .config is written first.

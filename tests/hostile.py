@@ -15,7 +15,6 @@ cases need no VM; the others are graded like any submission.
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 import shutil
 import subprocess

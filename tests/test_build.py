@@ -8,6 +8,7 @@ tests/run.py; these need only bwrap and a shell.
 """
 
 import os
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -79,6 +80,21 @@ class SandboxTest(unittest.TestCase):
 		self.assertIn('CapEff:\t0000000000000000', proc.stdout)
 		self.assertNotIn('KMEMLAB_LEAK', proc.stdout)
 		self.assertNotIn('MAKEFLAGS', proc.stdout)
+
+
+class NoSandboxTest(unittest.TestCase):
+	def test_grading_stops_with_exit_3_and_one_line(self):
+		with tempfile.TemporaryDirectory(prefix='kmemlab-nobwrap-') as tmp:
+			fake = Path(tmp) / 'bwrap'
+			fake.write_text('#!/bin/sh\necho "bwrap: No permissions to create a new namespace" >&2\nexit 1\n')
+			fake.chmod(0o755)
+			env = dict(os.environ, PATH=f'{tmp}:{os.environ["PATH"]}')
+			proc = subprocess.run([sys.executable, str(ROOT / 'grader' / 'grade.py'), '--lab', '00',
+					       '--out', f'{tmp}/results'], env=env, capture_output=True, text=True)
+		self.assertEqual(proc.returncode, 3, proc.stdout + proc.stderr)
+		self.assertEqual(proc.stdout, '')
+		self.assertEqual(len(proc.stderr.splitlines()), 1, proc.stderr)
+		self.assertIn('No permissions to create a new namespace', proc.stderr)
 
 
 class TakeTest(unittest.TestCase):

@@ -4,6 +4,8 @@
  * device. Each case maps user memory into the test's own address space
  * with kunit_vm_mmap(), calls kmemlab_zc_xfer() on it, and checks the
  * data on the other side through the driver's copy path, which is given.
+ * The bytes are checked exactly, around the transfer too: user memory
+ * before and after the buffer, the device buffer past the transfer.
  */
 #include <kunit/test.h>
 #include <linux/dma-mapping.h>
@@ -251,6 +253,166 @@ static void xfer_rejects_readonly_for_fetch(struct kunit *test)
 			    "sending from read-only user memory is fine");
 }
 
+/*
+ * Lengths that are not a power of two (1, a cache line less one, odd),
+ * buffers that start at the last cache line of a page and run into the
+ * next one, the longest transfer from there: exactly @len bytes move, at
+ * the start of the device buffer, and nothing around them.
+ */
+struct zc_range {
+	unsigned int off;	/* in the first of two user pages, 64-aligned */
+	size_t len;
+};
+
+static const struct zc_range zc_ranges[] = {
+	{ 0, 1 }, { 64, 63 }, { PAGE_SIZE - 64, 129 }, { PAGE_SIZE - 64, KMEMLAB_ZC_MAX },
+	{ 192, 3001 },
+};
+
+static void zc_range_desc(const struct zc_range *r, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%zu bytes at page offset %u", r->len, r->off);
+}
+
+KUNIT_ARRAY_PARAM(zc_range, zc_ranges, zc_range_desc);
+
+/* The first byte of @got that differs from @want, or -1. */
+static long first_difference(const u8 *got, const u8 *want, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (got[i] != want[i])
+			return i;
+	return -1;
+}
+
+static void xfer_to_device_exact(struct kunit *test)
+{
+	const struct zc_range *r = test->param_value;
+	struct kmemlab_zc *zc = bound_zc(test);
+	unsigned long uaddr = user_pages(test, 2, PROT_READ | PROT_WRITE);
+	u8 *user = pattern(test, 2 * PAGE_SIZE, 3);
+	u8 *want = kunit_kmalloc(test, KMEMLAB_ZC_MAX, GFP_KERNEL);
+	u8 *got = kunit_kzalloc(test, KMEMLAB_ZC_MAX, GFP_KERNEL);
+	long bad;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, want);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, got);
+	memset(want, 0xa5, KMEMLAB_ZC_MAX);
+	KUNIT_ASSERT_EQ(test, kmemlab_zc_dev_write(zc, want, KMEMLAB_ZC_MAX), 0);
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)uaddr, user, 2 * PAGE_SIZE), 0);
+	memcpy(want, user + r->off, r->len);
+
+	KUNIT_ASSERT_EQ_MSG(test, kmemlab_zc_xfer(zc, uaddr + r->off, r->len, true), 0,
+			    "sending %zu user bytes at page offset %u failed", r->len, r->off);
+	KUNIT_ASSERT_EQ(test, kmemlab_zc_dev_read(zc, got, KMEMLAB_ZC_MAX), 0);
+	bad = first_difference(got, want, KMEMLAB_ZC_MAX);
+	KUNIT_EXPECT_EQ_MSG(test, bad, -1,
+			    "after sending %zu bytes from page offset %u, device byte %ld is %#x, expected %#x (%s)",
+			    r->len, r->off, bad, bad < 0 ? 0 : got[bad], bad < 0 ? 0 : want[bad],
+			    bad >= (long)r->len ? "past the transfer: only len bytes may move" :
+			    "one of the user's bytes, at the device offset the segments add up to");
+}
+
+static void xfer_from_device_exact(struct kunit *test)
+{
+	const struct zc_range *r = test->param_value;
+	struct kmemlab_zc *zc = bound_zc(test);
+	unsigned long uaddr = user_pages(test, 2, PROT_READ | PROT_WRITE);
+	u8 *dev = pattern(test, KMEMLAB_ZC_MAX, 71);
+	u8 *want = kunit_kmalloc(test, 2 * PAGE_SIZE, GFP_KERNEL);
+	u8 *got = kunit_kzalloc(test, 2 * PAGE_SIZE, GFP_KERNEL);
+	size_t i;
+	long bad;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, want);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, got);
+	KUNIT_ASSERT_EQ(test, kmemlab_zc_dev_write(zc, dev, KMEMLAB_ZC_MAX), 0);
+	/* The user's old bytes differ from the device's, byte for byte. */
+	for (i = 0; i < 2 * PAGE_SIZE; i++)
+		want[i] = ~(u8)((i - r->off) * 5 + 71);
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)uaddr, want, 2 * PAGE_SIZE), 0);
+	memcpy(want + r->off, dev, r->len);
+
+	KUNIT_ASSERT_EQ_MSG(test, kmemlab_zc_xfer(zc, uaddr + r->off, r->len, false), 0,
+			    "fetching %zu bytes into user memory at page offset %u failed",
+			    r->len, r->off);
+	KUNIT_ASSERT_EQ(test, copy_from_user(got, (void __user *)uaddr, 2 * PAGE_SIZE), 0);
+	bad = first_difference(got, want, 2 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ_MSG(test, bad, -1,
+			    "after fetching %zu bytes to page offset %u, user byte %ld is %#x, expected %#x (%s)",
+			    r->len, r->off, bad, bad < 0 ? 0 : got[bad], bad < 0 ? 0 : want[bad],
+			    bad >= 0 && (bad < r->off || bad >= r->off + r->len) ?
+			    "outside the buffer: only [addr, addr + len) may change" :
+			    "inside the buffer: not the device's byte");
+}
+
+/* Both user pages of a transfer at PAGE_SIZE - 512: pinned or not? */
+static bool any_pinned(struct kunit *test, unsigned long uaddr)
+{
+	struct page *page;
+	bool pinned = false;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		page = page_at(test, uaddr + i * PAGE_SIZE);
+		pinned |= folio_maybe_dma_pinned(page_folio(page));
+		put_page(page);
+	}
+	return pinned;
+}
+
+/*
+ * Each allocation of a transfer fails in turn (the kernel's fault
+ * injection: the n-th allocation of this task fails): the transfer fails
+ * with -ENOMEM, pins nothing for good and moves no byte, until one meets
+ * no fault and moves the right bytes. Leaks show in the leak check.
+ */
+static void xfer_fault_injected_unwinds(struct kunit *test)
+{
+	struct kmemlab_zc *zc = bound_zc(test);
+	unsigned long uaddr = user_pages(test, 2, PROT_READ | PROT_WRITE);
+	unsigned long buf = uaddr + PAGE_SIZE - 512;
+	u8 *want = pattern(test, 1024, 13);
+	u8 *old = kunit_kzalloc(test, 1024, GFP_KERNEL);
+	u8 *got = kunit_kzalloc(test, 1024, GFP_KERNEL);
+	unsigned int nth, left;
+	int dir, ret;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, old);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, got);
+	for (dir = 1; dir >= 0; dir--) {
+		for (nth = 1; nth < 100; nth++) {
+			/* Device and user memory hold different bytes. */
+			KUNIT_ASSERT_EQ(test, kmemlab_zc_dev_write(zc, dir ? old : want, 1024), 0);
+			KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)buf, dir ? want : old, 1024), 0);
+			current->fail_nth = nth;
+			ret = kmemlab_zc_xfer(zc, buf, 1024, dir);
+			left = current->fail_nth;
+			current->fail_nth = 0;
+			if (ret)
+				KUNIT_EXPECT_EQ_MSG(test, ret, -ENOMEM,
+						    "with allocation %u failing, a transfer %s the device should fail with -ENOMEM",
+						    nth, dir ? "to" : "from");
+			KUNIT_EXPECT_FALSE_MSG(test, any_pinned(test, uaddr),
+					       "after a transfer %s the device with allocation %u failing (returned %d), a user page is still pinned",
+					       dir ? "to" : "from", nth, ret);
+			if (dir)
+				KUNIT_ASSERT_EQ(test, kmemlab_zc_dev_read(zc, got, 1024), 0);
+			else
+				KUNIT_ASSERT_EQ(test, copy_from_user(got, (void __user *)buf, 1024), 0);
+			KUNIT_EXPECT_MEMEQ_MSG(test, got, ret ? old : want, 1024,
+					       "a transfer %s the device with allocation %u failing returned %d, and the destination holds %s",
+					       dir ? "to" : "from", nth, ret,
+					       ret ? "changed bytes" : "other bytes than the source");
+			if (left)
+				break;	/* the transfer had fewer allocations than nth */
+		}
+		KUNIT_EXPECT_LT_MSG(test, nth, 100, "the transfer still met an allocation after 100");
+	}
+}
+
 static struct kunit_case kmemlab_zc_test_cases[] = {
 	KUNIT_CASE(xfer_to_device_delivers),
 	KUNIT_CASE(xfer_from_device_fills_user),
@@ -263,6 +425,9 @@ static struct kunit_case kmemlab_zc_test_cases[] = {
 	KUNIT_CASE(xfer_rejects_unaligned),
 	KUNIT_CASE(xfer_rejects_unmapped),
 	KUNIT_CASE(xfer_rejects_readonly_for_fetch),
+	KUNIT_CASE_PARAM(xfer_to_device_exact, zc_range_gen_params),
+	KUNIT_CASE_PARAM(xfer_from_device_exact, zc_range_gen_params),
+	KUNIT_CASE(xfer_fault_injected_unwinds),
 	/* Last: a driver that fails it corrupts every zero page after it. */
 	KUNIT_CASE(xfer_from_device_into_fresh_memory),
 	{}

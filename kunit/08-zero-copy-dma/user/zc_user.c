@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * zc_user - the zero-copy ioctl of /dev/kmemlab_zc from user space: a
- * round trip, the errors bad input must get, and what an open file gets
- * once the device has been unbound.
+ * round trip, the errors bad input must get, user buffers whose pages are
+ * not mapped yet (never touched, or dropped with MADV_DONTNEED), and what
+ * an open file gets once the device has been unbound.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -98,6 +99,82 @@ static void bad_input_errors(int fd)
 	munmap(ro, 4096);
 }
 
+/*
+ * What the device buffer holds, through the copy path (read() returns its
+ * first @len bytes).
+ */
+static int device_holds(int fd, const unsigned char *want, size_t len)
+{
+	static unsigned char got[ZC_MAX];
+
+	return read(fd, got, len) == (ssize_t)len && !memcmp(got, want, len);
+}
+
+static void send_from_nonresident_memory(int fd)
+{
+	unsigned char *fresh = pages(2, PROT_READ | PROT_WRITE);
+	unsigned char *shared = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE,
+				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	static unsigned char want[ZC_MAX];
+	int i, ret;
+
+	KTAP_EXPECT(fresh && shared != MAP_FAILED, "mmap: %s", strerror(errno));
+	if (!fresh || shared == MAP_FAILED)
+		return;
+	memset(want, 0x3c, ZC_MAX);
+	KTAP_EXPECT(write(fd, want, ZC_MAX) == ZC_MAX, "write: %s", strerror(errno));
+	/* Never touched: it reads as zeros, and so must the device. */
+	KTAP_EXPECT(page_present(fresh + 4096) == 0, "a fresh mapping already has a page");
+	ret = xfer(fd, fresh + 4096 - 128, 1000, 1);
+	KTAP_EXPECT(ret == 0, "sending never-touched memory: %s", strerror(-ret));
+	memset(want, 0, 1000);
+	KTAP_EXPECT(device_holds(fd, want, ZC_MAX),
+		    "after sending 1000 never-touched (zero) bytes, the device should hold them");
+	/* Shared memory keeps its bytes when its pages are dropped. */
+	for (i = 0; i < 2 * 4096; i++)
+		shared[i] = (unsigned char)(i * 7 + 2);
+	KTAP_EXPECT(madvise(shared, 2 * 4096, MADV_DONTNEED) == 0, "madvise: %s", strerror(errno));
+	KTAP_EXPECT(page_present(shared) == 0, "MADV_DONTNEED left the page mapped");
+	ret = xfer(fd, shared + 64, 3001, 1);
+	KTAP_EXPECT(ret == 0, "sending from dropped pages: %s", strerror(-ret));
+	for (i = 0; i < 3001; i++)
+		want[i] = (unsigned char)((i + 64) * 7 + 2);
+	KTAP_EXPECT(device_holds(fd, want, ZC_MAX),
+		    "3001 bytes sent from pages that were not mapped should be in the device");
+	munmap(fresh, 2 * 4096);
+	munmap(shared, 2 * 4096);
+}
+
+static void fetch_into_nonresident_memory(int fd)
+{
+	unsigned char *fresh = pages(2, PROT_READ | PROT_WRITE);
+	unsigned char *dropped = pages(2, PROT_READ | PROT_WRITE);
+	static unsigned char want[ZC_MAX];
+	int i, ret;
+
+	KTAP_EXPECT(fresh && dropped, "mmap: %s", strerror(errno));
+	if (!fresh || !dropped)
+		return;
+	for (i = 0; i < ZC_MAX; i++)
+		want[i] = (unsigned char)(i * 3 + 1);
+	KTAP_EXPECT(write(fd, want, ZC_MAX) == ZC_MAX, "write: %s", strerror(errno));
+	ret = xfer(fd, fresh + 64, ZC_MAX, 0);
+	KTAP_EXPECT(ret == 0 && !memcmp(fresh + 64, want, ZC_MAX),
+		    "fetching into never-touched memory: %s, or other bytes than the device's",
+		    strerror(-ret));
+	memset(dropped, 0x5a, 2 * 4096);
+	KTAP_EXPECT(madvise(dropped, 2 * 4096, MADV_DONTNEED) == 0, "madvise: %s", strerror(errno));
+	KTAP_EXPECT(page_present(dropped + 4096) == 0, "MADV_DONTNEED left the page mapped");
+	ret = xfer(fd, dropped + 4096 - 64, 2000, 0);
+	KTAP_EXPECT(ret == 0 && !memcmp(dropped + 4096 - 64, want, 2000),
+		    "fetching into dropped pages: %s, or other bytes than the device's",
+		    strerror(-ret));
+	KTAP_EXPECT(dropped[0] == 0 && dropped[4096 - 65] == 0 && dropped[4096 + 1936] == 0,
+		    "dropped private pages read as zeros around the fetched bytes");
+	munmap(fresh, 2 * 4096);
+	munmap(dropped, 2 * 4096);
+}
+
 static char bdf[256];
 
 static void after_remove_enodev(int fd)
@@ -139,6 +216,8 @@ static const struct {
 } cases[] = {
 	{ "round_trip", round_trip },
 	{ "bad_input_errors", bad_input_errors },
+	{ "send_from_nonresident_memory", send_from_nonresident_memory },
+	{ "fetch_into_nonresident_memory", fetch_into_nonresident_memory },
 	{ "after_remove_enodev", after_remove_enodev },
 };
 

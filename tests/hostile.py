@@ -128,7 +128,6 @@ def build_only(record, kdir: Path, tmp: Path, secret: Path, token: str) -> None:
 	       'hostile: a student Kbuild that changes the flags is ignored (one note), the suite is untouched',
 	       f'notes {st.notes}')
 	for n, (what, edit) in enumerate((
-		('#include of a host file', (INCLUDE, f'{INCLUDE}\n#include "{secret}"')),
 		('#include of the solutions', (INCLUDE, f'{INCLUDE}\n#include "../../../solutions/00-hello/{SOURCE}"')),
 		('.incbin of a host file', (INCLUDE, f'{INCLUDE}\nasm(".pushsection .rodata\\n.incbin \\"{secret}\\"\\n'
 					     '.popsection");')),
@@ -144,6 +143,7 @@ def graded(record, kdirs, tmp: Path, secret: Path, token: str, debug: bool) -> N
 	fast = kdirs('fast')
 	out = tmp / 'results'
 	labs = []
+	# Graded all the way (the VM boots while it compiles), to see the results.
 	sub = Submission(tmp, 'include-graded').edit(INCLUDE, f'{INCLUDE}\n#include "{secret}"')
 	lab, r = sub.grade('fast', fast, out)
 	shown = ''.join(p.read_text() for p in out.iterdir()) + lab.build_log

@@ -8,8 +8,9 @@ build sees only what it needs, read-only: /usr (the compiler and its
 libraries), /etc/alternatives and /etc/ld.so.cache (the tools' symlinks
 and the loader's cache, no secrets), the lab kernel's build dir and the
 source tree it points to, and one writable scratch dir mounted at a fixed
-path. It has its own empty /tmp, no network, no other process, a clean
-environment, and dies with the grader. The checkout, /root, other
+path. It has its own empty /tmp, only /dev/null, no network, no other
+process, a clean environment, limits on memory, file size and time, and
+dies with the grader. The checkout, /root, other
 submissions and the solutions are simply not there.
 
   run(cmd, scratch, mount_at, ro=[...], timeout=s) -> CompletedProcess
@@ -19,6 +20,7 @@ submissions and the solutions are simply not there.
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -29,6 +31,8 @@ from pathlib import Path
 TOP = ('bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32')
 ETC = ('/etc/alternatives', '/etc/ld.so.cache')
 PATH = '/usr/local/bin:/usr/bin:/bin'
+MEMORY = 4 << 30	# bytes of address space per process
+FILE_SIZE = 1 << 30	# bytes per file written
 
 
 class Unavailable(Exception):
@@ -40,7 +44,9 @@ def args(scratch: Path, mount_at: str, ro: list[Path]) -> list[str]:
 	a = ['bwrap', '--unshare-all', '--unshare-user', '--disable-userns', '--cap-drop', 'ALL',
 	     '--die-with-parent', '--new-session', '--clearenv',
 	     '--setenv', 'PATH', PATH, '--setenv', 'HOME', mount_at, '--setenv', 'LC_ALL', 'C',
-	     '--ro-bind', '/usr', '/usr', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp']
+	     '--ro-bind', '/usr', '/usr', '--proc', '/proc', '--tmpfs', '/tmp',
+	     # /dev/null only: no endless /dev/zero or /dev/urandom to #include.
+	     '--dev-bind', '/dev/null', '/dev/null']
 	for top in TOP:
 		p = Path('/') / top
 		if p.is_symlink():
@@ -55,8 +61,17 @@ def args(scratch: Path, mount_at: str, ro: list[Path]) -> list[str]:
 	return a + ['--bind', str(scratch), mount_at, '--chdir', mount_at]
 
 
+def limits() -> None:
+	"""Resource limits of the sandboxed build (run in the child before
+	bwrap starts): memory and file size far above what a module needs,
+	no core dumps."""
+	resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+	resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE, FILE_SIZE))
+	resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
 def run(cmd: list[str], scratch: Path, mount_at: str, ro: list[Path],
-	timeout: float = 600) -> subprocess.CompletedProcess:
+	timeout: float = 300) -> subprocess.CompletedProcess:
 	"""Run cmd in the sandbox with scratch (writable) at mount_at and the
 	ro paths read-only at their own paths; stdout and stderr together, as
 	text. A command that outlives timeout (seconds) is killed and reported
@@ -64,7 +79,7 @@ def run(cmd: list[str], scratch: Path, mount_at: str, ro: list[Path],
 	try:
 		return subprocess.run(args(scratch, mount_at, ro) + ['--'] + cmd, stdout=subprocess.PIPE,
 				      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
-				      errors='replace', timeout=timeout, check=False)
+				      errors='replace', timeout=timeout, check=False, preexec_fn=limits)
 	except subprocess.TimeoutExpired as e:
 		out = e.stdout.decode(errors='replace') if isinstance(e.stdout, bytes) else (e.stdout or '')
 		return subprocess.CompletedProcess(cmd, 124, out + f'\nerror: the build took more than {timeout:.0f}s\n')

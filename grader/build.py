@@ -124,9 +124,8 @@ class Tree:
 				problem = self.failure(proc.stdout, cmd)
 				break
 		self.log = ''.join(logs)
-		if problem:
-			# Kept for a look, under its temporary name: never reused.
-			(tmp / 'build.log').write_text(self.log)
+		if problem:	# its log goes to the transcript; the tree is no use
+			shutil.rmtree(tmp, ignore_errors=True)
 			return problem
 		(tmp / 'build.log').write_text(self.log)
 		(tmp / DONE).touch()

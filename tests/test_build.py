@@ -8,6 +8,7 @@ tests/run.py; these need only bwrap and a shell.
 """
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -199,6 +200,30 @@ class ForbiddenTest(unittest.TestCase):
 		# The instrumentation's own calls are never on the list.
 		for sym in ('__asan_load8_noabort', '__kasan_check_write', '__sanitizer_cov_trace_pc', '_printk'):
 			self.assertFalse(any(forbidden.matches(sym, r.symbols) for r in RULES), sym)
+
+	def test_every_pattern_names_something_in_the_kernel(self):
+		"""A misspelt pattern would deny nothing: each of "symbols" must
+		match a symbol the 6.12 tree exports, each of "tokens" a name its
+		headers define or use (asm keywords and "##" aside)."""
+		src = subprocess.run(['sh', '-c', f'. {ROOT}/qemu-env/lib.sh && kernel_source'],
+				     capture_output=True, text=True, check=True).stdout.strip()
+		words = lambda ps: '|'.join(p.replace('*', '[A-Za-z0-9_]*') for p in ps)
+
+		def grep(regex: str, dirs: list[str]) -> set[str]:
+			out = subprocess.run(['grep', '-rhoE', regex] + [f'{src}/{d}' for d in dirs],
+					     capture_output=True, text=True).stdout
+			return set(re.findall(r'\w+', out))
+		symbols = [p for r in RULES for p in r.symbols]
+		tokens = [p for r in RULES for p in r.tokens if p not in ('##', '__asm')]	# operator, keyword
+		exported = grep(rf'EXPORT_SYMBOL(_GPL)?\(({words(symbols)})\)',
+				['kernel', 'mm', 'lib', 'fs', 'init', 'arch/x86', 'drivers/base'])
+		named = grep(rf'\b({words(tokens)})\b', ['include', 'arch/x86/include'])
+		for p in symbols:
+			with self.subTest(symbol=p):
+				self.assertTrue(any(forbidden.matches(e, [p]) for e in exported), p)
+		for p in tokens:
+			with self.subTest(token=p):
+				self.assertTrue(any(forbidden.matches(n, [p]) for n in named), p)
 
 	def test_no_solution_or_skeleton_source_is_refused(self):
 		for tree in ('solutions', 'skel'):

@@ -11,13 +11,16 @@ rubric's arches (lab 03, high memory, on i386).
 
 Exit status: 0 when grading ran, whatever the score (with --check: 0 only
 when every test passed, 1 otherwise); 2 for a bad request (no such lab);
-3 when the environment failed (kernel build, QEMU missing).
+3 when the environment failed (kernel build, QEMU missing). A submission
+that does not exist, is not a directory, is empty or lacks a lab's folder
+is graded: each lab asked for scores 0 with the reason, exit status 0.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -88,6 +91,12 @@ class Lab:
 		self.warnings: list[str] = []
 		self.sparse: list[str] = []
 		self.verdict: Optional[forbidden.Verdict] = None
+		# Per run: a private directory outside the build tree (which the
+		# student's build can see) for the initramfs holding the secret
+		# and for the results channel; removed when the run is read.
+		self.run_dir: Optional[Path] = None
+		self.secret = ''
+		self.channel = ''	# what the results channel said
 
 	@property
 	def build_log(self) -> str:
@@ -147,12 +156,15 @@ class Lab:
 		append = ['page_poison=1' if self.flavour == 'debug' else '',
 			  self.rubric.append.get(self.arch, ''), os.environ.get('QEMU_APPEND', '')]
 		env = dict(os.environ, QEMU_MEM=self.rubric.memory, QEMU_TIMEOUT=str(self.rubric.timeout),
-			   QEMU_LAB_SOCKET=socket_path, QEMU_APPEND=' '.join(filter(None, append)))
+			   QEMU_LAB_SOCKET=socket_path, QEMU_APPEND=' '.join(filter(None, append)),
+			   QEMU_RESULTS=str(self.run_dir / 'results.log'))
 		return subprocess.Popen([QEMU_ENV / 'run-vm.sh', self.arch, str(self.kdir), str(initrd),
 					 str(self.bdir / 'serial.log')], env=env, start_new_session=True)
 
 	def mkinitramfs(self, vm: Path, out: Path, lab_only: bool = False) -> None:
-		env = dict(os.environ, LAB_ONLY='1' if lab_only else '')
+		"""The VM's initramfs; the first (not lab_only) holds the secret."""
+		env = dict(os.environ, LAB_ONLY='1' if lab_only else '',
+			   SECRET='' if lab_only else str(self.run_dir / 'secret'))
 		subprocess.run([QEMU_ENV / 'mkinitramfs.sh', self.arch, str(self.kdir), str(vm), str(out)],
 			       env=env, check=True)
 
@@ -171,10 +183,10 @@ class Lab:
 		if problem:
 			return self.student_path(problem), None
 		vm = self.stage('vm', self.suite.kos(), self.suite.executables(), 'receive\n' + self.steps())
-		self.mkinitramfs(vm, self.bdir / 'initrd.cpio')
+		self.mkinitramfs(vm, self.run_dir / 'initrd.cpio')
 		with tempfile.TemporaryDirectory(prefix='kmemlab-') as tmp:
 			sock_path = f'{tmp}/lab.sock'
-			proc = self.boot(self.bdir / 'initrd.cpio', sock_path)
+			proc = self.boot(self.run_dir / 'initrd.cpio', sock_path)
 			# Connected before the guest asks: QEMU drops what a guest
 			# writes to a socket port with nobody on the other end.
 			sock = connect(proc, sock_path)
@@ -195,32 +207,61 @@ class Lab:
 				send_when_asked(proc, sock, (self.bdir / 'late.cpio').read_bytes())
 		return '', proc
 
-	def grade(self, deductions: dict[str, int]) -> score.LabResult:
-		start = time.monotonic()
+	def start_run(self) -> None:
+		"""A fresh private directory and secret for one VM run."""
+		self.run_dir = Path(tempfile.mkdtemp(prefix='kmemlab-run-'))
+		self.secret = secrets.token_hex(8)
+		fd = os.open(self.run_dir / 'secret', os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+		with os.fdopen(fd, 'w') as f:
+			f.write(self.secret + '\n')
+
+	def end_run(self) -> None:
+		if self.run_dir:
+			shutil.rmtree(self.run_dir, ignore_errors=True)
+		self.run_dir = None
+
+	def run_vm(self, deductions: dict[str, int]) -> tuple[score.LabResult, str, str]:
+		"""Build, boot, wait, read: (result, console log, QEMU's log)."""
 		problem, proc = self.build_and_boot()
 		if problem:
+			return score.LabResult(self.name, self.arch, self.flavour,
+					       score.unrun(self.rubric, f'not run: {problem}'), problem=problem), '', ''
+		status = proc.wait()
+		log = self.bdir / 'serial.log'
+		read = lambda p: p.read_text(errors='replace') if p.exists() else ''
+		serial, qemu = read(log), read(Path(f'{log}.qemu'))
+		self.channel = read(self.run_dir / 'results.log')
+		if status not in (0, score.TIMEOUT_STATUS) and not serial:
+			raise EnvironmentFailure(f'QEMU failed to start (exit status {status}): {qemu.strip()[:300]}')
+		run = vmlog.parse(serial, qemu, self.channel, self.secret,
+				  suite_modules=[k.stem for k in self.suite.kos()])
+		return score.score(self.rubric, run, status, deductions, self.arch, self.flavour), serial, qemu
+
+	def grade(self, deductions: dict[str, int]) -> score.LabResult:
+		start = time.monotonic()
+		if not self.src_dir.is_dir():
+			problem = f'no folder {self.name} in the submission'
 			result = score.LabResult(self.name, self.arch, self.flavour,
 						 score.unrun(self.rubric, f'not run: {problem}'), problem=problem)
-			serial = qemu = ''
-		else:
-			status = proc.wait()
-			log = self.bdir / 'serial.log'
-			read = lambda p: p.read_text(errors='replace') if p.exists() else ''
-			serial, qemu = read(log), read(Path(f'{log}.qemu'))
-			if status not in (0, score.TIMEOUT_STATUS) and not serial:
-				raise EnvironmentFailure(f'QEMU failed to start (exit status {status}): {qemu.strip()[:300]}')
-			result = score.score(self.rubric, vmlog.parse(serial, qemu), status, deductions,
-					     self.arch, self.flavour)
+			result.seconds = time.monotonic() - start
+			return result
+		self.start_run()
+		try:
+			result, serial, qemu = self.run_vm(deductions)
+		finally:
+			self.end_run()
 		for t in result.tests:
 			t.reason = self.student_path(t.reason)
 			t.details = [self.student_path(d) for d in t.details]
 		if self.sparse:	# __user / __iomem confusion, found at build time
 			score.deduct(result, self.rubric, deductions, 'sparse', self.sparse[0], len(self.sparse))
-		result.verdict = self.verdict.kind if self.verdict else ''
+		if self.verdict:
+			result.verdict = self.verdict.kind
 		result.notes = self.student.notes
 		result.warnings = self.warnings
 		result.seconds = time.monotonic() - start
 		result.serial, result.qemu_log = serial, qemu
+		result.channel = self.channel
 		return result
 
 
@@ -264,9 +305,13 @@ def send_when_asked(proc: subprocess.Popen, sock: socket.socket, data: bytes) ->
 def save_transcript(out: Path, lab: Lab, result: score.LabResult) -> None:
 	path = out / lab.arch / f'{lab.name}.log'
 	path.parent.mkdir(parents=True, exist_ok=True)
+	steps = lab.steps() if lab.test_dir.is_dir() else ''
 	path.write_text(f'== {report.lab_header(result)}: {result.points}/{result.max_points}\n'
-			f'== build\n{lab.build_log}\n== steps\n{lab.steps()}\n'
-			f'== serial console\n{result.serial}\n== QEMU\n{result.qemu_log}')
+			+ (f'== {result.problem}\n' if result.problem else '')
+			+ ''.join(f'== {d}\n' for d in (result.tests[0].details if result.verdict else []))
+			+ f'== build\n{lab.build_log}\n== steps\n{steps}\n'
+			f'== serial console\n{result.serial}\n== results channel\n{result.channel}\n'
+			f'== QEMU\n{result.qemu_log}', encoding='utf-8', errors='replace')
 	result.transcript = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
 
 
@@ -283,10 +328,11 @@ def main() -> int:
 	args = ap.parse_args()
 
 	labs = find_labs([w for l in args.lab for w in l.replace(',', ' ').split()])
-	if not (ROOT / args.src).is_dir():
-		print(f'grade: no source tree "{args.src}" (use skel, solutions, or a directory of lab folders)',
-		      file=sys.stderr)
-		return 2
+	for stream in (sys.stdout, sys.stderr):
+		stream.reconfigure(errors='replace')
+	src = ROOT / args.src
+	no_submission = '' if src.is_dir() else \
+		f'the submission {args.src} ' + ('is not a directory' if src.exists() else 'does not exist')
 	out = Path(args.out)
 	out.mkdir(parents=True, exist_ok=True)
 	# Never a silent unsandboxed build: no sandbox, no grading.
@@ -304,9 +350,16 @@ def main() -> int:
 			if arch not in rubric.arches:
 				print(f'{lab_dir.name}: not graded on {arch} (runs on {", ".join(rubric.arches)})')
 				continue
+			missing = no_submission or ('' if (src / lab_dir.name).is_dir() else
+						    f'no folder {lab_dir.name} in the submission')
+			if missing:
+				result = score.LabResult(lab_dir.name, arch, args.flavour,
+							 score.unrun(rubric, f'not run: {missing}'), problem=missing)
+				report.print_lab(result, verbose=args.check)
+				results.append(result)
+				continue
 			if arch not in kernels:
 				kernels[arch] = kernel_dir(arch, args.flavour)
-				vmlog.load_kunit_parser(str((kernels[arch] / 'source').resolve()))
 			lab = Lab(lab_dir, args.src, arch, args.flavour, kernels[arch])
 			result = lab.grade(deductions)
 			if not result.full_marks:
@@ -329,8 +382,11 @@ def main() -> int:
 		return 3
 	finally:
 		if results:
-			report.write_gradescope(results, out / 'results.json')
-			report.write_junit(results, out / 'junit.xml')
+			try:
+				report.write_gradescope(results, out / 'results.json')
+				report.write_junit(results, out / 'junit.xml')
+			except OSError as e:
+				print(f'grade: cannot write the results in {out}: {e}', file=sys.stderr)
 	if not results:
 		return 0
 	report.print_total(results)

@@ -15,6 +15,32 @@ from score import LabResult
 WIDTH = 64
 DETAIL_LINES = 12
 TOTALS = re.compile(r'^# \S+: pass:\d+ fail:\d+')	# KUnit's per-case tally
+# What XML 1.0 cannot hold (its Char production), and what JSON readers
+# choke on: control characters but tab and newline, CR, lone surrogates,
+# U+FFFE/U+FFFF. The kernel log may hold any byte (a student's pr_info, an
+# unterminated buffer).
+UNSAFE = re.compile('[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\ufffe\uffff]')
+
+
+def clean(text) -> str:
+	"""text made safe for JSON, XML 1.0 and a terminal: each unsafe
+	character becomes a visible escape (\\x05, \\udc80)."""
+	text = str(text)
+	def esc(m: re.Match) -> str:
+		c = ord(m.group(0))
+		return f'\\x{c:02x}' if c < 0x100 else f'\\u{c:04x}'
+	return UNSAFE.sub(esc, text)
+
+
+def clean_all(data):
+	"""clean() every string in a JSON-like structure."""
+	if isinstance(data, str):
+		return clean(data)
+	if isinstance(data, dict):
+		return {clean(k): clean_all(v) for k, v in data.items()}
+	if isinstance(data, list):
+		return [clean_all(v) for v in data]
+	return data
 
 
 def lab_header(r: LabResult) -> str:
@@ -22,6 +48,12 @@ def lab_header(r: LabResult) -> str:
 
 
 def print_lab(r: LabResult, verbose: bool = False) -> None:
+	print(clean(render_lab(r, verbose)), end='')
+
+
+def render_lab(r: LabResult, verbose: bool = False) -> str:
+	out: list[str] = []
+	print = lambda text='': out.append(f'{text}\n')  # noqa: E731 pylint: disable=redefined-builtin
 	print(lab_header(r))
 	if r.problem:
 		print(f'  !! {r.problem}')
@@ -49,6 +81,7 @@ def print_lab(r: LabResult, verbose: bool = False) -> None:
 	print(f'  Score: {r.points}/{r.max_points}')
 	if r.transcript:
 		print(f'  transcript: {r.transcript}')
+	return ''.join(out)
 
 
 def print_total(results: list[LabResult]) -> None:
@@ -95,27 +128,29 @@ def write_gradescope(results: list[LabResult], path: Path) -> None:
 				    + (f' - {r.problem}' if r.problem else '') for r in results),
 		'tests': tests,
 	}
-	path.write_text(json.dumps(data, indent=2) + '\n')
+	path.write_text(json.dumps(clean_all(data), indent=2) + '\n')
 
 
 def write_junit(results: list[LabResult], path: Path) -> None:
 	root = ET.Element('testsuites')
+	# Every text and attribute cleaned before it is written.
+	Sub = lambda parent, tag, **attrs: ET.SubElement(parent, tag, {k: clean(v) for k, v in attrs.items()})  # noqa: E731
 	for r in results:
-		suite = ET.SubElement(root, 'testsuite', name=f'{r.lab}.{r.arch}',
+		suite = Sub(root, 'testsuite', name=f'{r.lab}.{r.arch}',
 				      tests=str(len(r.tests)), time=f'{r.seconds:.3f}',
 				      failures=str(sum(t.status == 'fail' for t in r.tests)),
 				      skipped=str(sum(t.status == 'skip' for t in r.tests)))
 		for t in r.tests:
-			case = ET.SubElement(suite, 'testcase', classname=f'{r.lab}.{r.arch}',
+			case = Sub(suite, 'testcase', classname=f'{r.lab}.{r.arch}',
 					     name=t.key, time=f'{t.seconds:.3f}')
 			if t.status == 'skip':
-				ET.SubElement(case, 'skipped', message=t.reason)
+				Sub(case, 'skipped', message=t.reason)
 			elif t.status == 'fail':
-				fail = ET.SubElement(case, 'failure', message=t.reason)
-				fail.text = test_output(r, t)
+				fail = Sub(case, 'failure', message=t.reason)
+				fail.text = clean(test_output(r, t))
 		for d in r.deductions:
-			case = ET.SubElement(suite, 'testcase', classname=f'{r.lab}.{r.arch}',
+			case = Sub(suite, 'testcase', classname=f'{r.lab}.{r.arch}',
 					     name=f'deduction.{d.kind}')
-			ET.SubElement(case, 'failure', message=f'-{d.points}: {d.text}')
+			Sub(case, 'failure', message=f'-{d.points}: {d.text}')
 	ET.indent(root)
-	ET.ElementTree(root).write(path, encoding='unicode', xml_declaration=True)
+	ET.ElementTree(root).write(path, encoding='utf-8', xml_declaration=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from vmlog import Case, Report, Run
+from vmlog import Case, Report, Run, Step
 
 TIMEOUT_STATUS = 124
 
@@ -96,11 +96,12 @@ class LabResult:
 	problem: str = ''	# one line, when the lab did not run to the end
 	warnings: list[str] = field(default_factory=list)	# compiler warnings
 	notes: list[str] = field(default_factory=list)	# e.g. files of the submission not used
-	verdict: str = ''	# kind of the grader/forbidden.toml rule that zeroed the lab
+	verdict: str = ''	# what zeroed the lab: forged-results, or a grader/forbidden.toml rule's kind
 	transcript: Optional[Path] = None
 	seconds: float = 0.0
 	serial: str = ''	# the VM's console log
 	qemu_log: str = ''
+	channel: str = ''	# the VM's results channel
 
 	@property
 	def max_points(self) -> int:
@@ -108,6 +109,8 @@ class LabResult:
 
 	@property
 	def points(self) -> int:
+		if self.verdict:
+			return 0
 		earned = sum(t.points for t in self.tests)
 		return max(0, earned - sum(d.points for d in self.deductions))
 
@@ -156,9 +159,60 @@ def stop_reason(run: Run, status: int) -> tuple[str, str]:
 	return f'the VM stopped during {where} (QEMU exit status {status})', 'the VM stopped while this test ran'
 
 
+FORGED = 'forged-results'
+
+
+def forged_reasons(rubric: Rubric, run: Run) -> list[str]:
+	"""Why this run's results cannot be trusted (empty: they can)."""
+	reasons = list(run.forged)
+	suites = {k.split('.', 1)[0] for k in rubric.points}
+	for step, suite in run.foreign_suites:
+		if suite in suites:
+			reasons.append(f"KUnit results for {suite} came from step {step.number} "
+				       f"'{step.verb} {step.args}', which loads no module of the lab's suite")
+	return reasons
+
+
+def step_fates(run: Run, status: int, flavour: str) -> list[tuple[str, str, Optional[Step]]]:
+	"""What the steps after the tests cost: (kind, text, the step whose
+	kernel reports the text already covers). An rmmod that hangs or stops
+	the VM, one that fails (the module stays loaded), a leak check that did
+	not run on the debug kernel, a run that ended without /init's signal."""
+	fates: list[tuple[str, str, Optional[Step]]] = []
+	stopped = run.stopped_step
+	if stopped and stopped.verb == 'rmmod':
+		if status == TIMEOUT_STATUS:
+			fates.append(('exit-hung', f'rmmod {stopped.args} did not return (the VM timed out)', stopped))
+		else:
+			what = run.panic.text if run.panic else 'the VM stopped'
+			fates.append(('exit-crashed', f'rmmod {stopped.args} never ended: {what}', stopped))
+	for step in run.steps:
+		if step.verb == 'rmmod' and step.rc not in (0, None):
+			said = [l.strip() for l in step.output if l.strip()]
+			fates.append(('rmmod-failed', f'rmmod {step.args} failed, the module stays loaded: '
+				      + (said[-1] if said else f'exit status {step.rc}'), None))
+	if flavour == 'debug':
+		checks = [s for s in run.steps if s.verb == 'leakcheck']
+		ran = [s for s in checks if s.rc == 0 and not any('no kmemleak' in l for l in s.output)]
+		if not ran:
+			why = 'the VM stopped before it' if not checks or checks[-1].rc is None else \
+				f'it failed: {" ".join(checks[-1].output)[:100] or checks[-1].rc}'
+			fates.append(('leakcheck-not-run', f'the leak check did not run: {why}', None))
+	return fates
+
+
 def score(rubric: Rubric, run: Run, status: int, deductions: dict[str, int],
 	  arch: str, flavour: str) -> LabResult:
 	result = LabResult(rubric.lab, arch, flavour, [])
+	forged = forged_reasons(rubric, run)
+	if forged:
+		more = f' (and {len(forged) - 1} more)' if len(forged) > 1 else ''
+		result.verdict = FORGED
+		result.problem = f'forged results, the lab scores 0: {forged[0]}{more}'
+		result.tests = unrun(rubric, 'not counted: forged results')
+		for t in result.tests:
+			t.details = forged
+		return result
 	in_test = ''
 	failed_load = next((s for s in run.steps if s.verb == 'insmod' and s.rc not in (0, None)), None)
 	if not run.finished:
@@ -168,15 +222,18 @@ def score(rubric: Rubric, run: Run, status: int, deductions: dict[str, int],
 		out = next((l for l in said if l.startswith('insmod:')), said[-1] if said else f'exit status {failed_load.rc}')
 		result.problem = f"insmod {failed_load.args.split()[0]} failed: {out.strip()}"
 
+	open_cases = [k for k in rubric.points if run.open_suite and k.startswith(run.open_suite + '.')]
 	crashed_case = None
 	if not run.finished and run.open_suite:
-		crashed_case = next((k for k in rubric.points if k.startswith(run.open_suite + '.')
-				     and k not in run.cases), None)
+		crashed_case = next((k for k in open_cases if k not in run.on_console), None)
 	for key, pts in rubric.points.items():
 		case = run.cases.get(key)
 		if key == crashed_case:
 			result.tests.append(TestScore(key, 0, pts, 'fail', reason=in_test,
 						      details=[r.text for r in run.stop_reports]))
+		elif case is None and key in open_cases and key in run.on_console:
+			result.tests.append(TestScore(key, 0, pts, 'fail', reason='not counted: its suite never '
+						      'ended, and a suite\'s results are read when it ends'))
 		elif case is None:
 			why = result.problem or 'did not run: no KTAP result for this test'
 			result.tests.append(TestScore(key, 0, pts, 'fail', reason=f'not run: {why}'))
@@ -190,12 +247,23 @@ def score(rubric: Rubric, run: Run, status: int, deductions: dict[str, int],
 			result.tests.append(TestScore(key, 0, pts, 'fail', case.seconds,
 						      failure_reason(case), details))
 
+	fates = step_fates(run, status, flavour)
+	covered = [s for _, _, s in fates if s is not None and s.first >= 0]
 	by_kind: dict[str, list[Report]] = {}
 	for report in run.reports:
 		if report.kind == 'device' and result.problem.startswith('QEMU stopped the VM'):
 			continue	# the stop itself already cost the tests it took down
+		if any(s.first < report.line - 1 <= s.last for s in covered):
+			continue	# printed while the step a fate charges ran
 		by_kind.setdefault(report.kind, []).append(report)
 	for kind, reports in by_kind.items():
 		pts = round(rubric.total * deductions.get(kind, 0) / 100)
 		result.deductions.append(Deduction(kind, pts, reports[0].text, len(reports)))
+	for kind, text, _ in fates:
+		pts = round(rubric.total * deductions.get(kind, 0) / 100)
+		result.deductions.append(Deduction(kind, pts, text, 1))
+	if not run.finished and not result.deductions and all(t.status != 'fail' for t in result.tests):
+		kind = 'unfinished'
+		pts = round(rubric.total * deductions.get(kind, 0) / 100)
+		result.deductions.append(Deduction(kind, pts, f'the run did not finish: {result.problem}', 1))
 	return result

@@ -1,44 +1,55 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Read what a lab's VM run left behind: the serial console log.
+"""Read what a lab's VM run left behind: the results channel and the
+serial console log.
 
-The VM's /init frames every step with "kmemlab: step N begin/end" markers,
-and every line carries the kernel's timestamp (user programs write through
-/dev/kmsg), so one pass over the log tells:
+The results channel (the VM's third serial port, written by /init only,
+every line tagged with the run's secret) says which steps ran, how each
+ended, the KTAP of every KUnit suite (read from KUnit's debugfs after the
+suite's module loaded) and of every user program, and whether /init got to
+the end. Test statuses come from there and nowhere else.
 
-- which steps ran and how each ended (insmod status, ...);
-- the KTAP results, parsed by the kernel tree's own kunit_parser;
+The serial console (ttyS0) has the same step markers and KTAP lines with
+the kernel's timestamps, among everything else the kernel printed, so it
+gives:
+
 - for every test case, its time and the kernel reports (BUG, WARNING,
   KASAN, lockdep, ...) printed while it ran;
 - the reports printed outside any test case (module exit, leak check);
 - whether the kernel panicked, and in which step and suite.
+
+A step marker or KTAP-looking line on the console that the channel does
+not vouch for (one more than the channel has, a different status, printed
+in another step, or with a module's prefix) is a forged result: something
+other than /init and KUnit printed it, and the run's results are void.
 """
 
 from __future__ import annotations
 
-import io
 import re
-import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Optional
 
-# The parser lives in the kernel tree: tools/testing/kunit/kunit_parser.py.
-kunit_parser = None
 
-
-def load_kunit_parser(kernel_src: str) -> None:
-	"""Import the kernel tree's KTAP parser and silence its printing."""
-	global kunit_parser
-	sys.path.insert(0, f'{kernel_src}/tools/testing/kunit')
-	import kunit_parser as parser  # pylint: disable=import-outside-toplevel
-	import kunit_printer  # pylint: disable=import-outside-toplevel
-	parser.stdout = kunit_printer.Printer(io.StringIO())
-	kunit_parser = parser
+def load_kunit_parser(kernel_src: str) -> None:  # pylint: disable=unused-argument
+	"""Kept for callers of the older reader: KTAP is now read here, by
+	read_doc, strictly (the kernel tree's kunit_parser accepts a result
+	line at any indentation, which a student's text in a message could
+	supply)."""
 
 
 TIMESTAMP = re.compile(r'^\[\s*(\d+\.\d+)\] ?(.*)$')
-STEP_BEGIN = re.compile(r'^kmemlab: step (\d+) begin: (\S+) ?(.*)$')
-STEP_END = re.compile(r'^kmemlab: step (\d+) end: rc=(\d+)$')
 ALL_DONE = 'kmemlab: all steps done'
+# Anything that looks like a step marker, wherever it is in a line.
+MARKERISH = re.compile(r'kmemlab: (?:step \d+ (?:begin|end)\b|all steps done)')
+# Anything that looks like KTAP a parser would take: a result line at any
+# indentation, a subtest header or a version line, with or without a
+# "module: " prefix before it (a parser strips a prefix it saw first).
+KTAPISH = re.compile(r'^(?P<prefix>\S+: ?)?(?P<indent>\s*)'
+		     r'(?:(?P<status>ok|not ok) (?P<num>\d+)\b ?(?P<rest>.*)|# Subtest: ?(?P<subtest>.*)'
+		     r'|(?P<version>K?TAP version) ?\d*)\s*$')
+STRUCTURE = re.compile(r'^\s*(?:K?TAP version \d+|1\.\.\d+|# Subtest: .*)\s*$')
+RESULT = re.compile(r'^(?P<indent>\s*)(?P<status>ok|not ok) (?P<num>\d+)(?: (?P<rest>.*))?$')
 SUITE_HEADER = re.compile(r'^    # Subtest: (\S+)$')
 CASE_RESULT = re.compile(r'^    (ok|not ok) \d+ (\S+)')
 SUITE_RESULT = re.compile(r'^(ok|not ok) \d+ (\S+)')
@@ -90,9 +101,16 @@ class Step:
 	verb: str
 	args: str
 	rc: Optional[int] = None	# None: never finished
-	output: list[str] = field(default_factory=list)
-	first: int = 0		# index of the begin marker in Run.lines
-	last: int = 0		# index of the end marker (or of the last line)
+	output: list[str] = field(default_factory=list)	# what it printed (channel)
+	suites: dict[str, list[str]] = field(default_factory=dict)	# KUnit suite -> its KTAP (channel)
+	first: int = -1		# index of the begin marker in Run.lines (-1: not on the console)
+	last: int = -1		# index of the end marker (or of the last line)
+
+	@property
+	def module(self) -> str:
+		"""insmod's module, without .ko."""
+		words = self.args.split()
+		return words[0].removesuffix('.ko') if self.verb == 'insmod' and words else ''
 
 
 @dataclass
@@ -113,11 +131,14 @@ class Run:
 	steps: list[Step]
 	cases: dict[str, Case]		# "suite.case" -> Case, in order of report
 	reports: list[Report]		# outside any case
-	finished: bool			# /init ran every step
+	finished: bool			# the channel says /init ran every step
 	panic: Optional[Report] = None
 	stopped_step: Optional[Step] = None	# begun, never ended
 	open_suite: Optional[str] = None	# suite running when it stopped
 	stop_reports: list[Report] = field(default_factory=list)	# in the open case
+	forged: list[str] = field(default_factory=list)	# why the results cannot be trusted
+	on_console: set[str] = field(default_factory=set)	# cases the console says ended
+	foreign_suites: list[tuple[Step, str]] = field(default_factory=list)	# suites from lab modules
 
 
 def split_timestamps(text: str) -> tuple[list[str], list[Optional[float]]]:
@@ -156,53 +177,150 @@ def find_reports(lines: list[str]) -> list[Report]:
 	return reports
 
 
-def find_steps(lines: list[str]) -> list[Step]:
-	steps: list[Step] = []
-	for i, line in enumerate(lines):
-		m = STEP_BEGIN.match(line)
-		if m:
-			steps.append(Step(int(m.group(1)), m.group(2), m.group(3), first=i, last=len(lines) - 1))
+@dataclass
+class Channel:
+	steps: list[Step]
+	done: bool		# "all steps done" arrived
+	problems: list[str]	# lines /init did not write, steps out of order
+
+
+def read_channel(text: str, secret: str) -> Channel:
+	"""The results channel: "<secret> B n verb args", "E n rc", "O n line",
+	"K n suite line", "D" (see qemu-env/init.sh)."""
+	ch = Channel([], False, [])
+	tag = f'{secret} '
+	foreign = 0
+	by_number: dict[int, Step] = {}
+	for raw in text.split('\n'):
+		line = raw.rstrip('\r')
+		if not line:
 			continue
-		m = STEP_END.match(line)
-		if m and steps and steps[-1].number == int(m.group(1)):
-			steps[-1].rc = int(m.group(2))
-			steps[-1].last = i
-	for step in steps:
-		step.output = [l for l in lines[step.first + 1:step.last]
-			       if not l.startswith('kmemlab: ')]
-	return steps
+		if not secret or not line.startswith(tag):
+			foreign += 1
+			continue
+		kind, _, rest = line[len(tag):].partition(' ')
+		try:
+			if kind == 'B':
+				num, _, rest = rest.partition(' ')
+				verb, _, args = rest.partition(' ')
+				n = int(num)
+				if n != len(ch.steps) + 1 or ch.done:
+					ch.problems.append(f'step {n} began out of order')
+					continue
+				by_number[n] = Step(n, verb, args.rstrip())
+				ch.steps.append(by_number[n])
+			elif kind == 'E':
+				num, _, rc = rest.partition(' ')
+				step = by_number.get(int(num))
+				if step is None or step.rc is not None or step is not ch.steps[-1]:
+					ch.problems.append(f'step {num} ended out of order')
+					continue
+				step.rc = int(rc)
+			elif kind == 'O':
+				num, _, out = rest.partition(' ')
+				step = by_number.get(int(num))
+				if step is None or step.rc is not None:
+					ch.problems.append(f'output for step {num} outside it')
+					continue
+				step.output.append(out)
+			elif kind == 'K':
+				num, _, rest = rest.partition(' ')
+				suite, _, out = rest.partition(' ')
+				step = by_number.get(int(num))
+				if step is None or step.rc is not None:
+					ch.problems.append(f'KUnit results for step {num} outside it')
+					continue
+				step.suites.setdefault(suite, []).append(out)
+			elif kind == 'D':
+				if ch.done or any(s.rc is None for s in ch.steps):
+					ch.problems.append('"all steps done" out of order')
+				ch.done = True
+			else:
+				ch.problems.append(f'unknown line kind "{kind[:20]}"')
+		except ValueError:
+			ch.problems.append(f'malformed line "{line[len(tag):len(tag) + 40]}"')
+	if foreign:
+		ch.problems.append(f'{foreign} line(s) on the results channel without the run\'s secret')
+	return ch
 
 
-def ktap_statuses(step_lines: list[str]) -> dict[str, tuple[str, list[str]]]:
-	"""suite.case -> (status, diagnostics) from kunit_parser, for one step.
+@dataclass
+class Doc:
+	"""One KTAP document: one suite (a KUnit suite or a user program)."""
+	suite: str
+	cases: dict[str, tuple[str, list[str], str]]	# case -> (status, diagnostics, skip reason)
+	ended: bool	# its suite result line came
+	problem: str = ''	# not KTAP as KUnit or ktap_user.h writes it
 
-	A step may hold several KTAP documents (one per KUnit module loaded, or
-	per user program); each starts at a top-level "KTAP version" line.
-	"""
-	status_name = {
-		kunit_parser.TestStatus.SUCCESS: 'pass',
-		kunit_parser.TestStatus.FAILURE: 'fail',
-		kunit_parser.TestStatus.SKIPPED: 'skip',
-	}
+
+def read_doc(lines: list[str]) -> Doc:
+	"""Read one suite's KTAP strictly, as KUnit's debugfs file or
+	kunit/include/ktap_user.h write it: top-level header, the suite's
+	"# Subtest:" and plan at four spaces, case results at four spaces
+	numbered 1, 2, ... up to the plan, parameter results at eight spaces
+	after the case's own "# Subtest:", one suite result line last. Any other
+	result line (which a message quoting a student's text could hold) makes
+	the document forged: its problem says why."""
+	doc = Doc('', {}, False)
+	plan = None
+	diag: list[str] = []
+	in_params = False
+	for raw in lines:
+		line = raw.rstrip()
+		m = RESULT.match(line)
+		h = SUITE_HEADER.match(line)
+		if h and not doc.suite and not doc.cases:
+			doc.suite = h.group(1)
+			continue
+		if doc.suite and plan is None and re.fullmatch(r'    1\.\.(\d+)', line):
+			plan = int(line.split('..')[1])
+			diag = []	# the header lines before it are no case's
+			continue
+		if re.fullmatch(r'        # Subtest: \S+', line):
+			in_params = True
+		if not m:
+			if line.strip() and not STRUCTURE.match(line):
+				diag.append(line.strip())
+			continue
+		indent, status, num = len(m.group('indent')), m.group('status'), int(m.group('num'))
+		rest = m.group('rest') or ''
+		name, _, directive = rest.partition(' # ')
+		name = name.strip()
+		if doc.ended:
+			doc.problem = f'a result line after the suite\'s own: "{line.strip()[:80]}"'
+		elif indent == 0:
+			if name != doc.suite or not doc.suite:
+				doc.problem = f'a suite result line for "{name[:40]}" in suite "{doc.suite}"'
+			doc.ended = True
+		elif indent == 4 and doc.suite and plan is not None:
+			if num != len(doc.cases) + 1 or num > plan or name in doc.cases or not name:
+				doc.problem = f'a second or out-of-order result line "{line.strip()[:80]}"'
+				continue
+			skip = directive[len('SKIP'):].strip() if directive.startswith('SKIP') else ''
+			st = 'skip' if skip or directive.startswith('SKIP') else ('pass' if status == 'ok' else 'fail')
+			doc.cases[name] = (st, diag, skip)
+			diag, in_params = [], False
+		elif indent == 8 and in_params:
+			if status == 'not ok':
+				diag.append(f'# parameter "{name}" failed')
+		else:
+			doc.problem = f'a result line no test wrote: "{line.strip()[:80]}"'
+		if doc.problem:
+			break
+	if not doc.suite and not doc.problem:
+		doc.problem = 'no "# Subtest:" header'
+	return doc
+
+
+def split_docs(lines: list[str]) -> list[list[str]]:
+	"""A user program's output: one document per top-level KTAP version line."""
 	docs: list[list[str]] = []
-	for line in step_lines:
+	for line in lines:
 		if line.startswith('KTAP version') or line.startswith('TAP version'):
 			docs.append([])
 		if docs:
 			docs[-1].append(line)
-	result = {}
-	for doc in docs:
-		main = kunit_parser.parse_run_tests(doc)
-		for suite in main.subtests:
-			for case in suite.subtests:
-				status = status_name.get(case.status, 'crash')
-				diag = [l.strip() for l in case.log if l.strip()]
-				for param in case.subtests:
-					diag += [l.strip() for l in param.log if l.strip()]
-					if param.status == kunit_parser.TestStatus.FAILURE:
-						diag.append(f'# parameter "{param.name}" failed')
-				result[f'{suite.name}.{case.name}'] = (status, diag)
-	return result
+	return docs
 
 
 def failure_message(lines: list[str], stamps: list[Optional[float]]) -> str:
@@ -227,25 +345,164 @@ def failure_message(lines: list[str], stamps: list[Optional[float]]) -> str:
 	return ''
 
 
-def parse(serial: str, qemu: str = '') -> Run:
+def marker_texts(step: Step) -> tuple[str, Optional[str]]:
+	"""The console markers /init prints for a step (end: None if it did not end)."""
+	begin = f'kmemlab: step {step.number} begin: {step.verb} {step.args}'.rstrip()
+	end = f'kmemlab: step {step.number} end: rc={step.rc}' if step.rc is not None else None
+	return begin, end
+
+
+def place_steps(lines: list[str], ch: Channel) -> list[str]:
+	"""Find each channel step's markers on the console (Step.first/last);
+	return why any marker-like console line is not one the channel vouches
+	for. A marker the console lacks (a lost line) is no problem."""
+	expected: list[tuple[str, Step, str]] = []
+	for step in ch.steps:
+		begin, end = marker_texts(step)
+		expected.append((begin, step, 'begin'))
+		if end:
+			expected.append((end, step, 'end'))
+	if ch.done:
+		expected.append((ALL_DONE, None, 'done'))
+	problems = []
+	j = 0
+	for i, line in enumerate(lines):
+		if not MARKERISH.search(line):
+			continue
+		text = line.rstrip()
+		k = next((k for k in range(j, len(expected)) if expected[k][0] == text), None)
+		if k is None:
+			problems.append(f'a step marker /init did not print: "{text[:80]}"')
+			continue
+		j = k + 1
+		_, step, what = expected[k]
+		if what == 'begin':
+			step.first = i
+		elif what == 'end':
+			step.last = i
+	for n, step in enumerate(ch.steps):
+		if step.first < 0:
+			continue
+		if step.last < 0:	# no end on the console: up to the next step's begin
+			nxt = next((s.first for s in ch.steps[n + 1:] if s.first >= 0), len(lines))
+			step.last = nxt - 1
+	return problems
+
+
+def claim(m: re.Match) -> tuple:
+	"""What a KTAP-looking console line says, as a comparable key."""
+	indent = len(m.group('indent'))
+	if m.group('version'):
+		return (indent, 'version')
+	if m.group('subtest') is not None:
+		return (indent, 'subtest', m.group('subtest').strip())
+	rest = (m.group('rest') or '').strip()
+	if indent == 0:	# the suite line: KUnit numbers it per load and adds its SKIP comment
+		return (0, m.group('status'), rest.split(' # ')[0].strip())
+	return (indent, m.group('status'), int(m.group('num')), rest)
+
+
+def vouched_claims(step: Step) -> Counter:
+	"""The KTAP-looking lines the channel has for a step."""
+	lines = [l for doc in step.suites.values() for l in doc]
+	if step.verb == 'run':
+		lines += step.output
+	found = Counter()
+	for line in lines:
+		m = KTAPISH.match(line.rstrip())
+		if m and not m.group('prefix'):
+			found[claim(m)] += 1
+	return found
+
+
+def check_console(lines: list[str], ch: Channel, suite_steps: set[int]) -> list[str]:
+	"""Why KTAP-looking console lines are not vouched for by the channel:
+	each must be in a step whose channel holds it at least as many times.
+	The step that never ended is spared for KUnit lines (its results were
+	never read, so nothing there is vouched or counted)."""
+	problems = []
+	owner = {}
+	for step in ch.steps:
+		if step.first >= 0:
+			for i in range(step.first, step.last + 1):
+				owner[i] = step
+	seen: dict[int, Counter] = {}
+	vouched: dict[int, Counter] = {}
+	for i, line in enumerate(lines):
+		m = KTAPISH.match(line.rstrip())
+		if not m:
+			continue
+		step = owner.get(i)
+		if m.group('prefix') is not None:
+			problems.append(f'KTAP printed by a module: "{line.strip()[:80]}"')
+			continue
+		if step is None:
+			problems.append(f'KTAP outside every step: "{line.strip()[:80]}"')
+			continue
+		if step.rc is None and step.verb == 'insmod' and step.number in suite_steps:
+			continue
+		key = claim(m)
+		if step.number not in vouched:
+			vouched[step.number] = vouched_claims(step)
+			seen[step.number] = Counter()
+		seen[step.number][key] += 1
+		if seen[step.number][key] > vouched[step.number][key]:
+			where = f"step {step.number} '{step.verb} {step.args}'".rstrip()
+			problems.append(f'KTAP the results channel does not hold for {where}: "{line.strip()[:80]}"')
+	return problems
+
+
+def parse(serial: str, qemu: str = '', results: str = '', secret: str = '',
+	  suite_modules: frozenset[str] | set[str] | list[str] = frozenset()) -> Run:
+	"""Read one run: the console (serial), QEMU's log, and the results
+	channel with its secret. suite_modules: the lab's KUnit modules (from
+	kunit/NN/Kbuild): KUnit results count only from the steps that load
+	them."""
 	lines, stamps = split_timestamps(serial)
-	steps = find_steps(lines)
+	ch = read_channel(results, secret)
+	steps = ch.steps
 	reports = find_reports(lines)
-	for i, line in enumerate(qemu.splitlines()):
+	for line in qemu.splitlines():
 		found = classify(line, DEVICE_REPORTS)
 		if found:
 			reports.append(Report(found[0], found[1], 0, [line]))
 
-	run = Run(lines=lines, steps=steps, cases={}, reports=[],
-		  finished=any(l.strip() == ALL_DONE for l in lines))
+	run = Run(lines=lines, steps=steps, cases={}, reports=[], finished=ch.done)
+	run.forged += [f'results channel: {p}' for p in ch.problems]
+	run.forged += place_steps(lines, ch)
 	run.panic = next((r for r in reports if r.kind == 'panic'), None)
 	run.stopped_step = next((s for s in steps if s.rc is None), None)
+	suite_steps = {s.number for s in steps if s.verb == 'insmod' and s.module in set(suite_modules)}
+	run.forged += check_console(lines, ch, suite_steps)
 
-	# Each case's window: from the previous case result (or its suite's
-	# header) to its own result line. Reports inside it belong to it.
+	# Statuses, from the channel only: KUnit suites of a finished step
+	# that loaded one of the lab's suite modules; user programs' output.
+	statuses: dict[str, tuple[str, list[str], str]] = {}
+	for step in steps:
+		docs = []
+		if step.number in suite_steps and step.rc is not None:
+			docs = [read_doc(d) for d in step.suites.values()]
+		elif step.verb == 'run':
+			docs = [read_doc(d) for d in split_docs(step.output)]
+		for name in step.suites if step.number not in suite_steps else []:
+			run.foreign_suites.append((step, name))
+		for doc in docs:
+			if doc.problem:
+				run.forged.append(f"{doc.suite or 'a suite'} in step {step.number}: {doc.problem}")
+				continue
+			for case, st in doc.cases.items():
+				key = f'{doc.suite}.{case}'
+				if key in statuses:
+					run.forged.append(f'a second result for {key} in step {step.number}')
+				statuses[key] = st
+
+	# Each case's window on the console: from the previous case result (or
+	# its suite's header) to its own result line. Reports inside it belong
+	# to it. Only cases the channel reported get a Case.
 	windows: list[tuple[int, int, str]] = []	# (first, last, "suite.case")
 	for step in steps:
-		statuses = ktap_statuses(lines[step.first + 1:step.last + 1])
+		if step.first < 0:
+			continue
 		suite, start, prev_ts = None, 0, None
 		for i in range(step.first + 1, step.last + 1):
 			line = lines[i]
@@ -256,14 +513,15 @@ def parse(serial: str, qemu: str = '') -> Run:
 			m = CASE_RESULT.match(line)
 			if m and suite:
 				key = f'{suite}.{m.group(2)}'
-				status, diag = statuses.get(key, ('crash', []))
-				seconds = 0.0
-				if stamps[i] is not None and prev_ts is not None:
-					seconds = stamps[i] - prev_ts
-				skip = line.split('# SKIP', 1)[1].strip() if '# SKIP' in line else ''
-				run.cases[key] = Case(suite, m.group(2), status, seconds, diag, skip_reason=skip,
-						      message=failure_message(lines[start:i], stamps[start:i]))
-				windows.append((start, i, key))
+				run.on_console.add(key)
+				if key in statuses and key not in run.cases:
+					status, diag, skip = statuses[key]
+					seconds = 0.0
+					if stamps[i] is not None and prev_ts is not None:
+						seconds = stamps[i] - prev_ts
+					run.cases[key] = Case(suite, m.group(2), status, seconds, diag, skip_reason=skip,
+							      message=failure_message(lines[start:i], stamps[start:i]))
+					windows.append((start, i, key))
 				start, prev_ts = i, stamps[i]
 				continue
 			m = SUITE_RESULT.match(line)
@@ -272,6 +530,10 @@ def parse(serial: str, qemu: str = '') -> Run:
 		if step is run.stopped_step and suite:
 			run.open_suite = suite
 			windows.append((start, len(lines), f'{suite}.*'))
+	for key, (status, diag, skip) in statuses.items():
+		if key not in run.cases:	# its console lines were lost
+			suite, _, name = key.partition('.')
+			run.cases[key] = Case(suite, name, status, 0.0, diag, skip_reason=skip)
 
 	for report in reports:
 		idx = report.line - 1

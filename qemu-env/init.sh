@@ -5,6 +5,15 @@
 # each with a marker in the kernel log, so the grader can tell which step
 # was running when something went wrong. Everything, including the output
 # of user programs, goes through /dev/kmsg: one stream, one clock, in order.
+#
+# The results themselves travel apart, on the third serial port (ttyS2),
+# which only this script writes: each step's begin, end and exit status,
+# its output, the KTAP of every KUnit suite it loaded (read from KUnit's
+# debugfs, which a module's printk does not write) and, last, "all steps
+# done". Every line starts with the run's secret, chosen by the grader and
+# put in /secret, which is read and removed before any lab module loads.
+# The grader trusts only this channel for results; the console gives the
+# timing and the kernel's reports.
 
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -35,10 +44,24 @@ fi
 # (kernel/dma/debug.c): each test that misuses the API is charged.
 [ -e $fi/dma-api/all_errors ] && echo 1 >$fi/dma-api/all_errors
 
-log() { echo "kmemlab: $*" >/dev/kmsg; }
+read -r secret </secret
+rm -f /secret
+exec 4>/dev/ttyS2
 
-# tokmsg - copy stdin to the kernel log a line at a time.
-tokmsg() { while IFS= read -r l; do echo "$l" >/dev/kmsg; done; }
+# put LINE - send a line on the results channel.
+put() { printf '%s %s\n' "$secret" "$*" >&4; }
+
+log() { printf 'kmemlab: %s\n' "$*" >/dev/kmsg; }
+
+# tokmsg - send stdin, a line at a time, on the results channel as output
+# of step $n, then to the kernel log (the channel first: a line on the
+# console is always one the channel already holds).
+tokmsg() {
+	while IFS= read -r l; do
+		put "O $n $l"
+		printf '%s\n' "$l" >/dev/kmsg
+	done
+}
 
 # logged CMD... - run CMD with its output in the kernel log; $rc is its status.
 logged() {
@@ -54,7 +77,7 @@ uptime_cs() { read -r up _ </proc/uptime; echo "${up%.*}${up#*.}"; }
 # made the last allocations, so: one scan now (it also takes time), wait
 # until five seconds have passed since this step began, scan again.
 leakcheck() {
-	[ -e /sys/kernel/debug/kmemleak ] || { log "leakcheck: no kmemleak in this kernel"; return 0; }
+	[ -e /sys/kernel/debug/kmemleak ] || { echo "kmemlab: leakcheck: no kmemleak in this kernel"; return 0; }
 	start=$(uptime_cs)
 	echo scan >/sys/kernel/debug/kmemleak
 	wait=$(( start + 520 - $(uptime_cs) ))
@@ -78,10 +101,34 @@ receive() {
 	rm -f /tmp/lab.cpio
 }
 
+# KUnit keeps each suite's results in debugfs while its module is loaded
+# (lib/kunit/debugfs.c). suites: the names of the suites there now.
+suites() {
+	names=" "
+	for d in /sys/kernel/debug/kunit/*/results; do
+		[ -e "$d" ] || continue
+		d=${d%/results}
+		names="$names${d##*/} "
+	done
+}
+
+# send_new_suites BEFORE - send the results of every suite that is there
+# now and was not in BEFORE (the ones this step's insmod ran).
+send_new_suites() {
+	suites
+	for s in $names; do
+		case $1 in *" $s "*) continue ;; esac
+		while IFS= read -r l; do
+			put "K $n $s $l"
+		done </sys/kernel/debug/kunit/$s/results
+	done
+}
+
 n=0
 while read -r verb args; do
 	case $verb in ""|"#"*) continue ;; esac
 	n=$((n + 1))
+	put "B $n $verb $args"
 	log "step $n begin: $verb $args"
 	rc=0
 	case $verb in
@@ -89,7 +136,10 @@ while read -r verb args; do
 		set -- $args
 		mod=$1
 		shift
+		suites
+		before=$names
 		logged insmod "/lab/$mod" "$@"
+		send_new_suites "$before"
 		;;
 	rmmod)	logged rmmod $args ;;
 	run)	logged /lab/bin/$args ;;
@@ -98,7 +148,9 @@ while read -r verb args; do
 	receive) logged receive ;;
 	*)	log "unknown step '$verb'"; rc=127 ;;
 	esac
+	put "E $n $rc"
 	log "step $n end: rc=$rc"
 done </lab/steps
+put D
 log "all steps done"
 reboot -f

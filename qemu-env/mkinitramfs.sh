@@ -7,6 +7,8 @@
 # in order, so only the lab part is made anew for each run. Both are written
 # by the kernel's own usr/gen_init_cpio: no root, no cpio tool needed.
 # With LAB_ONLY=1, OUT gets only the lab's part (for /init's "receive").
+# With SECRET=FILE, FILE becomes /secret (the run's results-channel tag,
+# which /init reads and removes first).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,6 +46,9 @@ spec=$(cd "$LABDIR" && find . -mindepth 1 | sort | while read -r f; do
 		echo "file /lab/$f $LABDIR/$f 755 0 0"
 	fi
 done)
+if [ -n "${SECRET:-}" ]; then
+	spec=$(printf '%s\nfile /secret %s 400 0 0' "$spec" "$SECRET")
+fi
 if [ "${LAB_ONLY:-}" = 1 ]; then
 	printf '%s\n' "$spec" | "$gen" - >"$OUT"
 	exit 0

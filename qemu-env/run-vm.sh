@@ -2,17 +2,19 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # run-vm.sh ARCH KDIR INITRD LOG - boot the lab kernel on INITRD, serial
-# console to LOG, QEMU's own messages (the edu device's complaints, -d
-# guest_errors) to LOG.qemu. Exit status: 0 when the guest ended by itself
-# (its /init finished, or it panicked and rebooted), 124 when the wall-clock
-# limit killed it, anything else when QEMU itself failed.
+# console (ttyS0) to LOG, the results channel that only /init writes
+# (ttyS2) to QEMU_RESULTS (default LOG.results), QEMU's own messages (the
+# edu device's complaints, -d guest_errors) to LOG.qemu. Exit status: 0
+# when the guest ended by itself (its /init finished, or it panicked and
+# rebooted), 124 when the wall-clock limit killed it, anything else when
+# QEMU itself failed.
 #
 # Settings from the environment: QEMU_MEM (guest RAM, 256M), QEMU_TIMEOUT
 # (seconds, 60), QEMU_APPEND (extra kernel arguments), QEMU_CPU (the CPU
 # model, see below), QEMU_EXTRA (extra QEMU arguments), QEMU_LAB_SOCKET
 # (a Unix socket path: the guest's second serial port, on which /init's
-# "receive" step takes more lab files while it runs). No network, no host
-# share, no root needed.
+# "receive" step takes more lab files while it runs), QEMU_RESULTS (where
+# the third serial port goes). No network, no host share, no root needed.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -51,17 +53,20 @@ case $ARCH in
 x86_64) cpu=${QEMU_CPU:-qemu64,+smep,+smap,+umip,+la57} ;;
 *) cpu=${QEMU_CPU:-qemu32,+smep,+smap,+umip} ;;
 esac
-labport=""
+# The ports keep their names whatever is used: ttyS0 console, ttyS1 lab
+# files (or nothing), ttyS2 results.
+labport="-serial null"
 if [ -n "${QEMU_LAB_SOCKET:-}" ]; then
 	labport="-chardev socket,id=lab,path=$QEMU_LAB_SOCKET,server=on,wait=off -serial chardev:lab"
 fi
+results=${QEMU_RESULTS:-$LOG.results}
 
-rm -f "$LOG" "$LOG.qemu"
+rm -f "$LOG" "$LOG.qemu" "$results"
 rc=0
 # shellcheck disable=SC2086 # labport and QEMU_EXTRA are lists of arguments
 timeout -k 5 "$QEMU_TIMEOUT" "$qemu" -accel "$accel" -cpu "$cpu" -m "$QEMU_MEM" -smp 1 \
 	-nodefaults -no-user-config -display none -nic none -no-reboot \
 	-kernel "$bzimage" -initrd "$INITRD" -append "$append" \
-	-serial "file:$LOG" $labport -device edu -d guest_errors -D "$LOG.qemu" \
+	-serial "file:$LOG" $labport -serial "file:$results" -device edu -d guest_errors -D "$LOG.qemu" \
 	${QEMU_EXTRA:-} >>"$LOG.qemu" 2>&1 || rc=$?
 exit "$rc"

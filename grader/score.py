@@ -184,7 +184,9 @@ def step_fates(run: Run, status: int, flavour: str) -> list[tuple[str, str, Opti
 		if status == TIMEOUT_STATUS:
 			fates.append(('exit-hung', f'rmmod {stopped.args} did not return (the VM timed out)', stopped))
 		else:
-			what = run.panic.text if run.panic else 'the VM stopped'
+			said = [r for r in run.reports + run.stop_reports if r.kind != 'panic'
+				and stopped.first < r.line - 1 <= stopped.last]
+			what = said[0].text if said else run.panic.text if run.panic else 'the VM stopped'
 			fates.append(('exit-crashed', f'rmmod {stopped.args} never ended: {what}', stopped))
 	for step in run.steps:
 		if step.verb == 'rmmod' and step.rc not in (0, None):

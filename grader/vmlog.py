@@ -31,13 +31,6 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 
-def load_kunit_parser(kernel_src: str) -> None:  # pylint: disable=unused-argument
-	"""Kept for callers of the older reader: KTAP is now read here, by
-	read_doc, strictly (the kernel tree's kunit_parser accepts a result
-	line at any indentation, which a student's text in a message could
-	supply)."""
-
-
 TIMESTAMP = re.compile(r'^\[\s*(\d+\.\d+)\] ?(.*)$')
 ALL_DONE = 'kmemlab: all steps done'
 # Anything that looks like a step marker, wherever it is in a line.
@@ -364,18 +357,25 @@ def place_steps(lines: list[str], ch: Channel) -> list[str]:
 			expected.append((end, step, 'end'))
 	if ch.done:
 		expected.append((ALL_DONE, None, 'done'))
+	order = {text: k for k, (text, _, _) in enumerate(expected)}
 	problems = []
-	j = 0
+	seen: dict[str, int] = {}	# marker -> its console line
+	last_k = -1
 	for i, line in enumerate(lines):
 		if not MARKERISH.search(line):
 			continue
 		text = line.rstrip()
-		k = next((k for k in range(j, len(expected)) if expected[k][0] == text), None)
-		if k is None:
+		if text not in order:
 			problems.append(f'a step marker /init did not print: "{text[:80]}"')
-			continue
-		j = k + 1
-		_, step, what = expected[k]
+		elif text in seen:
+			problems.append(f'a step marker printed twice: "{text[:80]}"')
+		elif order[text] < last_k:
+			problems.append(f'a step marker out of order: "{text[:80]}"')
+		else:
+			seen[text] = i
+			last_k = order[text]
+	for text, i in seen.items():
+		_, step, what = expected[order[text]]
 		if what == 'begin':
 			step.first = i
 		elif what == 'end':

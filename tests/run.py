@@ -11,17 +11,21 @@
 4. Every typical mistake listed in kunit/NN-name/mutants.toml, applied to a
    copy of the solution, loses points in the cases it names.
 5. On x86_64, hostile submissions made from lab 00 (tests/hostile.py) lose
-   their marks with a named reason and touch nothing on the host.
+   their marks with a named reason and touch nothing on the host; those that
+   attack or break the results (tests/integrity.py, fast kernel) get their
+   verdict or deduction, score below full marks, and write valid
+   results.json and junit.xml.
 
 Ends with "N passed, N failed". Options: --arch (repeatable), --lab
 (repeatable), --quick (only the fast kernel and no mutants), --mutants (only
-the mistakes).
+the mistakes), --integrity (only the hostile submissions).
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -30,13 +34,18 @@ import tempfile
 import time
 import tomllib
 import unittest
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'grader'))
 
+sys.path.insert(0, str(ROOT / 'tests'))
+
 import grade  # noqa: E402
 import hostile  # noqa: E402
+import integrity  # noqa: E402
+import report  # noqa: E402
 import score  # noqa: E402
 import vmlog  # noqa: E402
 
@@ -79,13 +88,18 @@ def skels_in_sync() -> None:
 	record(proc.returncode == 0, 'skel/ matches skelgen output', (proc.stdout + proc.stderr).strip())
 
 
-def reported_order(result: score.LabResult) -> list[str]:
-	run = vmlog.parse(result.serial, result.qemu_log)
+def reported_order(lab: grade.Lab, result: score.LabResult) -> list[str]:
+	"""The cases in the order the run reported them (console order)."""
+	run = vmlog.parse(result.serial, result.qemu_log, result.channel, lab.secret,
+			  [k.stem for k in lab.suite.kos()])
 	return list(run.cases)
 
 
-def grade_lab(lab_dir: Path, src: str, arch: str, flavour: str, kdir: Path) -> tuple[grade.Lab, score.LabResult]:
+def grade_lab(lab_dir: Path, src: str, arch: str, flavour: str, kdir: Path,
+	      timeout: int = 0) -> tuple[grade.Lab, score.LabResult]:
 	lab = grade.Lab(lab_dir, src, arch, flavour, kdir)
+	if timeout:
+		lab.rubric.timeout = timeout
 	deductions = score.load_deductions(ROOT / 'grader' / 'deductions.toml')
 	result = lab.grade(deductions)
 	if not result.full_marks:
@@ -104,9 +118,9 @@ def lab_tests(lab_dir: Path, arch: str, flavour: str, kdirs, mutants: bool) -> N
 	name = f'{lab_dir.name} ({arch}, {flavour})'
 	t0 = time.monotonic()
 	kdir = kdirs(flavour)
-	_, sol = grade_lab(lab_dir, 'solutions', arch, flavour, kdir)
+	lab, sol = grade_lab(lab_dir, 'solutions', arch, flavour, kdir)
 	record(sol.full_marks, f'{name}: solution earns full marks', summary(sol))
-	reported = reported_order(sol)
+	reported = reported_order(lab, sol)
 	rubric = list(score.load_rubric(lab_dir / 'rubric.toml').points)
 	record(reported == rubric, f'{name}: rubric lists the suite\'s cases in order',
 	       f'suite reported {reported}, rubric has {rubric}')
@@ -153,17 +167,72 @@ def mutant_tests(lab_dir: Path, arch: str, kdirs) -> None:
 			shutil.rmtree(lab.student.dir, ignore_errors=True)
 
 
+def outputs_valid(result: score.LabResult) -> str:
+	"""'' when results.json and junit.xml of this result parse, else why."""
+	with tempfile.TemporaryDirectory(prefix='kmemlab-out-') as tmp:
+		try:
+			report.write_gradescope([result], Path(tmp) / 'results.json')
+			report.write_junit([result], Path(tmp) / 'junit.xml')
+			data = json.loads((Path(tmp) / 'results.json').read_text(encoding='utf-8'))
+			ET.parse(Path(tmp) / 'junit.xml')
+		except (ValueError, ET.ParseError) as e:
+			return f'invalid output: {e}'
+	if data['score'] != result.points:
+		return f'results.json says {data["score"]}, the result {result.points}'
+	return ''
+
+
+def integrity_tests(kdirs) -> None:
+	"""Lab 00 submissions that attack or break the results (tests/integrity.py),
+	on the fast x86_64 kernel."""
+	lab_dir = grade.find_labs(['00'])[0]
+	# kind -> (check of the result: '' or what is wrong, VM time limit)
+	def forged(r):
+		return '' if r.verdict == score.FORGED and r.points == 0 and r.problem.startswith('forged results') \
+			else 'no forged-results verdict with score 0'
+
+	def fate(kind):
+		def check(r):
+			kinds = [d.kind for d in r.deductions]
+			kept = sum(t.points for t in r.tests) == r.max_points
+			return '' if kind in kinds and r.points < r.max_points and kept and not r.verdict \
+				else f'expected deduction {kind}, the tests keeping their points'
+		return check
+
+	def bad_bytes(r):
+		text = json.dumps([report.clean(report.test_output(r, t)) for t in r.tests])
+		return '' if r.points < r.max_points and '\\\\x05' in text else 'the control bytes did not reach the results'
+
+	cases = {
+		'forged-ktap': (forged, 0),
+		'forged-markers': (forged, 0),
+		'exit-crashes': (fate('exit-crashed'), 0),
+		'exit-hangs': (fate('exit-hung'), 15),
+		'bad-bytes': (bad_bytes, 0),
+	}
+	for kind, (check, timeout) in cases.items():
+		name = f'integrity: 00-hello (x86_64, fast) submission "{kind}"'
+		with tempfile.TemporaryDirectory(prefix='kmemlab-hostile-') as tmp:
+			src = integrity.make(kind, Path(tmp) / f'hostile-{kind}-{os.getpid()}')
+			lab, r = grade_lab(lab_dir, str(src), 'x86_64', 'fast', kdirs('fast'), timeout)
+		why = check(r) or outputs_valid(r)
+		record(not why, name, f'{why}; got {summary(r)}')
+		if not why:
+			shutil.rmtree(lab.bdir.parent, ignore_errors=True)
+
+
 def main() -> int:
 	ap = argparse.ArgumentParser()
 	ap.add_argument('--arch', action='append', default=[])
 	ap.add_argument('--lab', action='append', default=[])
 	ap.add_argument('--quick', action='store_true', help='fast kernel only, no mutants')
 	ap.add_argument('--mutants', action='store_true', help='only the typical mistakes')
+	ap.add_argument('--integrity', action='store_true', help='only the hostile submissions')
 	args = ap.parse_args()
 	arches = args.arch or ['x86_64', 'i386']
 	flavour = 'fast' if args.quick else 'debug'
 
-	if not args.mutants:
+	if not (args.mutants or args.integrity):
 		unit_tests()
 		skels_in_sync()
 	labs = grade.find_labs(args.lab)
@@ -174,13 +243,16 @@ def main() -> int:
 			if fl not in kernels:
 				kernels[fl] = grade.kernel_dir(arch, fl)
 			return kernels[fl]
-		try:
-			vmlog.load_kunit_parser(str((kdir(flavour) / 'source').resolve()))
+		try:	# the kernel this run needs first is there (or is built now)
+			kdir('fast' if args.integrity else flavour)
 		except grade.EnvironmentFailure as e:
 			record(False, f'{arch} lab kernel', str(e))
 			continue
 		if arch == 'x86_64' and not args.mutants and any(l.name == '00-hello' for l in labs):
-			hostile.run(record, kdir, debug=not args.quick)
+			hostile.run(record, kdir, debug=not (args.quick or args.integrity))
+			integrity_tests(kdir)
+		if args.integrity:
+			continue
 		for lab_dir in labs:
 			if arch not in score.load_rubric(lab_dir / 'rubric.toml').arches:
 				continue

@@ -1,24 +1,36 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Unit tests of the grader and the skeleton generator, on console logs.
+"""Unit tests of the grader and the skeleton generator, on console logs
+and results channels.
 
 The fixtures in tests/fixtures/ are real serial logs of lab 00 in the lab
 VM: the solution (pass.log), the skeleton (fail.log), a NULL dereference in
 one test (crash.log), an endless loop in one test (lockup.log), an init that
 fails (insmod-fails.log) and a buffer never freed (leak.log, debug kernel).
-The other cases are made from them here: a skip, a log cut short by the
-timeout, reports inside and outside test cases, garbage, nothing at all.
+They predate the results channel: honest_channel() writes what /init sends
+on it for such a run. pass-warm and fail-warm (.log and .channel) are real
+runs of the solution and the skeleton with both, warm (the module came over
+the lab port). The other cases are made from them here: a skip, a log cut
+short by the timeout, reports inside and outside test cases, forged results
+of every kind, steps that end badly, garbage, nothing at all.
 """
 
+import json
 import os
+import re
 import subprocess
 import sys
+import tempfile
 import unittest
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'grader'))
 sys.path.insert(0, str(ROOT / 'skelgen'))
+sys.path.insert(0, str(ROOT / 'tests'))
 
+import integrity  # noqa: E402
+import report  # noqa: E402
 import score  # noqa: E402
 import skelgen  # noqa: E402
 import vmlog  # noqa: E402
@@ -28,19 +40,75 @@ RUBRIC = score.load_rubric(ROOT / 'labs' / '00-hello' / 'rubric.toml')
 DEDUCTIONS = score.load_deductions(ROOT / 'grader' / 'deductions.toml')
 
 
-def setUpModule():
-	if vmlog.kunit_parser is None:
-		src = subprocess.run(['sh', '-c', f'. {ROOT}/qemu-env/lib.sh && kernel_source'],
-				     capture_output=True, text=True, check=True).stdout.strip()
-		vmlog.load_kunit_parser(src)
+SECRET = '0123456789abcdef'
+SUITE_MODULES = {'kmemlab_hello_test'}
+BEGIN = re.compile(r'^kmemlab: step (\d+) begin: (\S+) ?(.*)$')
+END = re.compile(r'^kmemlab: step (\d+) end: rc=(\d+)$')
 
 
 def fixture(name: str) -> str:
 	return (FIXTURES / name).read_text()
 
 
-def grade(serial: str, status: int = 0, qemu: str = '') -> score.LabResult:
-	return score.score(RUBRIC, vmlog.parse(serial, qemu), status, DEDUCTIONS, 'x86_64', 'fast')
+def honest_channel(serial: str, secret: str = SECRET) -> str:
+	"""What /init sends on the results channel for an honest run with this
+	console: the steps, every step's output (here: its console lines, but
+	for KUnit's), and the KTAP of each suite that ended as KUnit's debugfs
+	file has it. A step still running when the log ends has no KUnit
+	results: /init reads them once the insmod returns."""
+	out: list[str] = []
+	put = lambda text: out.append(f'{secret} {text}')  # noqa: E731
+	lines, _ = vmlog.split_timestamps(serial)
+	n, verb, suite, doc = None, '', None, []
+	for line in lines:
+		m = BEGIN.match(line)
+		if m:
+			n, verb = int(m.group(1)), m.group(2)
+			put(f'B {n} {verb} {m.group(3)}'.rstrip())
+			continue
+		m = END.match(line)
+		if m:
+			put(f'E {m.group(1)} {m.group(2)}')
+			n = None
+			continue
+		if line.strip() == vmlog.ALL_DONE:
+			put('D')
+			continue
+		if n is None:
+			continue
+		if verb != 'insmod':
+			put(f'O {n} {line}')
+			continue
+		if line.startswith('insmod:'):
+			put(f'O {n} {line}')
+		h = vmlog.SUITE_HEADER.match(line)
+		if h:
+			suite = h.group(1)
+			doc = ['KTAP version 1', '1..1', '    KTAP version 1', line]
+		elif suite:
+			r = vmlog.SUITE_RESULT.match(line)
+			if r and r.group(2) == suite:
+				doc.append(f'{r.group(1)} 1 {suite}')
+				out.extend(f'{secret} K {n} {suite} {l}' for l in doc)
+				suite = None
+			elif line.strip():
+				doc.append(line)
+	return '\n'.join(out) + '\n'
+
+
+def parse(serial: str, qemu: str = '', channel=None) -> vmlog.Run:
+	channel = honest_channel(serial) if channel is None else channel
+	return vmlog.parse(serial, qemu, channel, SECRET, SUITE_MODULES)
+
+
+def grade(serial: str, status: int = 0, qemu: str = '', channel=None, flavour='fast') -> score.LabResult:
+	return score.score(RUBRIC, parse(serial, qemu, channel), status, DEDUCTIONS, 'x86_64', flavour)
+
+
+def warm(name: str) -> tuple[str, str, str]:
+	"""A real run: (console, channel, its secret)."""
+	channel = fixture(f'{name}.channel')
+	return fixture(f'{name}.log'), channel, channel.split(' ', 1)[0]
 
 
 def by_key(result: score.LabResult) -> dict:
@@ -86,21 +154,38 @@ class ScoreTest(unittest.TestCase):
 		self.assertIn('out of bounds', by_key(r)['kmemlab_hello.hello_greet_truncates_to_buffer'].reason)
 		self.assertEqual(r.deductions, [])
 
-	def test_crash_keeps_earlier_results_and_names_the_test(self):
+	def test_crash_names_the_test_and_voids_its_unfinished_suite(self):
+		# The suite never ended, so /init never read its results: the
+		# cases the console shows before the crash are not counted (a
+		# console line proves nothing), the crashed one is named.
 		r = grade(fixture('crash.log'))
 		t = by_key(r)
-		self.assertEqual(t['kmemlab_hello.hello_greet_returns_length'].points, 1)
+		self.assertIn('not counted', t['kmemlab_hello.hello_greet_returns_length'].reason)
 		crashed = t['kmemlab_hello.hello_greet_truncates_to_buffer']
 		self.assertEqual(crashed.points, 0)
 		self.assertIn('kernel crashed: kernel NULL pointer dereference', crashed.reason)
 		self.assertTrue(t['kmemlab_hello.hello_greet_rejects_empty_buffer'].reason.startswith('not run'))
 		self.assertIn("step 2 'insmod kmemlab_hello_test.ko'", r.problem)
-		self.assertEqual(r.points, 4)
+		self.assertEqual(r.points, 0)
+		self.assertEqual(r.verdict, '')
+
+	def test_crash_keeps_the_results_of_suites_that_ended(self):
+		# The user program's results came over the channel before the
+		# kernel died in a later step: they keep their points.
+		lines = fixture('pass.log').split('\n')
+		cut = next(n for n, l in enumerate(lines) if 'step 4 begin' in l)
+		log = '\n'.join(lines[:cut + 1] + ['[    1.090000] BUG: kernel NULL pointer dereference, address: 0',
+						    '[    1.090000] Kernel panic - not syncing: Fatal exception'])
+		r = grade(log)
+		# The crash in rmmod costs its fate once, named with the report.
+		self.assertEqual(r.points, 9 - round(9 * DEDUCTIONS['exit-crashed'] / 100))
+		self.assertEqual([d.kind for d in r.deductions], ['exit-crashed'])
+		self.assertIn('NULL pointer dereference', r.deductions[0].text)
 
 	def test_soft_lockup_is_named(self):
 		r = grade(fixture('lockup.log'))
 		self.assertIn('soft lockup', by_key(r)['kmemlab_hello.hello_greet_truncates_to_buffer'].reason)
-		self.assertEqual(r.points, 4)
+		self.assertEqual(r.points, 0)
 
 	def test_insmod_failure_is_one_line_and_zero(self):
 		r = grade(fixture('insmod-fails.log'))
@@ -131,7 +216,7 @@ class ScoreTest(unittest.TestCase):
 		r = grade('\n'.join(lines[:cut + 1]), status=score.TIMEOUT_STATUS)
 		t = by_key(r)
 		self.assertIn("timed out during step 2 'insmod kmemlab_hello_test.ko'", r.problem)
-		self.assertEqual(t['kmemlab_hello.hello_greet_returns_length'].points, 1)
+		self.assertEqual(t['kmemlab_hello.hello_greet_returns_length'].points, 0)
 		self.assertIn('timed out', t['kmemlab_hello.hello_greet_truncates_to_buffer'].reason)
 		self.assertTrue(t['hello_user.parameter_holds_insmod_value'].reason.startswith('not run'))
 
@@ -163,18 +248,286 @@ class ScoreTest(unittest.TestCase):
 		self.assertEqual([d.kind for d in r.deductions], ['device'])
 
 	def test_garbage_and_empty_logs_score_zero_without_error(self):
-		garbage = os.urandom(4096).decode('latin-1') + '\nKTAP version 1\n1..3\nnot ok\n    # Subtest:\n'
+		garbage = os.urandom(4096).decode('latin-1')
 		for log in (garbage, ''):
-			r = grade(log)
+			r = grade(log, channel=os.urandom(2048).decode('latin-1') if log else '')
 			self.assertEqual(r.points, 0)
-			self.assertIn('during boot', r.problem)
+		self.assertIn('during boot', grade('').problem)
+		r = grade(garbage + '\nKTAP version 1\n1..3\nnot ok\n    # Subtest:\n')
+		self.assertEqual((r.points, r.verdict), (0, score.FORGED))
 
 	def test_rubric_case_missing_from_log_did_not_run(self):
-		log = '\n'.join(l for l in fixture('pass.log').split('\n') if 'hello_greet_returns_length' not in l)
-		r = grade(log)
-		t = by_key(r)['kmemlab_hello.hello_greet_returns_length']
+		rubric = score.Rubric(**{**RUBRIC.__dict__, 'points': {**RUBRIC.points, 'kmemlab_hello.hello_extra': 3}})
+		r = score.score(rubric, parse(fixture('pass.log')), 0, DEDUCTIONS, 'x86_64', 'fast')
+		t = by_key(r)['kmemlab_hello.hello_extra']
 		self.assertEqual(t.points, 0)
 		self.assertIn('did not run', t.reason)
+		self.assertEqual(r.points, 9)
+
+
+def step_line(text: str, step: int) -> str:
+	"""The console line that begins step N (to insert before)."""
+	return next(l for l in text.split('\n') if f'kmemlab: step {step} begin' in l)
+
+
+def insert_after_line(text: str, marker: str, new_lines: list[str]) -> str:
+	lines = text.split('\n')
+	i = next(n for n, l in enumerate(lines) if marker in l)
+	return '\n'.join(lines[:i + 1] + new_lines + lines[i + 1:])
+
+
+def channel_edit(channel: str, old: str, new: str) -> str:
+	assert channel.count(old) == 1, old
+	return channel.replace(old, new)
+
+
+class ChannelTest(unittest.TestCase):
+	"""Results come from the channel only; the console must agree with it."""
+
+	def test_real_runs_score_as_before(self):
+		serial, channel, secret = warm('pass-warm')
+		r = score.score(RUBRIC, vmlog.parse(serial, '', channel, secret, SUITE_MODULES), 0, DEDUCTIONS,
+				'x86_64', 'fast')
+		self.assertEqual((r.points, r.max_points, r.problem, r.deductions), (9, 9, '', []))
+		serial, channel, secret = warm('fail-warm')
+		r = score.score(RUBRIC, vmlog.parse(serial, '', channel, secret, SUITE_MODULES), 0, DEDUCTIONS,
+				'x86_64', 'fast')
+		self.assertEqual((r.points, r.verdict), (0, ''))
+		self.assertIn('module init should run exactly once', by_key(r)['kmemlab_hello.hello_init_ran_once'].reason)
+
+	def test_honest_channel_matches_a_real_one(self):
+		serial, channel, secret = warm('fail-warm')
+		real = vmlog.parse(serial, '', channel, secret, SUITE_MODULES)
+		made = parse(serial)
+		self.assertEqual(real.forged, [])
+		self.assertEqual({k: c.status for k, c in made.cases.items()}, {k: c.status for k, c in real.cases.items()})
+
+	def test_status_comes_from_the_channel_not_the_console(self):
+		# The channel says case 3 failed; a console that says it passed
+		# (the real line replaced) is a forgery, not a pass.
+		serial = fixture('pass.log')
+		channel = channel_edit(honest_channel(serial), 'ok 3 hello_greet_returns_length',
+				       'not ok 3 hello_greet_returns_length')
+		r = grade(serial, channel=channel)
+		self.assertEqual((r.verdict, r.points), (score.FORGED, 0))
+		self.assertIn('ok 3 hello_greet_returns_length', r.problem)
+
+	def test_no_channel_no_results(self):
+		r = grade(fixture('pass.log'), channel='')
+		self.assertEqual(r.points, 0)
+		self.assertEqual(r.verdict, score.FORGED)	# markers no channel vouches for
+
+	def test_forged_ktap_in_module_exit_voids_the_lab(self):
+		forged = [f'[    1.110000] {l}' for l in integrity.FORGED_KTAP]
+		serial = insert_after_line(fixture('fail.log'), 'Goodbye', forged) \
+			if 'Goodbye' in fixture('fail.log') else insert_before(fixture('fail.log'), 'step 5 end', forged[0])
+		channel = honest_channel(fixture('fail.log'))
+		r = grade(serial, channel=channel)
+		self.assertEqual((r.verdict, r.points), (score.FORGED, 0))
+		self.assertLessEqual(r.points, grade(fixture('fail.log')).points)
+		self.assertIn("step 5 'rmmod kmemlab_hello'", r.problem)
+		self.assertTrue(all(t.reason == 'not counted: forged results' for t in r.tests))
+
+	def test_ktap_with_a_module_prefix_is_forged(self):
+		serial = insert_before(fixture('pass.log'), 'kmemlab: step 2 end',
+				       '[    0.990000] kmemlab_hello:     ok 3 hello_greet_returns_length')
+		r = grade(serial, channel=honest_channel(fixture('pass.log')))
+		self.assertEqual(r.verdict, score.FORGED)
+		self.assertIn('printed by a module', r.problem)
+
+	def test_a_second_copy_of_a_real_result_is_forged(self):
+		line = '[    0.988031]     ok 2 hello_greet_uses_parameter'
+		serial = insert_before(fixture('pass.log'), 'ok 1 hello_init_ran_once', line)
+		r = grade(serial, channel=honest_channel(fixture('pass.log')))
+		self.assertEqual(r.verdict, score.FORGED)
+
+	def test_ktap_outside_every_step_is_forged(self):
+		serial = '[    0.500000]     ok 1 hello_init_ran_once\n' + fixture('pass.log')
+		r = grade(serial, channel=honest_channel(fixture('pass.log')))
+		self.assertEqual(r.verdict, score.FORGED)
+		self.assertIn('outside every step', r.problem)
+
+	def test_forged_markers_and_end_signal_are_forged(self):
+		base = fixture('fail.log')
+		for line in ('kmemlab: step 1 end: rc=0', 'kmemlab: step 9 begin: run hello_user',
+			     'kmemlab: all steps done', 'kmemlab_hello: kmemlab: step 2 end: rc=0'):
+			with self.subTest(line):
+				serial = insert_before(base, 'kmemlab: step 1 end', f'[    0.730000] {line}')
+				r = grade(serial, channel=honest_channel(base))
+				self.assertEqual((r.verdict, r.points), (score.FORGED, 0))
+
+	def test_console_end_signal_without_the_channels_did_not_finish(self):
+		# The module stopped the VM in its exit; the console claims the end.
+		base = fixture('pass.log')
+		lines = base.split('\n')
+		cut = next(n for n, l in enumerate(lines) if 'step 5 begin' in l)
+		channel = honest_channel('\n'.join(lines[:cut + 1]))
+		r = grade(base, channel=channel)
+		self.assertEqual(r.verdict, score.FORGED)
+		r = grade('\n'.join(lines[:cut + 2]), channel=channel)	# the same, honest console
+		self.assertFalse(r.full_marks)
+		self.assertEqual([d.kind for d in r.deductions], ['exit-crashed'])
+		self.assertEqual(sum(t.points for t in r.tests), 9)	# the tests keep their points
+
+	def test_results_line_inside_a_kunit_message_is_forged(self):
+		# A student's text quoted by a failed expectation can hold a
+		# line break and a result line: KUnit logs it, debugfs has it.
+		base = fixture('fail.log')
+		quoted = '[    0.752020]     ok 2 hello_greet_uses_parameter'
+		serial = insert_before(base, 'buf == ""', quoted)
+		r = grade(serial)	# the channel holds the same (honest_channel copies it)
+		self.assertEqual((r.verdict, r.points), (score.FORGED, 0))
+		self.assertIn('second or out-of-order result', r.problem)
+
+	def test_lines_without_the_secret_on_the_channel_are_forged(self):
+		base = fixture('pass.log')
+		for extra in ('garbage from a module\n', f'{"f" * 16} O 3     ok 1 parameter_is_world_readable\n'):
+			with self.subTest(extra):
+				r = grade(base, channel=honest_channel(base) + extra)
+				self.assertEqual(r.verdict, score.FORGED)
+				self.assertIn('without the run\'s secret', r.problem)
+
+	def test_suite_results_from_the_students_module_are_forged(self):
+		# The student's module ran a KUnit suite named like the lab's.
+		base = fixture('pass.log')
+		channel = honest_channel(base)
+		theirs = '\n'.join(f'{SECRET} K 1 kmemlab_hello {l}' for l in
+				   ['KTAP version 1', '1..1', '    KTAP version 1', '    # Subtest: kmemlab_hello', '    1..1',
+				    '    ok 1 hello_init_ran_once', 'ok 1 kmemlab_hello'])
+		channel = channel_edit(channel, f'{SECRET} E 1 0', f'{theirs}\n{SECRET} E 1 0')
+		r = grade(base, channel=channel)
+		self.assertEqual(r.verdict, score.FORGED)
+		self.assertIn('loads no module of the lab', r.problem)
+
+
+class FateTest(unittest.TestCase):
+	"""Every step after the tests counts."""
+
+	def test_rmmod_that_fails_is_a_deduction(self):
+		base = fixture('pass.log')
+		serial = base.replace('kmemlab: step 5 end: rc=0', 'kmemlab: step 5 end: rc=1')
+		channel = channel_edit(honest_channel(base), f'{SECRET} E 5 0',
+				       f"{SECRET} O 5 rmmod: can't unload module 'kmemlab_hello': Resource temporarily unavailable\n"
+				       f'{SECRET} E 5 1')
+		r = grade(serial, channel=channel)
+		self.assertEqual([d.kind for d in r.deductions], ['rmmod-failed'])
+		self.assertIn("can't unload module", r.deductions[0].text)
+		self.assertEqual(r.points, 9 - round(9 * DEDUCTIONS['rmmod-failed'] / 100))
+
+	def test_rmmod_that_hangs_is_a_deduction_once(self):
+		lines = fixture('pass.log').split('\n')
+		cut = next(n for n, l in enumerate(lines) if 'step 5 begin' in l)
+		serial = '\n'.join(lines[:cut + 1] + [
+			'[   21.500000] INFO: task rmmod:70 blocked for more than 20 seconds.'])
+		r = grade(serial, status=score.TIMEOUT_STATUS)
+		self.assertEqual([d.kind for d in r.deductions], ['exit-hung'])
+		self.assertEqual(r.points, 9 - round(9 * DEDUCTIONS['exit-hung'] / 100))
+		self.assertIn("timed out during step 5 'rmmod kmemlab_hello'", r.problem)
+		self.assertTrue(all(t.status == 'pass' for t in r.tests))
+
+	def test_leak_check_that_did_not_run_is_a_deduction_on_the_debug_kernel(self):
+		lines = fixture('leak.log').split('\n')
+		cut = next(n for n, l in enumerate(lines) if 'step 6 begin' in l)
+		serial = '\n'.join(lines[:cut + 1])
+		r = grade(serial, flavour='debug')
+		self.assertIn('leakcheck-not-run', [d.kind for d in r.deductions])
+		self.assertLess(r.points, 9)
+		r = grade(fixture('leak.log'), flavour='debug')
+		self.assertNotIn('leakcheck-not-run', [d.kind for d in r.deductions])
+
+	def test_leak_check_doing_nothing_on_the_fast_kernel_costs_nothing(self):
+		r = grade(fixture('pass.log'), flavour='fast')
+		self.assertTrue(r.full_marks)
+		r = grade(fixture('pass.log'), flavour='debug')	# a debug run without kmemleak
+		self.assertEqual([d.kind for d in r.deductions], ['leakcheck-not-run'])
+
+	def test_run_without_end_signal_is_never_full_marks(self):
+		base = fixture('pass.log')
+		serial = base.replace('[    1.124039] kmemlab: all steps done\n', '')
+		channel = honest_channel(base).replace(f'{SECRET} D\n', '')
+		r = grade(serial, channel=channel)
+		self.assertFalse(r.full_marks)
+		self.assertEqual([d.kind for d in r.deductions], ['unfinished'])
+
+
+class OutputTest(unittest.TestCase):
+	"""results.json and junit.xml stay valid whatever the kernel printed."""
+
+	NASTY = 'a\x00b\x01\x05\x0b\x0c\x1b[31m\x7f\ud800\udcff\ufffe\uffff \xff\u00e9 \U0001f600 end'
+
+	def test_every_character_survives_both_formats(self):
+		r = score.LabResult('00-hello', 'x86_64', 'fast', [
+			score.TestScore(f'suite.case{self.NASTY}', 0, 1, 'fail', reason=self.NASTY, details=[self.NASTY]),
+			score.TestScore('suite.skip', 0, 1, 'skip', reason=self.NASTY)],
+			deductions=[score.Deduction('warning', 1, self.NASTY, 1)], problem=self.NASTY)
+		log = fixture('fail.log').encode() + bytes(range(256)) + b'\xed\xa0\x80\xc3\x28'
+		r.tests[0].details.append(log.decode('utf-8', errors='surrogateescape'))
+		with tempfile.TemporaryDirectory() as tmp:
+			report.write_gradescope([r], Path(tmp) / 'results.json')
+			report.write_junit([r], Path(tmp) / 'junit.xml')
+			data = json.loads((Path(tmp) / 'results.json').read_text(encoding='utf-8'))
+			tree = ET.parse(Path(tmp) / 'junit.xml')
+		out = data['tests'][0]['output']
+		self.assertIn('\\x05', out)
+		self.assertIn('\\ud800', out)
+		self.assertIn('\u00e9', out)	# printable text stays as it is
+		self.assertIn('\U0001f600', out)
+		failure = tree.find('.//failure')
+		self.assertIn('\\x1b[31m', failure.get('message'))
+
+
+class SubmissionTest(unittest.TestCase):
+	"""A submission that is not there still gets its results written."""
+
+	def run_grade(self, src: str, out: Path, *labs: str) -> subprocess.CompletedProcess:
+		args = [sys.executable, str(ROOT / 'grader' / 'grade.py'), '--src', src, '--out', str(out)]
+		for lab in labs:
+			args += ['--lab', lab]
+		return subprocess.run(args, capture_output=True, text=True, check=False, timeout=60)
+
+	def check(self, src: str, reason: str, labs=('00', '01')) -> None:
+		with tempfile.TemporaryDirectory() as tmp:
+			out = Path(tmp) / 'out'
+			proc = self.run_grade(src, out, *labs)
+			self.assertEqual(proc.returncode, 0, proc.stderr)
+			self.assertNotIn('Traceback', proc.stderr + proc.stdout)
+			data = json.loads((out / 'results.json').read_text())
+			ET.parse(out / 'junit.xml')
+			self.assertEqual(data['score'], 0)
+			names = {t['name'].split(' ')[0] for t in data['tests']}
+			self.assertEqual(len(names), len(labs))
+			for t in data['tests']:
+				self.assertEqual(t['score'], 0)
+				self.assertIn(reason, t['output'])
+
+	def test_missing_lab_folder(self):
+		with tempfile.TemporaryDirectory() as tmp:
+			(Path(tmp) / '01-kmalloc-vmalloc').mkdir()	# another lab's folder only
+			self.check(tmp, 'no folder 00-hello in the submission', labs=('00',))
+
+	def test_empty_submission(self):
+		with tempfile.TemporaryDirectory() as tmp:
+			self.check(tmp, 'in the submission')
+
+	def test_submission_that_is_a_file(self):
+		with tempfile.NamedTemporaryFile() as f:
+			self.check(f.name, 'is not a directory')
+
+	def test_submission_that_does_not_exist(self):
+		self.check('/nonexistent/kmemlab-submission', 'does not exist')
+
+	def test_unknown_lab_is_a_bad_request(self):
+		with tempfile.TemporaryDirectory() as tmp:
+			proc = self.run_grade(tmp, Path(tmp) / 'out', '99')
+			self.assertEqual(proc.returncode, 2)
+
+
+class HostileTest(unittest.TestCase):
+	def test_every_hostile_submission_applies(self):
+		with tempfile.TemporaryDirectory() as tmp:
+			for kind in integrity.KINDS:
+				src = integrity.make(kind, Path(tmp) / kind)
+				self.assertTrue((src / integrity.LAB / integrity.MODULE).is_file())
 
 
 class SkelgenTest(unittest.TestCase):

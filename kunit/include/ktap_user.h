@@ -44,15 +44,24 @@ static inline void ktap_case(const char *name)
 	ktap.skipped_here = 0;
 }
 
+/*
+ * Print a diagnostic line. A message may quote what the module under test
+ * returned: a line break or other control byte in it becomes a '?', so no
+ * message can start a line of its own (a result line, say).
+ */
 static inline void __attribute__((format(printf, 1, 2))) ktap_diag(const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
+	char *c;
 
-	printf("    # %s: ", ktap.name ? ktap.name : ktap.suite);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	printf("\n");
+	for (c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20 && *c != '\t')
+			*c = '?';
+	printf("    # %s: %s\n", ktap.name ? ktap.name : ktap.suite, msg);
 }
 
 /* Record a failed expectation with a message for the student; go on. */

@@ -146,7 +146,7 @@ def failure_reason(case: Case) -> str:
 def stop_reason(run: Run, status: int) -> tuple[str, str]:
 	"""(why the VM stopped early, the same in a phrase for a test)."""
 	step = run.stopped_step
-	where = f"step {step.number} '{step.verb} {step.args}'" if step else 'boot'
+	where = f"step {step.number} '{(step.verb + ' ' + step.args).strip()}'" if step else 'boot'
 	if run.panic:
 		first = next((r for r in run.stop_reports + run.reports if r.kind != 'panic'), None)
 		what = first.text if first else run.panic.text

@@ -118,9 +118,13 @@ send_new_suites() {
 	suites
 	for s in $names; do
 		case $1 in *" $s "*) continue ;; esac
-		while IFS= read -r l; do
-			put "K $n $s $l"
-		done </sys/kernel/debug/kunit/$s/results
+		f=/sys/kernel/debug/kunit/$s/results
+		case $s in
+		*[!A-Za-z0-9_.-]*)	# a name sed could take for a command
+			while IFS= read -r l; do put "K $n $s $l"; done <"$f" ;;
+		*)	# one sed, not a read per byte
+			sed "s/^/$secret K $n $s /" "$f" >&4 ;;
+		esac
 	done
 }
 
@@ -152,5 +156,8 @@ while read -r verb args; do
 	log "step $n end: rc=$rc"
 done </lab/steps
 put D
+# Closing the port waits until it has sent everything (the tty's
+# closing_wait): the end signal is out before the console says so.
+exec 4>&-
 log "all steps done"
 reboot -f

@@ -378,6 +378,19 @@ class ChannelTest(unittest.TestCase):
 		self.assertEqual([d.kind for d in r.deductions], ['exit-crashed'])
 		self.assertEqual(sum(t.points for t in r.tests), 9)	# the tests keep their points
 
+	def test_a_step_end_the_channel_lost_in_a_crash_is_no_forgery(self):
+		# The VM died after /init's console line of step 5's end, before
+		# the channel's own got out: the step stays unfinished, no verdict.
+		lines = fixture('pass.log').split('\n')
+		cut = next(n for n, l in enumerate(lines) if 'step 5 end' in l)
+		serial = '\n'.join(lines[:cut + 1] + ['[    1.120000] Kernel panic - not syncing: Fatal exception'])
+		channel = honest_channel('\n'.join(lines[:cut]))
+		r = grade(serial, channel=channel)
+		self.assertEqual(r.verdict, '')
+		self.assertEqual([d.kind for d in r.deductions], ['exit-crashed'])
+		r = grade(serial.replace('step 5 end', 'step 4 end'), channel=channel)	# not the last step's
+		self.assertEqual(r.verdict, score.FORGED)
+
 	def test_results_line_inside_a_kunit_message_is_forged(self):
 		# A student's text quoted by a failed expectation can hold a
 		# line break and a result line: KUnit logs it, debugfs has it.

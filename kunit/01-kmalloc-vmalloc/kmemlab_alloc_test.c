@@ -521,24 +521,37 @@ static void snapshot_enomem_when_memory_runs_out(struct kunit *test)
 			    "no failed allocation ever gave ERR_PTR(-ENOMEM)");
 }
 
-/* Once vfree() returns, the area's pages are unmapped. */
+/*
+ * A copy of either kind: pages from kmalloc() (more than
+ * KMALLOC_MAX_CACHE_SIZE) hold no reference once freed, and once vfree()
+ * returns a vmalloc area's pages are unmapped.
+ */
+static const size_t reject_sizes[] = { 3 * PAGE_SIZE + 1, BEYOND_KMALLOC };
+KUNIT_ARRAY_PARAM(reject_sizes, reject_sizes, size_to_desc);
+
 static void snapshot_frees_rejected_copy(struct kunit *test)
 {
+	size_t size = *(const size_t *)test->param_value;
 	const void *copy = NULL;
 	void *src, *ret;
 
-	src = vzalloc(BEYOND_KMALLOC);
+	src = vzalloc(size);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, src);
-	ret = kmemlab_snapshot(src, BEYOND_KMALLOC, reject_copy, &copy);
+	ret = kmemlab_snapshot(src, size, reject_copy, &copy);
 	vfree(src);
 
 	KUNIT_EXPECT_EQ_MSG(test, PTR_ERR_OR_ZERO(ret), -EBADMSG,
 			    "a rejected copy should give ERR_PTR() of what check returned");
 	KUNIT_ASSERT_NOT_NULL_MSG(test, copy, "check was never called on the copy");
-	KUNIT_ASSERT_TRUE_MSG(test, is_vmalloc_addr(copy),
-			      "a copy of more than KMALLOC_MAX_SIZE bytes should be vmalloc memory");
-	KUNIT_EXPECT_NULL_MSG(test, vmalloc_to_page(copy),
-			      "the rejected copy is still mapped: it leaked on the error path");
+	if (size > KMALLOC_MAX_SIZE)
+		KUNIT_ASSERT_TRUE_MSG(test, is_vmalloc_addr(copy),
+				      "a copy of more than KMALLOC_MAX_SIZE bytes should be vmalloc memory");
+	if (is_vmalloc_addr(copy))
+		KUNIT_EXPECT_NULL_MSG(test, vmalloc_to_page(copy),
+				      "the rejected copy is still mapped: it leaked on the error path");
+	else
+		KUNIT_EXPECT_EQ_MSG(test, page_ref_count(virt_to_page(copy)), 0,
+				    "the pages of the rejected kmalloc copy are still in use: it leaked on the error path, or was given to the wrong free function");
 }
 
 /* One buffer of each kind, allocated by the test with the kernel's own API. */
@@ -585,7 +598,7 @@ static struct kunit_case kmemlab_alloc_test_cases[] = {
 	KUNIT_CASE(alloc_atomic_under_spinlock),
 	KUNIT_CASE_PARAM(snapshot_copies_source, snapshot_sizes_gen_params),
 	KUNIT_CASE(snapshot_enomem_when_memory_runs_out),
-	KUNIT_CASE(snapshot_frees_rejected_copy),
+	KUNIT_CASE_PARAM(snapshot_frees_rejected_copy, reject_sizes_gen_params),
 	KUNIT_CASE_PARAM(free_releases_buffer, free_sizes_gen_params),
 	{}
 };

@@ -254,10 +254,13 @@ int main(void)
 			}
 			continue;
 		}
-		KTAP_EXPECT(fired, "bind failed with %s although no fault fired", strerror(ret));
 		KTAP_EXPECT(!exists(DEV) && irq_lines() == 0,
 			    "a failed probe (fault %u, %s) should leave no device node and no IRQ behind",
 			    nth, strerror(ret));
+		if (!fired) {
+			KTAP_EXPECT(0, "bind failed with %s although no fault fired", strerror(ret));
+			break;
+		}
 	}
 	KTAP_EXPECT(exists(DEV) && round_trip(30) && mmap_works(7),
 		    "after the failed binds, a bind should give a working device");

@@ -177,6 +177,12 @@ static void buf_pfns_empty_range_touches_nothing(struct kunit *test)
 
 	buf = kmalloc(2 * PAGE_SIZE, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, buf);
+	/* The same start with one byte: the count there is one. */
+	if (kmemlab_buf_pfns(buf + offset, 1, pfns, 2) != 1) {
+		kfree(buf);
+		KUNIT_FAIL_AND_ABORT(test, "1 byte at offset %zu touches 1 page: see buf_pfns_counts_touched_pages",
+				     offset);
+	}
 	pfns[0] = pfns[1] = ~0UL;
 	KUNIT_EXPECT_EQ_MSG(test, kmemlab_buf_pfns(buf + offset, 0, pfns, 2), 0,
 			    "0 bytes at offset %zu of a page touch no page at all", offset);

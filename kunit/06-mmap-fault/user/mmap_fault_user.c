@@ -736,6 +736,17 @@ out:
 	ktap_case_end();
 }
 
+/* The offset of the first byte where @a and @b differ, or -1. */
+static long first_diff_at(const unsigned char *a, const unsigned char *b, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (a[i] != b[i])
+			return i;
+	return -1;
+}
+
 /*
  * read() and write() at lengths and offsets that are not page multiples
  * cross page boundaries; they stop at the end of the buffer.
@@ -743,7 +754,7 @@ out:
 static void read_write_cross_pages(void)
 {
 	size_t len = 3 * page + 5, size = NPAGES * page;
-	unsigned char *src = malloc(len), *dst = malloc(len);
+	unsigned char *src = malloc(len), *dst = malloc(len), *p;
 	size_t i;
 	int fd;
 
@@ -755,6 +766,23 @@ static void read_write_cross_pages(void)
 		src[i] = (unsigned char)(i * 13 + i / page + 1);
 	KTAP_EXPECT(pwrite(fd, src, len, page - 3) == (ssize_t)len, "write() of %zu bytes at %ld: %s",
 		    len, page - 3, strerror(errno));
+	/* The mapping shows where the bytes really are: in pages 0 to 4. */
+	p = map(fd, 8, 0, MAP_SHARED);
+	if (p) {
+		KTAP_EXPECT(!memcmp(p + page - 3, src, len),
+			    "%zu bytes written at offset %ld are not where the mapping shows them (byte %ld differs)",
+			    len, page - 3, first_diff_at(p + page - 3, src, len));
+		/* And the other way: stored through the mapping, read() across pages. */
+		for (i = 0; i < len; i++)
+			p[4 * page + 7 + i] = (unsigned char)(i * 7 + 3);
+		memset(dst, 0, len);
+		KTAP_EXPECT(pread(fd, dst, len, 4 * page + 7) == (ssize_t)len, "read(): %s",
+			    strerror(errno));
+		KTAP_EXPECT(!memcmp(dst, p + 4 * page + 7, len),
+			    "read() of %zu bytes at offset %ld differs from the mapping at byte %ld",
+			    len, 4 * page + 7, first_diff_at(dst, p + 4 * page + 7, len));
+		munmap(p, 8 * page);
+	}
 	memset(dst, 0, len);
 	KTAP_EXPECT(pread(fd, dst, len, page - 3) == (ssize_t)len, "read(): %s", strerror(errno));
 	KTAP_EXPECT(!memcmp(src, dst, len),

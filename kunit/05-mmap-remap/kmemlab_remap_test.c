@@ -249,6 +249,54 @@ static void mmap_read_only_file_shared(struct kunit *test)
 	expect_maps_buffer(test, addr, 4, 3);
 }
 
+/*
+ * remap_pfn_range() allocates page tables, and that may fail. Make each
+ * allocation of a whole-buffer mmap() fail in turn (fault injection): the
+ * call fails with an error, or it succeeds and then every page is mapped.
+ * A loop that goes on after a failed remap_pfn_range() leaves holes.
+ */
+static void mmap_allocation_failure_all_or_nothing(struct kunit *test)
+{
+	unsigned long warm, hint, addr = 0;
+	struct file *file;
+	int n, fired = 0;
+
+	/*
+	 * A failed remap_pfn_range() of a whole VMA zaps what it mapped, and
+	 * the x86 PAT code then warns that it finds no pte to untrack
+	 * (get_pat_info() in arch/x86/mm/pat/memtype.c), whatever the driver
+	 * does. The vmalloc device maps page by page: no PAT tracking.
+	 */
+	if (test_kind(test) == KMEMLAB_REMAP_CONTIG)
+		kunit_skip(test, "a failing single remap_pfn_range() of a whole VMA warns in the x86 PAT code");
+	file = open_device(test);
+	warm = map_or_fail(test, 1, 0);	/* the mm exists */
+
+	/* Far from other mappings: new page tables are needed there. */
+	hint = ALIGN_DOWN(warm, PUD_SIZE) - 2 * PUD_SIZE;
+	for (n = 1; n < 100; n++) {
+		current->fail_nth = n;
+		addr = vm_mmap(file, hint, KMEMLAB_REMAP_SIZE, PROT_READ | PROT_WRITE,
+			       MAP_SHARED, 0);
+		if (current->fail_nth) {
+			current->fail_nth = 0;
+			break;
+		}
+		fired++;
+		if (IS_ERR_VALUE(addr))
+			continue;
+		/* It worked although an allocation failed: all of it must. */
+		expect_maps_buffer(test, addr, KMEMLAB_REMAP_PAGES, 0);
+		vm_munmap(addr, KMEMLAB_REMAP_SIZE);
+	}
+	KUNIT_EXPECT_GT_MSG(test, fired, 0, "no allocation failed: is fault injection in this kernel?");
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR_VALUE(addr),
+			       "mmap() of the whole buffer with no failure left: error %ld",
+			       (long)addr);
+	expect_maps_buffer(test, addr, KMEMLAB_REMAP_PAGES, 0);
+	vm_munmap(addr, KMEMLAB_REMAP_SIZE);
+}
+
 static void expect_mmap_error(struct kunit *test, unsigned long pages,
 			      unsigned long pgoff, unsigned long flags,
 			      long err, const char *why)
@@ -295,6 +343,7 @@ static struct kunit_case kmemlab_remap_cases[] = {
 	KUNIT_CASE_PARAM(mmap_rounds_length_up, kind_gen_params),
 	KUNIT_CASE_PARAM(mmap_shares_bytes_both_ways, kind_gen_params),
 	KUNIT_CASE_PARAM(mmap_read_only_file_shared, kind_gen_params),
+	KUNIT_CASE_PARAM(mmap_allocation_failure_all_or_nothing, kind_gen_params),
 	KUNIT_CASE_PARAM(mmap_rejects_past_end, kind_gen_params),
 	KUNIT_CASE_PARAM(mmap_rejects_private, kind_gen_params),
 	{}

@@ -261,9 +261,10 @@ def score(rubric: Rubric, run: Run, status: int, deductions: dict[str, int],
 	for kind, reports in by_kind.items():
 		pts = round(rubric.total * deductions.get(kind, 0) / 100)
 		result.deductions.append(Deduction(kind, pts, reports[0].text, len(reports)))
-	for kind, text, _ in fates:
+	for kind in dict.fromkeys(k for k, _, _ in fates):	# once per kind, the first text
+		same = [text for k, text, _ in fates if k == kind]
 		pts = round(rubric.total * deductions.get(kind, 0) / 100)
-		result.deductions.append(Deduction(kind, pts, text, 1))
+		result.deductions.append(Deduction(kind, pts, same[0], len(same)))
 	if not run.finished and not result.deductions and all(t.status != 'fail' for t in result.tests):
 		kind = 'unfinished'
 		pts = round(rubric.total * deductions.get(kind, 0) / 100)

@@ -49,6 +49,10 @@ KINDS = {
 	'exit-crashes': ('solutions', {
 		EXIT_BODY: '\tvolatile int *nowhere = NULL;\n\n\tpr_info("Goodbye, %s.\\n", greeting);\n'
 		'\t*nowhere = 1;\n}'}),
+	# The solution without a module_exit: the kernel refuses to unload it.
+	'no-exit': ('solutions', {
+		'static void __exit kmemlab_hello_exit(void)': 'static void __exit __maybe_unused kmemlab_hello_exit(void)',
+		'module_exit(kmemlab_hello_exit);\n': ''}),
 	# The solution, whose exit waits for a completion nobody completes.
 	'exit-hangs': ('solutions', {
 		'#include <linux/string.h>\n': '#include <linux/string.h>\n#include <linux/completion.h>\n'

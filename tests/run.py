@@ -209,6 +209,7 @@ def integrity_tests(kdirs) -> None:
 		'forged-ktap': (forged, 0),
 		'forged-markers': (forged, 0),
 		'exit-crashes': (fate('exit-crashed'), 0),
+		'no-exit': (fate('rmmod-failed'), 0),
 		'exit-hangs': (fate('exit-hung'), 30),	# the VM's limit covers the build too
 		'bad-bytes': (bad_bytes, 0),
 	}

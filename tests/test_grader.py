@@ -435,6 +435,11 @@ class FateTest(unittest.TestCase):
 		self.assertEqual([d.kind for d in r.deductions], ['rmmod-failed'])
 		self.assertIn("can't unload module", r.deductions[0].text)
 		self.assertEqual(r.points, 9 - round(9 * DEDUCTIONS['rmmod-failed'] / 100))
+		# Both rmmods failing cost the kind once.
+		serial = serial.replace('kmemlab: step 4 end: rc=0', 'kmemlab: step 4 end: rc=1')
+		channel = channel_edit(channel, f'{SECRET} E 4 0', f'{SECRET} E 4 1')
+		r = grade(serial, channel=channel)
+		self.assertEqual([(d.kind, d.count) for d in r.deductions], [('rmmod-failed', 2)])
 
 	def test_rmmod_that_hangs_is_a_deduction_once(self):
 		lines = fixture('pass.log').split('\n')

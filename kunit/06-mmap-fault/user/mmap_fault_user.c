@@ -347,6 +347,18 @@ static void access_past_end_sigbus(void)
 			    signame(sig));
 		munmap(p, 2 * page);
 	}
+	/* Longer than the buffer from page 0: a length alone refuses nothing. */
+	p = map(fd, NPAGES + 1, 0, MAP_SHARED);
+	if (p) {
+		sig = child_signal(read_byte, p + (NPAGES - 1) * page);
+		KTAP_EXPECT(sig == 0, "reading the last page of a %d-page mapping at offset 0: %s",
+			    NPAGES + 1, signame(sig));
+		sig = child_signal(read_byte, p + NPAGES * page);
+		KTAP_EXPECT(sig == SIGBUS,
+			    "page %d of a mapping at offset 0 is past the buffer: expected SIGBUS, the child got %s",
+			    NPAGES, signame(sig));
+		munmap(p, (NPAGES + 1) * page);
+	}
 	p = map(fd, 1, NPAGES + 100, MAP_SHARED);
 	if (p) {
 		sig = child_signal(read_byte, p);

@@ -60,6 +60,32 @@ static int irq_number(void)
 	return irq;
 }
 
+/*
+ * Did the kernel log, since @kmsg's position, a call trace through @fn?
+ * With fault injection verbose (2), every injected failure is followed by
+ * the call trace of the allocation that failed.
+ */
+static int logged_through(int kmsg, const char *fn)
+{
+	char rec[1024];
+	int found = 0;
+	ssize_t n;
+
+	while ((n = read(kmsg, rec, sizeof(rec) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
+		if (n > 0) {
+			rec[n] = 0;
+			found |= strstr(rec, fn) != NULL;
+		}
+	}
+	return found;
+}
+
+static void fault_verbose(const char *level)
+{
+	write_sysfs("/sys/kernel/debug/failslab/verbose", level);
+	write_sysfs("/sys/kernel/debug/fail_page_alloc/verbose", level);
+}
+
 static int exists(const char *path)
 {
 	struct stat st;
@@ -136,7 +162,7 @@ int main(void)
 {
 	unsigned char *map = MAP_FAILED;
 	char buf[16];
-	int fd, i, ret, cycles_ok, fnth, bindfd, fired;
+	int fd, i, ret, cycles_ok, fnth, bindfd, fired, kmsg, in_irq;
 	unsigned int nth;
 	char path[64];
 	ssize_t n;
@@ -218,52 +244,62 @@ int main(void)
 	 * bind that fails (whatever the errno: the PCI, MSI and IRQ layers
 	 * each have their own) leaves nothing behind. A bind that succeeds
 	 * although the fault fired met an allocation the kernel did without:
-	 * the device must work. The first one that costs the IRQ its
-	 * /proc/irq/N directory ends the loop: devm_request_irq() has run by
-	 * then, so every allocation up to it (exercises 2 to 4) has failed
-	 * once; misc_register()'s, after it, are not reached. Going on would
-	 * reach the file /proc/irq/N/spurious, which
-	 * register_irq_proc() also does without, and the unbind after that
-	 * makes the kernel itself warn (remove_proc_entry() of a file it
-	 * never made).
+	 * the device must work. The loop ends at the first fault injected in
+	 * request_threaded_irq() (the call trace the kernel logs for it says
+	 * so), once every allocation before it (exercises 2 to 4) has failed
+	 * once: past it, register_irq_proc() goes on without a /proc/irq/N
+	 * file it could not make, and the next unbind makes the kernel itself
+	 * warn (remove_proc_entry() of a file it never made). misc_register()'s
+	 * allocations, after it, are not reached.
 	 */
 	ktap_case("probe_fault_injected_fails_cleanly");
 	fnth = fault_nth_open();
 	bindfd = open(DRV "/bind", O_WRONLY);
-	KTAP_EXPECT(fnth >= 0 && bindfd >= 0, "open fail-nth or %s/bind: %s", DRV, strerror(errno));
-	for (nth = 1; fnth >= 0 && bindfd >= 0 && nth < 1000; nth++) {
+	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	KTAP_EXPECT(fnth >= 0 && bindfd >= 0 && kmsg >= 0, "open fail-nth, %s/bind or /dev/kmsg: %s",
+		    DRV, strerror(errno));
+	fault_verbose("2");
+	for (nth = 1; fnth >= 0 && bindfd >= 0 && kmsg >= 0 && nth < 1000; nth++) {
 		if (exists(DEV) && write_sysfs(DRV "/unbind", bdf)) {
 			KTAP_EXPECT(0, "unbind %s failed", bdf);
 			break;
 		}
+		lseek(kmsg, 0, SEEK_END);
 		fault_nth_arm(fnth, nth);
 		ret = write(bindfd, bdf, strlen(bdf)) < 0 ? errno : 0;
 		fired = fault_nth_fired(fnth);
+		in_irq = logged_through(kmsg, "request_threaded_irq");
 		if (!ret) {
 			KTAP_EXPECT(exists(DEV) && irq_lines() == 1 && round_trip(20) && mmap_works(nth),
 				    "a bind that succeeded (fault %u %s) should leave a working device",
 				    nth, fired ? "fired" : "not reached");
 			if (!fired)
 				break;
-			/* Without the directory, there is nothing to remove. */
-			snprintf(path, sizeof(path), "/proc/irq/%d", irq_number());
-			if (!exists(path) || !exists(strcat(path, "/spurious"))) {
-				ktap_diag("fault %u: the kernel went on without %s; stopping here",
-					  nth, path);
+			snprintf(path, sizeof(path), "/proc/irq/%d/spurious", irq_number());
+			KTAP_EXPECT(exists(path) || !in_irq,
+				    "fault %u: the kernel went on without %s (the next unbind warns)",
+				    nth, path);
+		} else {
+			KTAP_EXPECT(!exists(DEV) && irq_lines() == 0,
+				    "a failed probe (fault %u, %s) should leave no device node and no IRQ behind",
+				    nth, strerror(ret));
+			if (!fired) {
+				KTAP_EXPECT(0, "bind failed with %s although no fault fired", strerror(ret));
 				break;
 			}
-			continue;
 		}
-		KTAP_EXPECT(!exists(DEV) && irq_lines() == 0,
-			    "a failed probe (fault %u, %s) should leave no device node and no IRQ behind",
-			    nth, strerror(ret));
-		if (!fired) {
-			KTAP_EXPECT(0, "bind failed with %s although no fault fired", strerror(ret));
+		if (in_irq) {
+			ktap_diag("fault %u was in request_threaded_irq(): stopping here", nth);
 			break;
 		}
 	}
+	fault_verbose("1");
+	if (!exists(DEV))
+		write_sysfs(DRV "/bind", bdf);
 	KTAP_EXPECT(exists(DEV) && round_trip(30) && mmap_works(7),
 		    "after the failed binds, a bind should give a working device");
+	if (kmsg >= 0)
+		close(kmsg);
 	if (bindfd >= 0)
 		close(bindfd);
 	if (fnth >= 0)

@@ -267,7 +267,8 @@ class Student(Tree):
 		if ignored:
 			self.notes.append(f'ignored (the lab builds only {", ".join(self.sources)}): {", ".join(ignored)}')
 		if edited:
-			self.notes.append(f'{", ".join(edited)} differ from the lab\'s: the lab\'s own copy was used')
+			verb = 'differs' if len(edited) == 1 else 'differ'
+			self.notes.append(f'{", ".join(edited)} {verb} from the lab\'s: the lab\'s own copy was used')
 		return ''
 
 	def kbuild(self) -> str:

@@ -359,13 +359,11 @@ static void page_user_copy_rejects_kernel_pointer(struct kunit *test)
 	fill(page, 0x11);
 
 	KUNIT_EXPECT_EQ_MSG(test, kmemlab_page_to_user(u, page, 0, 64), -EFAULT,
-			    "%px is a kernel address, not user memory: copy_to_user() refuses it, return -EFAULT",
-			    kbuf);
+			    "a kmalloc() address is kernel memory, not user memory: copy_to_user() refuses it, return -EFAULT");
 	KUNIT_EXPECT_TRUE_MSG(test, !memchr_inv(kbuf, 0x22, 64),
 			      "kernel memory was written through a \"user\" pointer: use copy_to_user(), never memcpy()");
 	KUNIT_EXPECT_EQ_MSG(test, kmemlab_page_from_user(page, 0, u, 64), -EFAULT,
-			    "%px is a kernel address, not user memory: copy_from_user() refuses it, return -EFAULT",
-			    kbuf);
+			    "a kmalloc() address is kernel memory, not user memory: copy_from_user() refuses it, return -EFAULT");
 	KUNIT_EXPECT_FALSE_MSG(test, page_is(page, 0, 64, 0x22),
 			       "kernel memory was read through a \"user\" pointer: use copy_from_user(), never memcpy()");
 	KUNIT_EXPECT_EQ_MSG(test, kmap_local_depth(), depth,

@@ -212,8 +212,7 @@ def score(rubric: Rubric, run: Run, status: int, deductions: dict[str, int],
 		result.verdict = FORGED
 		result.problem = f'forged results, the lab scores 0: {forged[0]}{more}'
 		result.tests = unrun(rubric, 'not counted: forged results')
-		for t in result.tests:
-			t.details = forged
+		result.tests[0].details = forged	# once, not under every test
 		return result
 	in_test = ''
 	failed_load = next((s for s in run.steps if s.verb == 'insmod' and s.rc not in (0, None)), None)

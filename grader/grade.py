@@ -233,6 +233,10 @@ class Lab:
 		self.channel = read(self.run_dir / 'results.log')
 		if status not in (0, score.TIMEOUT_STATUS) and not serial:
 			raise EnvironmentFailure(f'QEMU failed to start (exit status {status}): {qemu.strip()[:300]}')
+		if not self.channel.strip() and 'kmemlab: step 1 begin' in serial:
+			# /init writes the channel before it loads anything: the port
+			# itself failed (no ttyS2 in the guest, QEMU could not write).
+			raise EnvironmentFailure('the VM ran but its results channel (ttyS2) stayed empty')
 		run = vmlog.parse(serial, qemu, self.channel, self.secret,
 				  suite_modules=[k.stem for k in self.suite.kos()])
 		return score.score(self.rubric, run, status, deductions, self.arch, self.flavour), serial, qemu

@@ -9,6 +9,7 @@
 #include <linux/gfp.h>
 #include <linux/highmem.h>
 #include <linux/io.h>
+#include <linux/math64.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/nodemask.h>
@@ -464,8 +465,8 @@ static void time_alloc_vmalloc_slower(struct kunit *test)
 	KUNIT_ASSERT_GT_MSG(test, vmalloc_ns, 0ULL,
 			    "%u vmalloc rounds took 0 ns: time them with ktime_get()",
 			    vmalloc_rounds);
-	pages_ns /= page_rounds;
-	vmalloc_ns /= vmalloc_rounds;
+	pages_ns = div_u64(pages_ns, page_rounds);
+	vmalloc_ns = div_u64(vmalloc_ns, vmalloc_rounds);
 	kunit_info(test, "64 KiB alloc+free: page allocator %llu ns, vmalloc %llu ns",
 		   pages_ns, vmalloc_ns);
 	KUNIT_EXPECT_GT_MSG(test, vmalloc_ns, pages_ns,

@@ -145,12 +145,16 @@ class Tree:
 		return (errors[0] if errors else lines[-1] if lines else f'{cmd[0]} failed').strip()
 
 	def prune(self) -> None:
-		"""Keep the most recently used trees of this lab and kernel."""
+		"""Keep the most recently used trees of this lab and kernel; drop
+		half-built ones older than an hour (a grader that died)."""
 		mine = [d for d in self.dir.parent.iterdir() if d.name.startswith(f'{self.kdir.name}-')]
 		mine.sort(key=lambda d: d.stat().st_mtime, reverse=True)
 		done = [d for d in mine if (d / DONE).exists()]
 		stale = done[self.keep:] + [d for d in mine if d not in done and d.stat().st_mtime <
 					    self.dir.stat().st_mtime - 3600]
+		# And every tree of a kernel that is gone from the cache.
+		stale += [d for d in self.dir.parent.iterdir()
+			  if not (self.kdir.parent / d.name.split('.')[0].rsplit('-', 1)[0]).is_dir()]
 		for d in stale:
 			shutil.rmtree(d, ignore_errors=True)
 

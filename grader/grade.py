@@ -42,6 +42,11 @@ ROOT = Path(__file__).resolve().parent.parent
 QEMU_ENV = ROOT / 'qemu-env'
 
 
+# Seconds QEMU's backstop limit adds to the rubric's for the student's
+# build, which runs while the VM boots (the sandbox's own build limit).
+RECEIVE_ALLOWANCE = 300
+
+
 class EnvironmentFailure(Exception):
 	"""The machine, not the student: no lab can be graded."""
 
@@ -95,6 +100,7 @@ class Lab:
 		# student's build can see) for the initramfs holding the secret
 		# and for the results channel; removed when the run is read.
 		self.run_dir: Optional[Path] = None
+		self.timed_out = False	# the VM outlived the rubric's limit
 		self.secret = ''
 		self.channel = ''	# what the results channel said
 
@@ -155,7 +161,12 @@ class Lab:
 		# The rubric's own kernel arguments (e.g. swiotlb=force) follow.
 		append = ['page_poison=1' if self.flavour == 'debug' else '',
 			  self.rubric.append.get(self.arch, ''), os.environ.get('QEMU_APPEND', '')]
-		env = dict(os.environ, QEMU_MEM=self.rubric.memory, QEMU_TIMEOUT=str(self.rubric.timeout),
+		# QEMU's own limit is a backstop that also covers the student's
+		# build (the VM boots while it compiles); the rubric's limit is
+		# counted from the moment the module is sent (send_when_asked), so
+		# a slow or busy host does not time out a correct module.
+		backstop = self.rubric.timeout + RECEIVE_ALLOWANCE
+		env = dict(os.environ, QEMU_MEM=self.rubric.memory, QEMU_TIMEOUT=str(backstop),
 			   QEMU_LAB_SOCKET=socket_path, QEMU_APPEND=' '.join(filter(None, append)),
 			   QEMU_RESULTS=str(self.run_dir / 'results.log'))
 		return subprocess.Popen([QEMU_ENV / 'run-vm.sh', self.arch, str(self.kdir), str(initrd),
@@ -204,11 +215,14 @@ class Lab:
 			late = self.stage('vm-late', self.student.kos(), [])
 			self.mkinitramfs(late, self.bdir / 'late.cpio', lab_only=True)
 			if sock:
-				send_when_asked(proc, sock, (self.bdir / 'late.cpio').read_bytes())
+				data = (self.bdir / 'late.cpio').read_bytes()
+				if not send_when_asked(proc, sock, data, self.rubric.timeout):
+					self.timed_out = True
 		return '', proc
 
 	def start_run(self) -> None:
 		"""A fresh private directory and secret for one VM run."""
+		self.timed_out = False
 		self.run_dir = Path(tempfile.mkdtemp(prefix='kmemlab-run-'))
 		self.secret = secrets.token_hex(8)
 		fd = os.open(self.run_dir / 'secret', os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -227,6 +241,8 @@ class Lab:
 			return score.LabResult(self.name, self.arch, self.flavour,
 					       score.unrun(self.rubric, f'not run: {problem}'), problem=problem), '', ''
 		status = proc.wait()
+		if self.timed_out:
+			status = score.TIMEOUT_STATUS
 		log = self.bdir / 'serial.log'
 		read = lambda p: p.read_text(errors='replace') if p.exists() else ''
 		serial, qemu = read(log), read(Path(f'{log}.qemu'))
@@ -291,19 +307,24 @@ def connect(proc: subprocess.Popen, path: str) -> Optional[socket.socket]:
 	return None
 
 
-def send_when_asked(proc: subprocess.Popen, sock: socket.socket, data: bytes) -> None:
+def send_when_asked(proc: subprocess.Popen, sock: socket.socket, data: bytes, seconds: int) -> bool:
 	"""Give the VM's "receive" step its archive: wait for the guest's "R",
-	then send "<size>\\n" and the bytes. If the VM ends first (it crashed
-	while booting) the socket closes, nothing is sent, and the console log
-	says why."""
+	then send "<size>\\n" and the bytes, and give the VM `seconds` from
+	then on to finish. False when it did not: the VM is stopped (a time-out).
+	If the VM ends first (it crashed while booting) the socket closes,
+	nothing is sent, and the console log says why."""
 	with sock:
 		try:
 			if sock.recv(1) == b'R':
 				sock.sendall(b'%d\n' % len(data) + data)
 				# Hold the connection until QEMU has passed it all on.
-				proc.wait()
+				proc.wait(timeout=seconds)
+		except subprocess.TimeoutExpired:
+			stop(proc)
+			return False
 		except OSError:
 			pass
+	return True
 
 
 def save_transcript(out: Path, lab: Lab, result: score.LabResult) -> None:

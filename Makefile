@@ -21,6 +21,8 @@ endif
 comma := ,
 labs_arg := $(foreach l,$(subst $(comma), ,$(LAB)),--lab $(l))
 arch_arg := $(if $(ARCH),--arch $(ARCH))
+# VMs at once (make test, make mutants): default the number of cores.
+jobs_arg := $(if $(JOBS),--jobs $(JOBS))
 # deps and kernel: the arch asked for, or both (labs default to either).
 arches := $(or $(ARCH),x86_64 i386)
 
@@ -62,13 +64,13 @@ grade: deps
 
 test:
 	@qemu-env/deps.sh x86_64 i386
-	@$(PYTHON) tests/run.py $(labs_arg)
+	@$(PYTHON) tests/run.py $(labs_arg) $(jobs_arg)
 
 mutants: deps
-	@$(PYTHON) tests/run.py --mutants $(arch_arg) $(labs_arg)
+	@$(PYTHON) tests/run.py --mutants $(arch_arg) $(labs_arg) $(jobs_arg)
 
 test-quick: deps
-	@$(PYTHON) tests/run.py --quick $(arch_arg) $(labs_arg)
+	@$(PYTHON) tests/run.py --quick $(arch_arg) $(labs_arg) $(jobs_arg)
 
 skels:
 	@$(PYTHON) skelgen/skelgen.py

@@ -20,11 +20,13 @@ same whichever tree was built.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
 import shutil
 import stat
+import threading
 from pathlib import Path
 
 import sandbox
@@ -38,6 +40,7 @@ KEEP_STUDENT = 4	# keyed trees kept per lab and kernel
 KEEP_SUITE = 2
 MAX_SOURCE = 1 << 20	# bytes: a lab module is a few hundred lines
 DONE = '.kmemlab-built'
+LOCK = '.lock'	# beside each tree: held while it is built
 # "file:line:col: sparse: warning: ...". No lock-context checks: sparse
 # cannot follow a function that returns with a lock held only when it
 # succeeds, as lab 04's kmemlab_pte_map_lock() must (pte_offset_map_lock()'s
@@ -104,15 +107,35 @@ class Tree:
 		raise NotImplementedError
 
 	def build(self) -> str:
-		"""Build the tree unless it is built already: '' or a problem."""
-		if (self.dir / DONE).exists():
-			self.log = (self.dir / 'build.log').read_text(errors='replace')
-			os.utime(self.dir)	# recently used: pruned last
+		"""Build the tree unless it is built already: '' or a problem.
+
+		Graders running side by side (make test, make grade-class, a
+		make check beside them) that need the same tree wait for each
+		other on the tree's lock file: one builds it, the others reuse it."""
+		if self.reuse():
 			return ''
 		why = sandbox.probe()
 		if why:
 			raise Missing(why)
-		tmp = self.dir.with_name(f'{self.dir.name}.tmp{os.getpid()}')
+		self.dir.parent.mkdir(parents=True, exist_ok=True)
+		with open(self.dir.with_name(self.dir.name + LOCK), 'w') as lock:
+			fcntl.flock(lock, fcntl.LOCK_EX)
+			if self.reuse():
+				return ''
+			problem = self.build_locked()
+		if not problem:
+			self.prune()
+		return problem
+
+	def reuse(self) -> bool:
+		if not (self.dir / DONE).exists():
+			return False
+		self.log = (self.dir / 'build.log').read_text(errors='replace')
+		os.utime(self.dir)	# recently used: pruned last
+		return True
+
+	def build_locked(self) -> str:
+		tmp = self.dir.with_name(f'{self.dir.name}.tmp{os.getpid()}-{threading.get_ident()}')
 		shutil.rmtree(tmp, ignore_errors=True)
 		tmp.mkdir(parents=True)
 		self.populate(tmp)
@@ -129,14 +152,8 @@ class Tree:
 			return problem
 		(tmp / 'build.log').write_text(self.log)
 		(tmp / DONE).touch()
-		if (self.dir / DONE).exists():
-			# Another grader built the same content meanwhile (make test
-			# beside make check): theirs is as good, and may be in use.
-			shutil.rmtree(tmp, ignore_errors=True)
-		else:
-			shutil.rmtree(self.dir, ignore_errors=True)	# a stale half-tree
-			tmp.rename(self.dir)
-		self.prune()
+		shutil.rmtree(self.dir, ignore_errors=True)	# a stale half-tree
+		tmp.rename(self.dir)
 		return ''
 
 	def failure(self, out: str, cmd: list[str]) -> str:
@@ -147,16 +164,23 @@ class Tree:
 	def prune(self) -> None:
 		"""Keep the most recently used trees of this lab and kernel; drop
 		half-built ones older than an hour (a grader that died)."""
-		mine = [d for d in self.dir.parent.iterdir() if d.name.startswith(f'{self.kdir.name}-')]
+		mine = [d for d in self.dir.parent.iterdir()
+			if d.name.startswith(f'{self.kdir.name}-') and d.is_dir()]
 		mine.sort(key=lambda d: d.stat().st_mtime, reverse=True)
 		done = [d for d in mine if (d / DONE).exists()]
 		stale = done[self.keep:] + [d for d in mine if d not in done and d.stat().st_mtime <
 					    self.dir.stat().st_mtime - 3600]
 		# And every tree of a kernel that is gone from the cache.
-		stale += [d for d in self.dir.parent.iterdir()
-			  if not (self.kdir.parent / d.name.split('.')[0].rsplit('-', 1)[0]).is_dir()]
+		stale += [d for d in self.dir.parent.iterdir() if d.is_dir()
+			  and not (self.kdir.parent / d.name.split('.')[0].rsplit('-', 1)[0]).is_dir()]
 		for d in stale:
 			shutil.rmtree(d, ignore_errors=True)
+		# Lock files of trees long gone (opening one for a build
+		# refreshes its time, so none in use is this old).
+		for lock in self.dir.parent.glob(f'*{LOCK}'):
+			if not lock.with_name(lock.name[:-len(LOCK)]).exists() and \
+			   lock.stat().st_mtime < self.dir.stat().st_mtime - 3600:
+				lock.unlink(missing_ok=True)
 
 
 class Suite(Tree):

@@ -42,5 +42,6 @@ if timeout -k 1 "${KVM_PROBE_SECONDS:-4}" qemu-system-x86_64 -accel kvm -m 128 \
 	answer=kvm
 fi
 mkdir -p "$KMEMLAB_CACHE"
-echo "$answer" >"$cached"
+echo "$answer" >"$cached.$$"
+mv "$cached.$$" "$cached"	# whole: probes may run side by side
 echo "$answer"

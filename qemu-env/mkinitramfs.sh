@@ -23,7 +23,9 @@ key=$(cat "$busybox" "$here/init.sh" "$0" | sha256sum | cut -c1-12)
 base="$KMEMLAB_CACHE/initramfs/base-$ARCH-$key.cpio"
 if [ ! -f "$base" ]; then
 	mkdir -p "$(dirname "$base")"
-	"$gen" - >"$base.tmp" <<-SPEC
+	# Written aside and renamed: graders running side by side may
+	# make it at the same time.
+	"$gen" - >"$base.tmp$$" <<-SPEC
 	dir /dev 755 0 0
 	nod /dev/console 600 0 0 c 5 1
 	dir /bin 755 0 0
@@ -34,7 +36,7 @@ if [ ! -f "$base" ]; then
 	file /bin/busybox $busybox 755 0 0
 	file /init $here/init.sh 755 0 0
 	SPEC
-	mv "$base.tmp" "$base"
+	mv "$base.tmp$$" "$base"
 fi
 
 # The lab's part: every file of LABDIR, keeping its sub-directories.

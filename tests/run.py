@@ -16,9 +16,13 @@
    verdict or deduction, score below full marks, and write valid
    results.json and junit.xml.
 
+Every VM run is a job of grader/pool.py: --jobs (default: the JOBS
+environment variable, else the number of cores) of them run side by side,
+longest first; each PASS/FAIL line says how long its job took.
+
 Ends with "N passed, N failed". Options: --arch (repeatable), --lab
 (repeatable), --quick (only the fast kernel and no mutants), --mutants (only
-the mistakes), --integrity (only the hostile submissions).
+the mistakes), --integrity (only the hostile submissions), --jobs N.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 import unittest
@@ -45,6 +50,7 @@ sys.path.insert(0, str(ROOT / 'tests'))
 import grade  # noqa: E402
 import hostile  # noqa: E402
 import integrity  # noqa: E402
+import pool  # noqa: E402
 import report  # noqa: E402
 import score  # noqa: E402
 import vmlog  # noqa: E402
@@ -52,17 +58,53 @@ import vmlog  # noqa: E402
 passed = failed = 0
 # (lab, arch) -> [killed, total]: typical mistakes that lost points.
 mutant_tally: dict[tuple[str, str], list[int]] = {}
+tally_lock = threading.Lock()
 
 
-def record(ok: bool, name: str, why: str = '') -> None:
+def record(ok: bool, name: str, why: str = '', seconds: float = -1) -> None:
 	global passed, failed
+	took = f' [{seconds:.1f}s]' if seconds >= 0 else ''
 	if ok:
 		passed += 1
-		print(f'PASS {name}')
+		print(f'PASS {name}{took}')
 	else:
 		failed += 1
-		print(f'FAIL {name}: {why}')
+		print(f'FAIL {name}{took}: {why}')
 	sys.stdout.flush()
+
+
+class Results:
+	"""What one job records, printed when the job ends (jobs run side by
+	side; their lines never interleave)."""
+
+	def __init__(self):
+		self.lines: list[tuple[bool, str, str]] = []
+
+	def __call__(self, ok: bool, name: str, why: str = '') -> None:
+		self.lines.append((ok, name, why))
+
+
+def job(name: str, cost: float, fn, *args) -> pool.Job:
+	"""A pool job that calls fn(record, *args) and returns what it recorded."""
+	def run():
+		rec, start = Results(), time.monotonic()
+		try:
+			fn(rec, *args)
+		except grade.EnvironmentFailure as e:
+			rec(False, name, f'environment: {e}')
+		return rec.lines, time.monotonic() - start
+	return pool.Job(name, run, cost)
+
+
+def job_done(j: pool.Job, value, error, progress: pool.Progress) -> None:
+	if error:
+		record(False, j.name, f'internal error: {type(error).__name__}: {error}')
+		return
+	lines, seconds = value
+	for ok, name, why in lines:
+		record(ok, name, why, seconds)
+	if progress.done % 10 == 0 or progress.done == progress.total:
+		print(f'     {progress.line()}')
 
 
 def unit_tests() -> None:
@@ -102,8 +144,8 @@ def grade_lab(lab_dir: Path, src: str, arch: str, flavour: str, kdir: Path,
 		lab.rubric.timeout = timeout
 	deductions = score.load_deductions(ROOT / 'grader' / 'deductions.toml')
 	result = lab.grade(deductions)
-	if not result.full_marks:
-		grade.save_transcript(ROOT / 'results' / 'test', lab, result)
+	if not result.full_marks:	# one folder per submission: jobs run side by side
+		grade.save_transcript(ROOT / 'results' / 'test' / Path(src).name, lab, result)
 	return lab, result
 
 
@@ -114,57 +156,79 @@ def summary(r: score.LabResult) -> str:
 		(f' (transcript {r.transcript})' if r.transcript else '')
 
 
-def lab_tests(lab_dir: Path, arch: str, flavour: str, kdirs, mutants: bool) -> None:
+def cost(lab_dir: Path, flavour: str) -> float:
+	"""A rough estimate of one graded run, in seconds (for the job order)."""
+	timeout = score.load_rubric(lab_dir / 'rubric.toml').timeout
+	return (40 if flavour == 'debug' else 8) + timeout / (3 if flavour == 'debug' else 20)
+
+
+def lab_jobs(lab_dir: Path, arch: str, flavour: str, kdirs, mutants: bool) -> list[pool.Job]:
+	"""The solution (graded kernel) and the skeleton (fast kernel) of one
+	lab on one arch, and its typical mistakes."""
 	name = f'{lab_dir.name} ({arch}, {flavour})'
-	t0 = time.monotonic()
-	kdir = kdirs(flavour)
-	lab, sol = grade_lab(lab_dir, 'solutions', arch, flavour, kdir)
+	jobs = [job(f'{name}: solution', cost(lab_dir, flavour), solution_test, lab_dir, arch, flavour, kdirs),
+		job(f'{lab_dir.name} ({arch}, fast): skeleton', cost(lab_dir, 'fast'),
+		    skeleton_test, lab_dir, arch, kdirs)]
+	return jobs + (mutant_jobs(lab_dir, arch, kdirs) if mutants else [])
+
+
+def solution_test(record, lab_dir: Path, arch: str, flavour: str, kdirs) -> None:
+	name = f'{lab_dir.name} ({arch}, {flavour})'
+	lab, sol = grade_lab(lab_dir, 'solutions', arch, flavour, kdirs(flavour))
 	record(sol.full_marks, f'{name}: solution earns full marks', summary(sol))
 	reported = reported_order(lab, sol)
 	rubric = list(score.load_rubric(lab_dir / 'rubric.toml').points)
 	record(reported == rubric, f'{name}: rubric lists the suite\'s cases in order',
 	       f'suite reported {reported}, rubric has {rubric}')
-	# The skeleton on the fast kernel: it only has to build, load and fail.
+
+
+def skeleton_test(record, lab_dir: Path, arch: str, kdirs) -> None:
+	"""The skeleton on the fast kernel: it only has to build, load and fail."""
 	_, skel = grade_lab(lab_dir, 'skel', arch, 'fast', kdirs('fast'))
 	record(not skel.problem.startswith('module did not build') and skel.points < skel.max_points,
 	       f'{lab_dir.name} ({arch}, fast): skeleton builds and scores below full marks', summary(skel))
-	print(f'     ({lab_dir.name}: solution + skeleton in {time.monotonic() - t0:.1f}s)')
-	if mutants:
-		mutant_tests(lab_dir, arch, kdirs)
 
 
-def mutant_tests(lab_dir: Path, arch: str, kdirs) -> None:
+def mutant_jobs(lab_dir: Path, arch: str, kdirs) -> list[pool.Job]:
 	spec = ROOT / 'kunit' / lab_dir.name / 'mutants.toml'
 	if not spec.is_file():
-		return
+		return []
+	jobs = []
 	for m in tomllib.loads(spec.read_text()).get('mutant', []):
 		flavour = m.get('flavour', 'fast')
 		if arch not in m.get('arches', [arch]):
 			continue
 		name = f'{lab_dir.name} ({arch}, {flavour}) mistake "{m["name"]}"'
-		with tempfile.TemporaryDirectory(prefix='kmemlab-mutant-') as tmp:
-			src = Path(tmp) / f'mutant-{os.getpid()}'
-			shutil.copytree(ROOT / 'solutions' / lab_dir.name, src / lab_dir.name)
-			target = src / lab_dir.name / m['file']
-			text = target.read_text()
-			if text.count(m['replace']) != 1:
-				record(False, name, f'the text to replace occurs {text.count(m["replace"])} times in {m["file"]}')
-				continue
-			text = text.replace(m['replace'], m['with'])
-			for old, new in m.get('also', []):
-				text = text.replace(old, new, 1)
-			target.write_text(text)
-			lab, r = grade_lab(lab_dir, str(src), arch, flavour, kdirs(flavour))
-		lost = {t.key for t in r.tests if t.status == 'fail'} | {f'deduction.{d.kind}' for d in r.deductions}
-		want = set(m.get('fails', [])) | {f'deduction.{k}' for k in m.get('deducts', [])}
-		caught = want <= lost and r.points < r.max_points
-		record(caught, name, f'expected losses in {sorted(want - lost) or "score"}; got {summary(r)}')
+		jobs.append(job(name, cost(lab_dir, flavour), mutant_test, name, m, lab_dir, arch, kdirs))
+	return jobs
+
+
+def mutant_test(record, name: str, m: dict, lab_dir: Path, arch: str, kdirs) -> None:
+	flavour = m.get('flavour', 'fast')
+	with tempfile.TemporaryDirectory(prefix='kmemlab-mutant-') as tmp:
+		src = Path(tmp) / Path(tmp).name	# a build/ folder of its own
+		shutil.copytree(ROOT / 'solutions' / lab_dir.name, src / lab_dir.name)
+		target = src / lab_dir.name / m['file']
+		text = target.read_text()
+		if text.count(m['replace']) != 1:
+			record(False, name, f'the text to replace occurs {text.count(m["replace"])} times in {m["file"]}')
+			return
+		text = text.replace(m['replace'], m['with'])
+		for old, new in m.get('also', []):
+			text = text.replace(old, new, 1)
+		target.write_text(text)
+		lab, r = grade_lab(lab_dir, str(src), arch, flavour, kdirs(flavour))
+	lost = {t.key for t in r.tests if t.status == 'fail'} | {f'deduction.{d.kind}' for d in r.deductions}
+	want = set(m.get('fails', [])) | {f'deduction.{k}' for k in m.get('deducts', [])}
+	caught = want <= lost and r.points < r.max_points
+	record(caught, name, f'expected losses in {sorted(want - lost) or "score"}; got {summary(r)}')
+	with tally_lock:
 		tally = mutant_tally.setdefault((lab_dir.name, arch), [0, 0])
 		tally[0] += r.points < r.max_points
 		tally[1] += 1
-		if caught:	# its build trees are of no further use; a failure keeps them
-			shutil.rmtree(lab.bdir.parent, ignore_errors=True)
-			shutil.rmtree(lab.student.dir, ignore_errors=True)
+	if caught:	# its build trees are of no further use; a failure keeps them
+		shutil.rmtree(lab.bdir.parent, ignore_errors=True)
+		shutil.rmtree(lab.student.dir, ignore_errors=True)
 
 
 def outputs_valid(result: score.LabResult) -> str:
@@ -182,7 +246,7 @@ def outputs_valid(result: score.LabResult) -> str:
 	return ''
 
 
-def integrity_tests(kdirs) -> None:
+def integrity_jobs(kdirs) -> list[pool.Job]:
 	"""Lab 00 submissions that attack or break the results (tests/integrity.py),
 	on the fast x86_64 kernel."""
 	lab_dir = grade.find_labs(['00'])[0]
@@ -213,8 +277,7 @@ def integrity_tests(kdirs) -> None:
 		'exit-hangs': (fate('exit-hung'), 30),	# the VM's limit covers the build too
 		'bad-bytes': (bad_bytes, 0),
 	}
-	for kind, (check, timeout) in cases.items():
-		name = f'integrity: 00-hello (x86_64, fast) submission "{kind}"'
+	def one(record, name, kind, check, timeout):
 		with tempfile.TemporaryDirectory(prefix='kmemlab-hostile-') as tmp:
 			src = integrity.make(kind, Path(tmp) / f'hostile-{kind}-{os.getpid()}')
 			lab, r = grade_lab(lab_dir, str(src), 'x86_64', 'fast', kdirs('fast'), timeout)
@@ -222,6 +285,12 @@ def integrity_tests(kdirs) -> None:
 		record(not why, name, f'{why}; got {summary(r)}')
 		if not why:
 			shutil.rmtree(lab.bdir.parent, ignore_errors=True)
+
+	jobs = []
+	for kind, (check, timeout) in cases.items():
+		name = f'integrity: 00-hello (x86_64, fast) submission "{kind}"'
+		jobs.append(job(name, 30 if timeout else 8, one, name, kind, check, timeout))
+	return jobs
 
 
 def main() -> int:
@@ -231,6 +300,7 @@ def main() -> int:
 	ap.add_argument('--quick', action='store_true', help='fast kernel only, no mutants')
 	ap.add_argument('--mutants', action='store_true', help='only the typical mistakes')
 	ap.add_argument('--integrity', action='store_true', help='only the hostile submissions')
+	ap.add_argument('--jobs', type=int, default=pool.default_workers(), help='VMs at once')
 	args = ap.parse_args()
 	arches = args.arch or ['x86_64', 'i386']
 	flavour = 'fast' if args.quick else 'debug'
@@ -239,30 +309,35 @@ def main() -> int:
 		unit_tests()
 		skels_in_sync()
 	labs = grade.find_labs(args.lab)
+	jobs = []
 	for arch in arches:
+		# Every kernel this run needs, found (or built, one at a time)
+		# before any job starts.
 		kernels = {}
-
-		def kdir(fl, arch=arch):
-			if fl not in kernels:
+		try:
+			for fl in ('fast',) if args.quick or args.integrity else ('fast', 'debug'):
 				kernels[fl] = grade.kernel_dir(arch, fl)
-			return kernels[fl]
-		try:	# the kernel this run needs first is there (or is built now)
-			kdir('fast' if args.integrity else flavour)
 		except grade.EnvironmentFailure as e:
 			record(False, f'{arch} lab kernel', str(e))
 			continue
+		kdir = kernels.__getitem__
 		if arch == 'x86_64' and not args.mutants and any(l.name == '00-hello' for l in labs):
-			hostile.run(record, kdir, debug=not (args.quick or args.integrity))
-			integrity_tests(kdir)
+			debug = not (args.quick or args.integrity)
+			jobs.append(job('hostile: lab 00 submissions (x86_64)', 200 if debug else 40,
+					hostile.run, kdir, debug))
+			jobs += integrity_jobs(kdir)
 		if args.integrity:
 			continue
 		for lab_dir in labs:
 			if arch not in score.load_rubric(lab_dir / 'rubric.toml').arches:
 				continue
 			if args.mutants:
-				mutant_tests(lab_dir, arch, kdir)
+				jobs += mutant_jobs(lab_dir, arch, kdir)
 			else:
-				lab_tests(lab_dir, arch, flavour, kdir, mutants=not args.quick)
+				jobs += lab_jobs(lab_dir, arch, flavour, kdir, mutants=not args.quick)
+	print(f'     {len(jobs)} VM jobs, {args.jobs} at once')
+	sys.stdout.flush()
+	pool.run(jobs, args.jobs, job_done)
 	print_mutant_tally()
 	print(f'{passed} passed, {failed} failed')
 	return 1 if failed else 0

@@ -65,7 +65,8 @@ def render_lab(r: LabResult, verbose: bool = False) -> str:
 		label = f'  {t.key} '
 		dots = '.' * max(2, WIDTH - len(label))
 		score = 'skip' if t.status == 'skip' else f'{t.points}/{t.max_points}'
-		line = f'{label}{dots} {score:>5}  {t.seconds:5.2f}s'
+		# A test that never ran to its end has no time (not 0.00s).
+		line = f'{label}{dots} {score:>5}  ' + (f'{t.seconds:5.2f}s' if t.timed else '     -')
 		if t.status != 'pass':
 			line += '  not run' if r.problem and t.reason == f'not run: {r.problem}' else f'  {t.reason}'
 		print(line)
@@ -75,9 +76,15 @@ def render_lab(r: LabResult, verbose: bool = False) -> str:
 				print(f'      | {d}')
 			if len(shown) > DETAIL_LINES:
 				print(f'      | ... ({len(shown) - DETAIL_LINES} more lines in the transcript)')
+		elif verbose and t.status == 'pass':
+			for d in t.details[:DETAIL_LINES]:	# what it measured or found
+				print(f'      # {d}')
 	for d in r.deductions:
 		more = f' (and {d.count - 1} more)' if d.count > 1 else ''
 		print(f'  deduction -{d.points}: {d.kind}: {d.text}{more}')
+		if verbose:
+			for w in d.where[1:DETAIL_LINES]:	# the first is the text above
+				print(f'      | {w}')
 	print(f'  Score: {r.points}/{r.max_points}')
 	if r.transcript:
 		print(f'  transcript: {r.transcript}')
@@ -95,8 +102,21 @@ def test_output(r: LabResult, t) -> str:
 	return '\n'.join(lines + t.details)
 
 
+def summary_line(r: LabResult) -> str:
+	"""A lab's line in results.json's top-level output, which students see
+	at once: with hidden tests, the visible tests' points only."""
+	hidden = [t for t in r.tests if t.hidden and t.status != 'skip']
+	if not hidden:
+		return f'{lab_header(r)}: {r.points}/{r.max_points}'
+	shown = [t for t in r.tests if not t.hidden and t.status != 'skip']
+	return (f'{lab_header(r)}: {sum(t.points for t in shown)}/{sum(t.max_points for t in shown)}'
+		f' in the visible tests; {len(hidden)} more shown once grades are published')
+
+
 def write_gradescope(results: list[LabResult], path: Path) -> None:
-	"""Gradescope autograder format: score, tests[] with max_score."""
+	"""Gradescope autograder format: score, tests[] with max_score. A
+	rubric's [hidden] cases get visibility "after_published"; the score
+	counts every test."""
 	tests = []
 	for r in results:
 		for t in r.tests:
@@ -108,7 +128,7 @@ def write_gradescope(results: list[LabResult], path: Path) -> None:
 				'max_score': t.max_points,
 				'status': 'passed' if t.status == 'pass' else 'failed',
 				'output': test_output(r, t),
-				'visibility': 'visible',
+				'visibility': 'after_published' if t.hidden else 'visible',
 				'extra_data': {'lab': r.lab, 'arch': r.arch, 'seconds': round(t.seconds, 3)},
 			})
 		for d in r.deductions:
@@ -123,7 +143,7 @@ def write_gradescope(results: list[LabResult], path: Path) -> None:
 	data = {
 		'score': sum(r.points for r in results),
 		'execution_time': round(sum(r.seconds for r in results), 1),
-		'output': '\n'.join(f'{lab_header(r)}: {r.points}/{r.max_points}'
+		'output': '\n'.join(summary_line(r)
 				    + (f' - verdict ({r.verdict})' if r.verdict else '')
 				    + (f' - {r.problem}' if r.problem else '') for r in results),
 		'tests': tests,

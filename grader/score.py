@@ -8,6 +8,7 @@ crashed, the VM timed out). Points belong to the rubric, not to the tests.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,11 @@ class Rubric:
 	points: dict[str, int]	# "suite.case" -> points, in suite order
 	append: dict[str, str] = field(default_factory=dict)	# arch -> extra kernel arguments
 	sources: list[str] = field(default_factory=list)	# [student] sources: the files taken
+	# [hidden]: cases whose results students see only once grades are
+	# published, and the files of kunit/NN-name/ that hold them (left out
+	# of the student edition, see dist/export.py).
+	hidden: list[str] = field(default_factory=list)
+	hidden_files: list[str] = field(default_factory=list)
 
 	@property
 	def total(self) -> int:
@@ -57,10 +63,37 @@ def load_rubric(path: Path) -> Rubric:
 	if not sources or not all(isinstance(s, str) and s.endswith('.c') and '/' not in s
 				  and not s.startswith('.') for s in sources):
 		raise RubricError(f'{path}: [student] needs sources = ["name.c", ...] (plain file names)')
+	hidden, hidden_files = load_hidden(path, data.get('hidden', {}), points)
 	return Rubric(lab=path.parent.name, title=data.get('title', path.parent.name),
 		      arches=arches, memory=data.get('memory', '256M'),
 		      timeout=int(data.get('timeout', 60)), points=points, append=append,
-		      sources=sources)
+		      sources=sources, hidden=hidden, hidden_files=hidden_files)
+
+
+HIDDEN_FILE = re.compile(r'^(user/)?[A-Za-z0-9_][A-Za-z0-9_-]*\.c$')
+
+
+def load_hidden(path: Path, table, points: dict[str, int]) -> tuple[list[str], list[str]]:
+	"""The rubric's [hidden] table: (cases, files). cases are keys of
+	[points]; files are C files of kunit/NN-name/ ("x_test.c" for a KUnit
+	suite, "user/x.c" for a user program) that hold those cases."""
+	if not isinstance(table, dict) or set(table) - {'cases', 'files'}:
+		raise RubricError(f'{path}: [hidden] takes cases = ["suite.case", ...] and files = ["file.c", ...]')
+	cases, files = table.get('cases', []), table.get('files', [])
+	if not isinstance(cases, list) or not isinstance(files, list):
+		raise RubricError(f'{path}: [hidden] cases and files are lists')
+	unknown = [c for c in cases if c not in points]
+	if unknown:
+		raise RubricError(f'{path}: [hidden] cases not in [points]: {", ".join(map(str, unknown))}')
+	bad = [f for f in files if not isinstance(f, str) or not HIDDEN_FILE.match(f)]
+	if bad:
+		raise RubricError(f'{path}: [hidden] files are "name.c" or "user/name.c" of kunit/NN-name/'
+				  f' (bad: {", ".join(map(str, bad))})')
+	if cases and not files or files and not cases:
+		raise RubricError(f'{path}: [hidden] needs both the cases and the files that hold them')
+	if len(cases) == len(points):
+		raise RubricError(f'{path}: [hidden] hides every case: students would have no test')
+	return list(cases), list(files)
 
 
 def load_deductions(path: Path) -> dict[str, int]:
@@ -74,8 +107,10 @@ class TestScore:
 	max_points: int
 	status: str		# pass, fail, skip
 	seconds: float = 0.0
+	timed: bool = False	# seconds was measured (False: the test never ran to its end)
 	reason: str = ''	# one line: why points were lost or skipped
 	details: list[str] = field(default_factory=list)
+	hidden: bool = False	# a [hidden] case: shown to students once grades are published
 
 
 @dataclass
@@ -84,6 +119,8 @@ class Deduction:
 	points: int
 	text: str		# the first such report
 	count: int
+	where: list[str] = field(default_factory=list)	# the lines that locate the first report
+	where: list[str] = field(default_factory=list)	# the lines that locate the first report
 
 
 @dataclass
@@ -127,7 +164,8 @@ def deduct(result: LabResult, rubric: Rubric, deductions: dict[str, int], kind: 
 
 
 def unrun(rubric: Rubric, reason: str) -> list[TestScore]:
-	return [TestScore(k, 0, p, 'fail', reason=reason) for k, p in rubric.points.items()]
+	return [TestScore(k, 0, p, 'fail', reason=reason, hidden=k in rubric.hidden)
+		for k, p in rubric.points.items()]
 
 
 def failure_reason(case: Case) -> str:
@@ -157,6 +195,98 @@ def stop_reason(run: Run, status: int) -> tuple[str, str]:
 	if device:
 		return f'QEMU stopped the VM during {where}: {device.text}', f'QEMU stopped the VM: {device.text}'
 	return f'the VM stopped during {where} (QEMU exit status {status})', 'the VM stopped while this test ran'
+
+
+# What usually keeps a test from ending, for the student (kernel command
+# line of qemu-env/run-vm.sh: watchdog_thresh=5, hung_task_timeout_secs=20).
+HANG_HINTS = {
+	'soft lockup': 'a soft lockup: the CPU ran kernel code for over 10 s without ever scheduling, '
+		       'usually a loop that never ends or a spinlock that is never released '
+		       '(the RIP/EIP line shows where it spun)',
+	'blocked for more than': 'a hung task: it slept uninterruptibly for 20 s, usually on a mutex '
+				 'never unlocked, a completion never completed or a wait_event() whose '
+				 'condition never comes true',
+}
+TIMEOUT_HINT = ('no result within the lab\'s {limit} s, and no lockup detector fired: usually a wait '
+		'nobody ends (an interruptible or killable wait, a completion never completed), a loop '
+		'that sleeps or calls schedule() and never ends, or a user program stuck in a system call')
+BEFORE_STOP_SHOWN = 4	# failures logged before a crash, shown under the test
+
+
+def stop_details(run: Run, status: int, limit: int) -> list[str]:
+	"""What a student needs under the test that was running when the VM
+	stopped: where the kernel report points (the report, RIP/EIP, the call
+	trace up to the first module frame), a hint for a hang, and the
+	failures the test logged before the stop."""
+	first = next((r for r in run.stop_reports if r.kind != 'panic'), None) or run.panic
+	out = list(first.where) if first else []
+	hint = next((h for k, h in HANG_HINTS.items() if first and k in first.text), '')
+	if hint:
+		out.append(f'hint: {hint}')
+	elif not run.panic and status == TIMEOUT_STATUS:
+		out.append('hint: ' + TIMEOUT_HINT.format(limit=limit))
+	logged = run.before_stop
+	out += [f'logged before the VM stopped: {m}' for m in logged[:BEFORE_STOP_SHOWN]]
+	if len(logged) > BEFORE_STOP_SHOWN:
+		out.append(f'... and {len(logged) - BEFORE_STOP_SHOWN} more failures logged (transcript)')
+	return out
+
+
+# KTAP diagnostics that are KUnit's bookkeeping, not what a test has to say.
+BOOKKEEPING = re.compile(r'^# \S+: (?:pass:\d+ fail:\d+|Test should be marked slow)')
+
+
+def passing_diagnostics(case: Case) -> list[str]:
+	"""What a passing test printed for the student (a measurement, what it
+	found), without its "# case: " prefix."""
+	return [re.sub(r'^# \S+: ', '', d) for d in case.diagnostics
+		if d.startswith('# ') and not BOOKKEEPING.match(d)]
+
+
+# What usually keeps a test from ending, for the student (kernel command
+# line of qemu-env/run-vm.sh: watchdog_thresh=5, hung_task_timeout_secs=20).
+HANG_HINTS = {
+	'soft lockup': 'a soft lockup: the CPU ran kernel code for over 10 s without ever scheduling, '
+		       'usually a loop that never ends or a spinlock that is never released '
+		       '(the RIP/EIP line shows where it spun)',
+	'blocked for more than': 'a hung task: it slept uninterruptibly for 20 s, usually on a mutex '
+				 'never unlocked, a completion never completed or a wait_event() whose '
+				 'condition never comes true',
+}
+TIMEOUT_HINT = ('no result within the lab\'s {limit} s, and no lockup detector fired: usually a wait '
+		'nobody ends (an interruptible or killable wait, a completion never completed), a loop '
+		'that sleeps or calls schedule() and never ends, or a user program stuck in a system call')
+BEFORE_STOP_SHOWN = 4	# failures logged before a crash, shown under the test
+
+
+def stop_details(run: Run, status: int, limit: int) -> list[str]:
+	"""What a student needs under the test that was running when the VM
+	stopped: where the kernel report points (the report, RIP/EIP, the call
+	trace up to the first module frame), a hint for a hang, and the
+	failures the test logged before the stop."""
+	first = next((r for r in run.stop_reports if r.kind != 'panic'), None) or run.panic
+	out = list(first.where) if first else []
+	hint = next((h for k, h in HANG_HINTS.items() if first and k in first.text), '')
+	if hint:
+		out.append(f'hint: {hint}')
+	elif not run.panic and status == TIMEOUT_STATUS:
+		out.append('hint: ' + TIMEOUT_HINT.format(limit=limit))
+	logged = run.before_stop
+	out += [f'logged before the VM stopped: {m}' for m in logged[:BEFORE_STOP_SHOWN]]
+	if len(logged) > BEFORE_STOP_SHOWN:
+		out.append(f'... and {len(logged) - BEFORE_STOP_SHOWN} more failures logged (transcript)')
+	return out
+
+
+# KTAP diagnostics that are KUnit's bookkeeping, not what a test has to say.
+BOOKKEEPING = re.compile(r'^# \S+: (?:pass:\d+ fail:\d+|Test should be marked slow)')
+
+
+def passing_diagnostics(case: Case) -> list[str]:
+	"""What a passing test printed for the student (a measurement, what it
+	found), without its "# case: " prefix."""
+	return [re.sub(r'^# \S+: ', '', d) for d in case.diagnostics
+		if d.startswith('# ') and not BOOKKEEPING.match(d)]
 
 
 FORGED = 'forged-results'
@@ -231,21 +361,24 @@ def score(rubric: Rubric, run: Run, status: int, deductions: dict[str, int],
 		case = run.cases.get(key)
 		if key == crashed_case:
 			result.tests.append(TestScore(key, 0, pts, 'fail', reason=in_test,
-						      details=[r.text for r in run.stop_reports]))
+						      details=stop_details(run, status, rubric.timeout)))
 		elif case is None and key in open_cases and key in run.on_console:
 			result.tests.append(TestScore(key, 0, pts, 'fail', reason='not counted: its suite never '
-						      'ended, and a suite\'s results are read when it ends'))
+						      'ended, and a suite\'s results are read when it ends',
+						      details=[f'the console showed it failing: {m}'
+							       for m in run.console_failures.get(key, [])]))
 		elif case is None:
 			why = result.problem or 'did not run: no KTAP result for this test'
 			result.tests.append(TestScore(key, 0, pts, 'fail', reason=f'not run: {why}'))
 		elif case.status == 'skip':
-			result.tests.append(TestScore(key, 0, pts, 'skip', case.seconds,
+			result.tests.append(TestScore(key, 0, pts, 'skip', case.seconds, case.timed,
 						      reason=f'skipped: {case.skip_reason or "no reason given"}'))
 		elif case.status == 'pass' and not case.reports:
-			result.tests.append(TestScore(key, pts, pts, 'pass', case.seconds))
+			result.tests.append(TestScore(key, pts, pts, 'pass', case.seconds, case.timed,
+						      details=passing_diagnostics(case)))
 		else:
-			details = case.diagnostics + [l for r in case.reports for l in r.context]
-			result.tests.append(TestScore(key, 0, pts, 'fail', case.seconds,
+			details = case.diagnostics + [l for r in case.reports[:3] for l in r.where]
+			result.tests.append(TestScore(key, 0, pts, 'fail', case.seconds, case.timed,
 						      failure_reason(case), details))
 
 	fates = step_fates(run, status, flavour)
@@ -259,7 +392,7 @@ def score(rubric: Rubric, run: Run, status: int, deductions: dict[str, int],
 		by_kind.setdefault(report.kind, []).append(report)
 	for kind, reports in by_kind.items():
 		pts = round(rubric.total * deductions.get(kind, 0) / 100)
-		result.deductions.append(Deduction(kind, pts, reports[0].text, len(reports)))
+		result.deductions.append(Deduction(kind, pts, reports[0].text, len(reports), reports[0].where))
 	for kind in dict.fromkeys(k for k, _, _ in fates):	# once per kind, the first text
 		same = [text for k, text, _ in fates if k == kind]
 		pts = round(rubric.total * deductions.get(kind, 0) / 100)
@@ -268,4 +401,6 @@ def score(rubric: Rubric, run: Run, status: int, deductions: dict[str, int],
 		kind = 'unfinished'
 		pts = round(rubric.total * deductions.get(kind, 0) / 100)
 		result.deductions.append(Deduction(kind, pts, f'the run did not finish: {result.problem}', 1))
+	for t in result.tests:
+		t.hidden = t.key in rubric.hidden
 	return result

@@ -14,6 +14,7 @@ short by the timeout, reports inside and outside test cases, forged results
 of every kind, steps that end badly, garbage, nothing at all.
 """
 
+import dataclasses
 import json
 import os
 import re
@@ -29,11 +30,15 @@ sys.path.insert(0, str(ROOT / 'grader'))
 sys.path.insert(0, str(ROOT / 'skelgen'))
 sys.path.insert(0, str(ROOT / 'tests'))
 
-import integrity  # noqa: E402
 import report  # noqa: E402
 import score  # noqa: E402
-import skelgen  # noqa: E402
 import vmlog  # noqa: E402
+try:	# the student edition (make dist) has neither: they need the solutions
+	import integrity  # noqa: E402
+	import skelgen  # noqa: E402
+except ImportError:
+	integrity = skelgen = None
+NO_SOLUTIONS = 'needs the solutions (not in the student edition)'
 
 FIXTURES = ROOT / 'tests' / 'fixtures'
 # Lab 00's rubric when the fixtures were recorded (the lab has grown since).
@@ -326,6 +331,7 @@ class ChannelTest(unittest.TestCase):
 		self.assertEqual(r.points, 0)
 		self.assertEqual(r.verdict, score.FORGED)	# markers no channel vouches for
 
+	@unittest.skipIf(integrity is None, NO_SOLUTIONS)
 	def test_forged_ktap_in_module_exit_voids_the_lab(self):
 		forged = [f'[    1.110000] {l}' for l in integrity.FORGED_KTAP]
 		serial = insert_after_line(fixture('fail.log'), 'Goodbye', forged) \
@@ -549,6 +555,60 @@ class SubmissionTest(unittest.TestCase):
 			self.assertEqual(proc.returncode, 2)
 
 
+class HiddenTest(unittest.TestCase):
+	"""A rubric's [hidden] cases: read and checked, graded like the others,
+	published later in results.json."""
+
+	TOML = ('title = "t"\n[student]\nsources = ["kmemlab_hello.c"]\n[points]\n'
+		'"kmemlab_hello.a" = 1\n"kmemlab_hello_extra.b" = 2\n')
+
+	def rubric(self, hidden: str) -> score.Rubric:
+		with tempfile.TemporaryDirectory() as tmp:
+			path = Path(tmp) / '00-hello' / 'rubric.toml'
+			path.parent.mkdir()
+			path.write_text(self.TOML + hidden)
+			return score.load_rubric(path)
+
+	def test_hidden_table_is_read(self):
+		r = self.rubric('[hidden]\ncases = ["kmemlab_hello_extra.b"]\nfiles = ["kmemlab_hello_extra_test.c"]\n')
+		self.assertEqual((r.hidden, r.hidden_files), (['kmemlab_hello_extra.b'], ['kmemlab_hello_extra_test.c']))
+		self.assertEqual(self.rubric('').hidden, [])
+
+	def test_bad_hidden_tables_are_refused(self):
+		bad = {
+			'unknown case': 'cases = ["kmemlab_hello.zz"]\nfiles = ["x_test.c"]',
+			'a path out of the lab': 'cases = ["kmemlab_hello_extra.b"]\nfiles = ["../x.c"]',
+			'not a C file': 'cases = ["kmemlab_hello_extra.b"]\nfiles = ["vm-steps"]',
+			'cases without files': 'cases = ["kmemlab_hello_extra.b"]',
+			'every case hidden': 'cases = ["kmemlab_hello.a", "kmemlab_hello_extra.b"]\nfiles = ["x.c"]',
+			'an unknown key': 'cases = ["kmemlab_hello_extra.b"]\nfiles = ["x.c"]\nsuites = []',
+		}
+		for what, table in bad.items():
+			with self.subTest(what):
+				with self.assertRaisesRegex(score.RubricError, r'\[hidden\]'):
+					self.rubric(f'[hidden]\n{table}\n')
+
+	def test_hidden_cases_are_published_later(self):
+		hidden = 'hello_user.parameter_holds_insmod_value'
+		rubric = dataclasses.replace(RUBRIC, hidden=[hidden], hidden_files=['user/hello_user.c'])
+		serial, channel, secret = warm('fail-warm')
+		runs = [score.score(rubric, vmlog.parse(serial, '', channel, secret, SUITE_MODULES), 0, DEDUCTIONS,
+				    'x86_64', 'fast'),
+			score.LabResult('00-hello', 'i386', 'fast', score.unrun(rubric, 'not run: no folder'))]
+		for r in runs:
+			self.assertEqual({t.key for t in r.tests if t.hidden}, {hidden})
+		with tempfile.TemporaryDirectory() as tmp:
+			report.write_gradescope(runs, Path(tmp) / 'results.json')
+			data = json.loads((Path(tmp) / 'results.json').read_text())
+		shown = {t['name'].split(': ', 1)[1]: t['visibility'] for t in data['tests'] if t['max_score']}
+		self.assertEqual({k for k, v in shown.items() if v == 'after_published'}, {hidden})
+		self.assertEqual(set(shown.values()), {'visible', 'after_published'})
+		self.assertEqual(data['score'], sum(r.points for r in runs))	# the grade counts every test
+		visible = sum(t.max_points for t in runs[0].tests if not t.hidden)
+		self.assertIn(f'/{visible} in the visible tests; 1 more shown once grades are published', data['output'])
+
+
+@unittest.skipIf(integrity is None, NO_SOLUTIONS)
 class HostileTest(unittest.TestCase):
 	def test_every_hostile_submission_applies(self):
 		with tempfile.TemporaryDirectory() as tmp:
@@ -557,6 +617,7 @@ class HostileTest(unittest.TestCase):
 				self.assertTrue((src / integrity.LAB / integrity.MODULE).is_file())
 
 
+@unittest.skipIf(skelgen is None, NO_SOLUTIONS)
 class SkelgenTest(unittest.TestCase):
 	def test_region_becomes_skeleton_text(self):
 		src = ('int f(void)\n{\n\t/* TODO 1 BEGIN: return the answer. */\n\treturn 42;\n'

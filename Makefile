@@ -25,8 +25,11 @@ arch_arg := $(if $(ARCH),--arch $(ARCH))
 jobs_arg := $(if $(JOBS),--jobs $(JOBS))
 # deps and kernel: the arch asked for, or both (labs default to either).
 arches := $(or $(ARCH),x86_64 i386)
+# The student edition (make dist) has no solutions/: there make test runs
+# tests/student.py, and the targets that need the solutions are not there.
+EDITION := $(if $(wildcard solutions/.),full,student)
 
-.PHONY: help deps kernel check grade test test-quick mutants skels bench clean
+.PHONY: help deps kernel check grade test test-quick mutants skels bench dist clean
 
 help:
 	@echo 'kmemlab: graded kernel memory-management and driver labs'
@@ -36,16 +39,29 @@ help:
 	@echo '  make check LAB=NN DEBUG=1  the same on the debug kernel, as graded'
 	@echo '  make grade               grade every lab (debug kernel): score table,'
 	@echo '                           results/results.json (Gradescope), results/junit.xml'
+ifeq ($(EDITION),full)
 	@echo '  make test                kmemlab'"'"'s own tests: solutions earn full marks, skeletons'
 	@echo '                           do not, mistakes lose points, grader unit tests'
 	@echo '  make mutants             grade every typical mistake (kunit/*/mutants.toml): killed/total per lab'
 	@echo '  make skels               regenerate skel/ from solutions/'
+	@echo '  make dist DEST=dir       write the student edition to dir: no solutions, no'
+	@echo '                           typical mistakes, no hidden tests (dist/export.py)'
+else
+	@echo '  make test                check this tree: grader unit tests, every lab'"'"'s skeleton'
+	@echo '                           builds and runs (an untouched one scores below full marks)'
+endif
 	@echo '  make kernel              build (or find cached) the lab kernels (ARCH, or both)'
 	@echo '  make deps                install missing Debian packages (as root)'
+ifeq ($(EDITION),full)
 	@echo '  make bench               measure build and VM times (docs/performance.md)'
+endif
 	@echo '  make clean               remove build/ and results/ (the kernel cache stays)'
 	@echo
+ifeq ($(EDITION),full)
 	@echo 'Variables: LAB=NN[,NN] ARCH=x86_64|i386 (default: each lab'"'"'s own) SRC=skel|solutions|DIR DEBUG=1'
+else
+	@echo 'Variables: LAB=NN[,NN] ARCH=x86_64|i386 (default: each lab'"'"'s own) SRC=skel|DIR DEBUG=1'
+endif
 	@echo 'Kernel cache: $${KMEMLAB_CACHE:-~/.cache/kmemlab}; KERNEL_TARBALL=... for other distros.'
 
 deps:
@@ -57,11 +73,13 @@ kernel: deps
 
 check: deps
 	@if [ -z "$(LAB)" ]; then echo 'make check needs LAB=NN (e.g. make check LAB=01)'; exit 2; fi
+	@if [ ! -d '$(SRC)' ]; then echo 'make check: there is no submission $(SRC) (no such folder)'; exit 2; fi
 	@$(PYTHON) grader/grade.py --check $(arch_arg) --flavour $(CHECK_FLAVOUR) --src $(SRC) $(labs_arg)
 
 grade: deps
 	@$(PYTHON) grader/grade.py $(arch_arg) --flavour debug --src $(SRC) $(labs_arg)
 
+ifeq ($(EDITION),full)
 test:
 	@qemu-env/deps.sh x86_64 i386
 	@$(PYTHON) tests/run.py $(labs_arg) $(jobs_arg)
@@ -77,6 +95,16 @@ skels:
 
 bench: deps
 	@$(PYTHON) bench/bench.py
+
+dist:
+	@$(PYTHON) dist/export.py '$(DEST)'
+else
+test: deps
+	@$(PYTHON) tests/student.py $(arch_arg) $(labs_arg)
+
+test-quick mutants skels bench dist:
+	@echo 'make $@: not in the student edition (it needs the solutions)'; exit 2
+endif
 
 clean:
 	rm -rf build results

@@ -29,7 +29,7 @@ arches := $(or $(ARCH),x86_64 i386)
 # tests/student.py, and the targets that need the solutions are not there.
 EDITION := $(if $(wildcard solutions/.),full,student)
 
-.PHONY: help deps kernel check grade test test-quick mutants skels bench dist clean
+.PHONY: help deps kernel check grade grade-class test test-quick mutants skels bench dist clean
 
 help:
 	@echo 'kmemlab: graded kernel memory-management and driver labs'
@@ -40,6 +40,9 @@ help:
 	@echo '  make grade               grade every lab (debug kernel): score table,'
 	@echo '                           results/results.json (Gradescope), results/junit.xml'
 ifeq ($(EDITION),full)
+	@echo '  make grade-class SUBMISSIONS=dir [LAB=NN] [JOBS=n]  grade a class: dir/<student>/ or'
+	@echo '                           <student>.zip each; gradebook.csv and per-student results'
+	@echo '                           in results/class (OUT=dir); a re-run grades only what changed'
 	@echo '  make test                kmemlab'"'"'s own tests: solutions earn full marks, skeletons'
 	@echo '                           do not, mistakes lose points, grader unit tests'
 	@echo '  make mutants             grade every typical mistake (kunit/*/mutants.toml): killed/total per lab'
@@ -80,6 +83,10 @@ grade: deps
 	@$(PYTHON) grader/grade.py $(arch_arg) --flavour debug --src $(SRC) $(labs_arg)
 
 ifeq ($(EDITION),full)
+grade-class: deps
+	@if [ -z "$(SUBMISSIONS)" ]; then echo 'make grade-class needs SUBMISSIONS=dir (one folder or archive per student)'; exit 2; fi
+	@$(PYTHON) grader/grade_class.py '$(SUBMISSIONS)' $(labs_arg) $(jobs_arg) $(if $(OUT),--out '$(OUT)')
+
 test:
 	@qemu-env/deps.sh x86_64 i386
 	@$(PYTHON) tests/run.py $(labs_arg) $(jobs_arg)

@@ -81,8 +81,10 @@ def make_args(kdir: Path, arch: str, mount_at: str) -> list[str]:
 
 def sandbox_ro(kdir: Path) -> list[Path]:
 	"""The read-only paths a module build needs: the kernel build dir and
-	the source tree its `source` link points to."""
-	return [kdir, (kdir / 'source').resolve()]
+	the source tree its `source` link points to (a prebuilt kernel, see
+	qemu-env/build-kernel.sh, is one folder with no such link)."""
+	source = (kdir / 'source').resolve()
+	return [kdir] + ([source] if source.is_dir() and source != kdir else [])
 
 
 class Tree:

@@ -68,12 +68,17 @@ progress() {
 # busybox_for ARCH - print the path of a static busybox that runs on ARCH.
 # x86_64 uses Debian's busybox-static; i386 needs its 32-bit build, which
 # qemu-env/deps.sh unpacks into the cache (it cannot be installed beside
-# the 64-bit one).
+# the 64-bit one). A prebuilt bundle (KMEMLAB_PREBUILT, see
+# build-kernel.sh) brings Debian's own as busybox-ARCH/bin/busybox: that
+# one goes first.
 busybox_for() {
 	case $1 in
 	x86_64) _bb=/bin/busybox ;;
 	i386) _bb="$KMEMLAB_CACHE/busybox-i386/bin/busybox" ;;
 	esac
+	if [ -n "${KMEMLAB_PREBUILT:-}" ] && [ -x "$KMEMLAB_PREBUILT/busybox-$1/bin/busybox" ]; then
+		_bb="$KMEMLAB_PREBUILT/busybox-$1/bin/busybox"
+	fi
 	[ -x "$_bb" ] || die "no static busybox for $1 at $_bb: run 'make deps' (as root) to install it"
 	printf '%s\n' "$_bb"
 }

@@ -54,13 +54,13 @@ static bool page_is(struct page *page, size_t off, size_t len, u8 val)
 	return ok;
 }
 
-/* Set every byte of @page to @val, through our own mapping. */
+/*
+ * Set every byte of @page to @val with the kernel's own helper, which maps
+ * the page for the moment it writes (include/linux/highmem.h).
+ */
 static void fill(struct page *page, u8 val)
 {
-	void *addr = kmap_local_page(page);
-
-	memset(addr, val, PAGE_SIZE);
-	kunmap_local(addr);
+	memset_page(page, 0, val, PAGE_SIZE);
 }
 
 static void alloc_high_gives_unmapped_page(struct kunit *test)

@@ -335,8 +335,22 @@ def send_when_asked(proc: subprocess.Popen, sock: socket.socket, data: bytes, se
 	return True
 
 
+def transcript_path(out: Path, arch: str, lab: str) -> Path:
+	return out / arch / f'{lab}.log'
+
+
+def keep_transcript(out: Path, lab: Lab, result: score.LabResult) -> None:
+	"""results/<arch>/<lab>.log: the transcript of a lab that lost points.
+	A lab with full marks has none: one that an earlier, failing run left
+	is removed, so that it cannot be read as this run's."""
+	if result.full_marks:
+		transcript_path(out, lab.arch, lab.name).unlink(missing_ok=True)
+	else:
+		save_transcript(out, lab, result)
+
+
 def save_transcript(out: Path, lab: Lab, result: score.LabResult) -> None:
-	path = out / lab.arch / f'{lab.name}.log'
+	path = transcript_path(out, lab.arch, lab.name)
 	path.parent.mkdir(parents=True, exist_ok=True)
 	steps = lab.steps() if lab.test_dir.is_dir() else ''
 	path.write_text(f'== {report.lab_header(result)}: {result.points}/{result.max_points}\n'
@@ -388,6 +402,8 @@ def main() -> int:
 			if missing:
 				result = score.LabResult(lab_dir.name, arch, args.flavour,
 							 score.unrun(rubric, f'not run: {missing}'), problem=missing)
+				# Nothing ran: no transcript, and none of an earlier run.
+				transcript_path(out, arch, lab_dir.name).unlink(missing_ok=True)
 				report.print_lab(result, verbose=args.check)
 				results.append(result)
 				continue
@@ -395,8 +411,7 @@ def main() -> int:
 				kernels[arch] = kernel_dir(arch, args.flavour)
 			lab = Lab(lab_dir, args.src, arch, args.flavour, kernels[arch])
 			result = lab.grade(deductions)
-			if not result.full_marks:
-				save_transcript(out, lab, result)
+			keep_transcript(out, lab, result)
 			report.print_lab(result, verbose=args.check)
 			results.append(result)
 	except score.RubricError as e:

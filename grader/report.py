@@ -65,7 +65,8 @@ def render_lab(r: LabResult, verbose: bool = False) -> str:
 		label = f'  {t.key} '
 		dots = '.' * max(2, WIDTH - len(label))
 		score = 'skip' if t.status == 'skip' else f'{t.points}/{t.max_points}'
-		line = f'{label}{dots} {score:>5}  {t.seconds:5.2f}s'
+		# A test that never ran to its end has no time (not 0.00s).
+		line = f'{label}{dots} {score:>5}  ' + (f'{t.seconds:5.2f}s' if t.timed else '     -')
 		if t.status != 'pass':
 			line += '  not run' if r.problem and t.reason == f'not run: {r.problem}' else f'  {t.reason}'
 		print(line)
@@ -75,9 +76,15 @@ def render_lab(r: LabResult, verbose: bool = False) -> str:
 				print(f'      | {d}')
 			if len(shown) > DETAIL_LINES:
 				print(f'      | ... ({len(shown) - DETAIL_LINES} more lines in the transcript)')
+		elif verbose and t.status == 'pass':
+			for d in t.details[:DETAIL_LINES]:	# what it measured or found
+				print(f'      # {d}')
 	for d in r.deductions:
 		more = f' (and {d.count - 1} more)' if d.count > 1 else ''
 		print(f'  deduction -{d.points}: {d.kind}: {d.text}{more}')
+		if verbose:
+			for w in d.where[1:DETAIL_LINES]:	# the first is the text above
+				print(f'      | {w}')
 	print(f'  Score: {r.points}/{r.max_points}')
 	if r.transcript:
 		print(f'  transcript: {r.transcript}')

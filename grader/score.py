@@ -107,6 +107,7 @@ class TestScore:
 	max_points: int
 	status: str		# pass, fail, skip
 	seconds: float = 0.0
+	timed: bool = False	# seconds was measured (False: the test never ran to its end)
 	reason: str = ''	# one line: why points were lost or skipped
 	details: list[str] = field(default_factory=list)
 	hidden: bool = False	# a [hidden] case: shown to students once grades are published
@@ -118,6 +119,7 @@ class Deduction:
 	points: int
 	text: str		# the first such report
 	count: int
+	where: list[str] = field(default_factory=list)	# the lines that locate the first report
 
 
 @dataclass
@@ -194,6 +196,56 @@ def stop_reason(run: Run, status: int) -> tuple[str, str]:
 	return f'the VM stopped during {where} (QEMU exit status {status})', 'the VM stopped while this test ran'
 
 
+# What a crash or a hang usually means, for the student (the kernel command
+# line of qemu-env/run-vm.sh: watchdog_thresh=5, hung_task_timeout_secs=20).
+HINTS = {
+	'Bad pagetable': 'a bad page-table entry: the pte of that address holds a frame number '
+			 'beyond physical memory, so a pfn given to remap_pfn_range() or written '
+			 'in a pte was not one of a page of RAM',
+	'soft lockup': 'a soft lockup: the CPU ran kernel code for over 10 s without ever scheduling, '
+		       'usually a loop that never ends or a spinlock that is never released '
+		       '(the RIP/EIP line shows where it spun)',
+	'blocked for more than': 'a hung task: it slept uninterruptibly for 20 s, usually on a mutex '
+				 'never unlocked, a completion never completed or a wait_event() whose '
+				 'condition never comes true',
+}
+TIMEOUT_HINT = ('no result within the lab\'s {limit} s, and no lockup detector fired: usually an '
+		'interruptible or killable wait that nobody ends (wait_event_interruptible(), '
+		'wait_for_completion_killable()), a loop that sleeps or calls schedule() and never ends, '
+		'or a user program stuck in a system call')
+BEFORE_STOP_SHOWN = 4	# failures logged before a crash, shown under the test
+
+
+def stop_details(run: Run, status: int, limit: int) -> list[str]:
+	"""What a student needs under the test that was running when the VM
+	stopped: where the kernel report points (the report, RIP/EIP, the call
+	trace up to the first module frame), a hint for a hang, and the
+	failures the test logged before the stop."""
+	first = next((r for r in run.stop_reports if r.kind != 'panic'), None) or run.panic
+	out = list(first.where) if first else []
+	hint = next((h for k, h in HINTS.items() if first and k in first.text), '')
+	if hint:
+		out.append(f'hint: {hint}')
+	elif not run.panic and status == TIMEOUT_STATUS:
+		out.append('hint: ' + TIMEOUT_HINT.format(limit=limit))
+	logged = run.before_stop
+	out += [f'logged before the VM stopped: {m}' for m in logged[:BEFORE_STOP_SHOWN]]
+	if len(logged) > BEFORE_STOP_SHOWN:
+		out.append(f'... and {len(logged) - BEFORE_STOP_SHOWN} more failures logged (transcript)')
+	return out
+
+
+# KTAP diagnostics that are KUnit's bookkeeping, not what a test has to say.
+BOOKKEEPING = re.compile(r'^# \S+: (?:pass:\d+ fail:\d+|Test should be marked slow)')
+
+
+def passing_diagnostics(case: Case) -> list[str]:
+	"""What a passing test printed for the student (a measurement, what it
+	found), without its "# case: " prefix."""
+	return [re.sub(r'^# \S+: ', '', d) for d in case.diagnostics
+		if d.startswith('# ') and not BOOKKEEPING.match(d)]
+
+
 FORGED = 'forged-results'
 
 
@@ -266,21 +318,24 @@ def score(rubric: Rubric, run: Run, status: int, deductions: dict[str, int],
 		case = run.cases.get(key)
 		if key == crashed_case:
 			result.tests.append(TestScore(key, 0, pts, 'fail', reason=in_test,
-						      details=[r.text for r in run.stop_reports]))
+						      details=stop_details(run, status, rubric.timeout)))
 		elif case is None and key in open_cases and key in run.on_console:
 			result.tests.append(TestScore(key, 0, pts, 'fail', reason='not counted: its suite never '
-						      'ended, and a suite\'s results are read when it ends'))
+						      'ended, and a suite\'s results are read when it ends',
+						      details=[f'the console showed it failing: {m}'
+							       for m in run.console_failures.get(key, [])]))
 		elif case is None:
 			why = result.problem or 'did not run: no KTAP result for this test'
 			result.tests.append(TestScore(key, 0, pts, 'fail', reason=f'not run: {why}'))
 		elif case.status == 'skip':
-			result.tests.append(TestScore(key, 0, pts, 'skip', case.seconds,
+			result.tests.append(TestScore(key, 0, pts, 'skip', case.seconds, case.timed,
 						      reason=f'skipped: {case.skip_reason or "no reason given"}'))
 		elif case.status == 'pass' and not case.reports:
-			result.tests.append(TestScore(key, pts, pts, 'pass', case.seconds))
+			result.tests.append(TestScore(key, pts, pts, 'pass', case.seconds, case.timed,
+						      details=passing_diagnostics(case)))
 		else:
-			details = case.diagnostics + [l for r in case.reports for l in r.context]
-			result.tests.append(TestScore(key, 0, pts, 'fail', case.seconds,
+			details = case.diagnostics + [l for r in case.reports[:3] for l in r.where]
+			result.tests.append(TestScore(key, 0, pts, 'fail', case.seconds, case.timed,
 						      failure_reason(case), details))
 
 	fates = step_fates(run, status, flavour)
@@ -294,7 +349,7 @@ def score(rubric: Rubric, run: Run, status: int, deductions: dict[str, int],
 		by_kind.setdefault(report.kind, []).append(report)
 	for kind, reports in by_kind.items():
 		pts = round(rubric.total * deductions.get(kind, 0) / 100)
-		result.deductions.append(Deduction(kind, pts, reports[0].text, len(reports)))
+		result.deductions.append(Deduction(kind, pts, reports[0].text, len(reports), reports[0].where))
 	for kind in dict.fromkeys(k for k, _, _ in fates):	# once per kind, the first text
 		same = [text for k, text, _ in fates if k == kind]
 		pts = round(rubric.total * deductions.get(kind, 0) / 100)

@@ -25,6 +25,7 @@ other than /init and KUnit printed it, and the run's results are void.
 
 from __future__ import annotations
 
+import errno
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -86,6 +87,141 @@ class Report:
 	text: str
 	line: int		# 1-based line in the serial log (0: QEMU's log)
 	context: list[str] = field(default_factory=list)
+	where: list[str] = field(default_factory=list)	# the lines that locate it (locate())
+
+
+# A call-trace frame: "[? ]function+0xoff/0xsize [module]".
+FRAME = re.compile(r'^\s*(?P<unsure>\? )?(?P<fn>[\w.$]+)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(?P<mod>\w+)\])?\s*$')
+# Where the CPU was: x86_64 "RIP: 0010:fn+0x5/0x20 [mod]", i386 "EIP: fn+...".
+WHERE = re.compile(r'^(?:RIP: [0-9a-f]{4}:|EIP: )\S')
+# Frames of the kernel's reporting machinery, not of the code at fault.
+MACHINERY = re.compile(r'^(?:dump_stack\w*|show_stack|show_regs|print_report|print_address_description'
+		       r'|kasan_\w+|__kasan_\w+|__asan_\w+|check_region_inline|__warn|warn_slowpath\w*'
+		       r'|report_bug|handle_bug|exc_\w+|asm_exc_\w+|__might_\w+|___might_sleep|__schedule_bug'
+		       r'|debug_dma_\w+|check_unmap|check_sync|err_printk|print_\w*bug\w*|lockdep_\w+'
+		       r'|mark_lock\w*|valid_state|check_noncircular|check_prev_add|validate_chain'
+		       r'|__lock_acquire|lock_acquire|lock_release|__lock_release|panic|watchdog_timer_fn)$')
+TRACE_FRAMES = 3	# frames shown when none is in a module
+
+
+def locate(lines: list[str], i: int) -> list[str]:
+	"""The lines that say where the kernel report on line i happened, for a
+	student: the report's own line (after the one or two lines before it
+	when they name the faulting address, as "Corrupted page table at
+	address" and the page-table entries do for a bad pte, and KASAN's "Read of size" or a page fault's first
+	"#PF:" line under it), the RIP/EIP line (the instruction at fault)
+	unless it is in the reporting machinery (a WARN of the DMA-API
+	checker), and the call trace up to the first frame in a module (the
+	student's or the lab's test), with the machinery and the unreliable
+	"?" frames left out: of a long way there, the innermost frame, "...",
+	and the frame that called into it. Empty lines are never returned."""
+	out = [lines[i].strip()]
+	for j in (i - 1, i - 2):	# "... at address X", maybe a page-table line, the report
+		if j >= 0 and re.search(r'\baddress\b', lines[j]) and not classify(lines[j]):
+			out[:0] = [l.strip() for l in lines[j:i]]
+			break
+	where, extra, frames, in_trace = '', '', [], False
+	for line in lines[i + 1:i + 120]:
+		s = line.strip()
+		if s.startswith('---[ end trace') or 'Kernel panic - not syncing' in s:
+			break
+		if not in_trace:
+			if s.startswith('Call Trace:'):
+				in_trace = True
+			elif not where and WHERE.match(s):
+				where = s
+			elif not where and not extra and re.match(r'(?:Read|Write) of size \d+|#PF: ', s):
+				extra = s
+				out.append(s)
+			continue
+		m = FRAME.match(line)
+		if m:
+			if not m.group('unsure'):
+				frames.append(m)
+			continue
+		if re.fullmatch(r'<(?:TASK|IRQ|/IRQ|NMI|/NMI|SOFTIRQ|/SOFTIRQ)>', s):
+			continue
+		break	# </TASK>, or the next message: the trace ended
+	at = FRAME.match(re.sub(r'^(?:RIP: [0-9a-f]{4}:|EIP: )', '', where))
+	if where and not (at and MACHINERY.match(at.group('fn').split('.')[0])):
+		out.append(where)
+	mine = [f for f in frames if not MACHINERY.match(f.group('fn').split('.')[0])]
+	first_mod = next((k for k, f in enumerate(mine) if f.group('mod')), None)
+	if first_mod is None:
+		shown = mine[:TRACE_FRAMES]
+	elif first_mod <= 2:
+		shown = mine[:first_mod + 1]
+	else:
+		shown = [mine[0], None, mine[first_mod - 1], mine[first_mod]]
+	if shown:
+		out.append('Call Trace:')
+		out += [f'  {f.group(0).strip()}' if f else '  ...' for f in shown]
+	return out
+
+
+# Error numbers as the kernel names them (errno's few aliases resolved the
+# kernel's way), and the kernel-internal ones of include/linux/errno.h.
+ERRNO_NAMES = {**errno.errorcode, errno.EAGAIN: 'EAGAIN', errno.EDEADLK: 'EDEADLK',
+	       errno.EOPNOTSUPP: 'EOPNOTSUPP', 512: 'ERESTARTSYS', 513: 'ERESTARTNOINTR',
+	       514: 'ERESTARTNOHAND', 515: 'ENOIOCTLCMD', 516: 'ERESTART_RESTARTBLOCK',
+	       517: 'EPROBE_DEFER', 518: 'EOPENSTALE', 519: 'ENOPARAM', 524: 'ENOTSUPP'}
+# A negative number right after a word that says it is an error code.
+ERRNO_NUMBER = re.compile(r'(?P<lead>\b(?:error|errno|err|ret|failed with|fails? with|returned|returns?'
+			  r'|gave|got|status)\b\s*[:=]?\s*)-(?P<num>\d{1,3})\b(?! \(E)')
+
+
+def name_errnos(text: str) -> str:
+	"""text with each negative error code that a KUnit message printed as a
+	number followed by its name: "failed with -12" -> "failed with -12
+	(ENOMEM)". Only numbers after a word such as "error", "returned" or
+	"got" are named; others may not be error codes at all."""
+	def named(m: re.Match) -> str:
+		name = ERRNO_NAMES.get(int(m.group('num')))
+		return f"{m.group('lead')}-{m.group('num')}" + (f' ({name})' if name else '')
+	return ERRNO_NUMBER.sub(named, text)
+
+
+# A failed check: KUnit's "# case: EXPECTATION FAILED at file:line" (the
+# assertion's text and values and the _MSG text follow, lib/kunit/assert.c),
+# or ktap_user.h's one line with the message after the location.
+FAILED_AT = re.compile(r'^\s*# (?:(?P<case>\S+): )?(?P<kind>EXPECTATION|ASSERTION) FAILED at '
+		       r'(?P<where>\S+?:\d+)(?:: (?P<msg>.*))?$')
+
+
+def tidy_diagnostics(raw: list[str], kunit: bool) -> list[str]:
+	"""A case's diagnostic lines as a student reads them, stripped.
+
+	KUnit prints a failed check as the location, then the check with its
+	macros expanded ("Expected __builtin_expect(!!(...)) to be false, but
+	is true") and the values, then the _MSG text at column 0. When there is
+	a message, the check is one line here: "# case: EXPECTATION FAILED at
+	file:line: message", as a user program prints it; without one, the
+	check's own lines stay. KUnit's error codes get their names."""
+	out: list[str] = []
+	i = 0
+	while i < len(raw):
+		m = FAILED_AT.match(raw[i])
+		if not m or m.group('msg') is not None or not kunit:
+			if raw[i].strip():
+				out.append(name_errnos(raw[i].strip()) if kunit else raw[i].strip())
+			i += 1
+			continue
+		j = i + 1
+		while j < len(raw) and not re.match(r'^\s+# ', raw[j]):
+			j += 1
+		block = raw[i + 1:j]
+		# The message starts at the first line at column 0 (the check's
+		# own lines are indented).
+		start = next((k for k, l in enumerate(block) if l.strip() and not l[0].isspace()), len(block))
+		message = ' '.join(l.strip() for l in block[start:] if l.strip())
+		head = f"# {m.group('case') + ': ' if m.group('case') else ''}{m.group('kind')} FAILED at {m.group('where')}"
+		if message:
+			out.append(name_errnos(f'{head}: {message}'))
+		else:
+			out.append(head)
+			out += [name_errnos(l.strip()) for l in block if l.strip()]
+		i = j
+	return out
 
 
 @dataclass
@@ -116,6 +252,7 @@ class Case:
 	reports: list[Report] = field(default_factory=list)
 	skip_reason: str = ''
 	message: str = ''	# the first failed expectation's text, and where
+	timed: bool = False	# seconds was measured (its console lines have timestamps)
 
 
 @dataclass
@@ -132,6 +269,12 @@ class Run:
 	forged: list[str] = field(default_factory=list)	# why the results cannot be trusted
 	on_console: set[str] = field(default_factory=set)	# cases the console says ended
 	foreign_suites: list[tuple[Step, str]] = field(default_factory=list)	# suites from lab modules
+	# For the student only, never scored (the console proves nothing):
+	# what the console showed of the suite that was running when the VM
+	# stopped, its failed cases' messages and the failures logged in the
+	# case that never ended, before the first kernel report.
+	console_failures: dict[str, list[str]] = field(default_factory=dict)
+	before_stop: list[str] = field(default_factory=list)
 
 
 def split_timestamps(text: str) -> tuple[list[str], list[Optional[float]]]:
@@ -166,7 +309,7 @@ def find_reports(lines: list[str]) -> list[Report]:
 		# A WARN from the DMA-API checker is one report, not two.
 		if kind == 'warning' and 'kernel/dma/debug.c' in text:
 			continue
-		reports.append(Report(kind, text, i + 1, lines[max(0, i - 2):i + 25]))
+		reports.append(Report(kind, text, i + 1, lines[max(0, i - 2):i + 25], locate(lines, i)))
 	return reports
 
 
@@ -246,14 +389,16 @@ class Doc:
 	problem: str = ''	# not KTAP as KUnit or ktap_user.h writes it
 
 
-def read_doc(lines: list[str]) -> Doc:
+def read_doc(lines: list[str], kunit: bool = False) -> Doc:
 	"""Read one suite's KTAP strictly, as KUnit's debugfs file or
 	kunit/include/ktap_user.h write it: top-level header, the suite's
 	"# Subtest:" and plan at four spaces, case results at four spaces
 	numbered 1, 2, ... up to the plan, parameter results at eight spaces
 	after the case's own "# Subtest:", one suite result line last. Any other
 	result line (which a message quoting a student's text could hold) makes
-	the document forged: its problem says why."""
+	the document forged: its problem says why. kunit: the document is a
+	KUnit suite's (its diagnostics are tidied the KUnit way, see
+	tidy_diagnostics)."""
 	doc = Doc('', {}, False)
 	plan = None
 	diag: list[str] = []
@@ -273,7 +418,7 @@ def read_doc(lines: list[str]) -> Doc:
 			in_params = True
 		if not m:
 			if line.strip() and not STRUCTURE.match(line):
-				diag.append(line.strip())
+				diag.append(line)	# indentation kept for tidy_diagnostics
 			continue
 		indent, status, num = len(m.group('indent')), m.group('status'), int(m.group('num'))
 		rest = m.group('rest') or ''
@@ -291,11 +436,11 @@ def read_doc(lines: list[str]) -> Doc:
 				continue
 			skip = directive[len('SKIP'):].strip() if directive.startswith('SKIP') else ''
 			st = 'skip' if skip or directive.startswith('SKIP') else ('pass' if status == 'ok' else 'fail')
-			doc.cases[name] = (st, diag, skip)
+			doc.cases[name] = (st, tidy_diagnostics(diag, kunit), skip)
 			diag, in_params = [], False
 		elif indent == 8 and in_params:
 			if status == 'not ok':
-				diag.append(f'# parameter "{name}" failed')
+				diag.append(f'    # parameter "{name}" failed')
 		else:
 			doc.problem = f'a result line no test wrote: "{line.strip()[:80]}"'
 		if doc.problem:
@@ -316,26 +461,35 @@ def split_docs(lines: list[str]) -> list[list[str]]:
 	return docs
 
 
-def failure_message(lines: list[str], stamps: list[Optional[float]]) -> str:
-	"""The student's message of the first failed expectation in a case.
+def failure_messages(lines: list[str], stamps: list[Optional[float]]) -> list[str]:
+	"""The student's message of every failed expectation in these console
+	lines, each as "message (file:line)".
 
 	A user program prints "... FAILED at file:line: message" on one line.
 	KUnit prints "FAILED at file:line", the values, and the _MSG text last,
 	all in one printk: the lines of one report share one timestamp, which
-	tells them from kernel messages printed in between.
+	tells them from kernel messages printed in between. KUnit's error codes
+	get their names (name_errnos).
 	"""
+	found = []
 	for i, line in enumerate(lines):
 		if 'FAILED at ' not in line:
 			continue
 		where = line.split('FAILED at ', 1)[1].strip()
 		m = re.match(r'(\S+:\d+): (.*)', where)
 		if m:
-			return f'{m.group(2)} ({m.group(1)})'
+			found.append(f'{m.group(2)} ({m.group(1)})')
+			continue
 		block = [l.strip() for l, t in zip(lines[i + 1:], stamps[i + 1:])
 			 if t == stamps[i] and stamps[i] is not None]
 		block = [l for l in block if l]
-		return f'{block[-1] if block else "expectation failed"} ({where})'
-	return ''
+		found.append(name_errnos(f'{block[-1] if block else "expectation failed"} ({where})'))
+	return found
+
+
+def failure_message(lines: list[str], stamps: list[Optional[float]]) -> str:
+	"""The first of failure_messages(), or ''."""
+	return next(iter(failure_messages(lines, stamps)), '')
 
 
 def marker_texts(step: Step) -> tuple[str, Optional[str]]:
@@ -495,7 +649,7 @@ def parse(serial: str, qemu: str = '', results: str = '', secret: str = '',
 	for step in steps:
 		docs = []
 		if step.number in suite_steps and step.rc is not None:
-			docs = [read_doc(d) for d in step.suites.values()]
+			docs = [read_doc(d, kunit=True) for d in step.suites.values()]
 		elif step.verb == 'run':
 			docs = [read_doc(d) for d in split_docs(step.output)]
 		for name in step.suites if step.number not in suite_steps else []:
@@ -530,12 +684,14 @@ def parse(serial: str, qemu: str = '', results: str = '', secret: str = '',
 				run.on_console.add(key)
 				if key in statuses and key not in run.cases:
 					status, diag, skip = statuses[key]
-					seconds = 0.0
-					if stamps[i] is not None and prev_ts is not None:
-						seconds = stamps[i] - prev_ts
+					timed = stamps[i] is not None and prev_ts is not None
+					seconds = stamps[i] - prev_ts if timed else 0.0
 					run.cases[key] = Case(suite, m.group(2), status, seconds, diag, skip_reason=skip,
-							      message=failure_message(lines[start:i], stamps[start:i]))
+							      message=failure_message(lines[start:i], stamps[start:i]),
+							      timed=timed)
 					windows.append((start, i, key))
+				elif key not in statuses and m.group(1) == 'not ok':
+					run.console_failures[key] = failure_messages(lines[start:i], stamps[start:i])
 				start, prev_ts = i, stamps[i]
 				continue
 			m = SUITE_RESULT.match(line)
@@ -544,6 +700,8 @@ def parse(serial: str, qemu: str = '', results: str = '', secret: str = '',
 		if step is run.stopped_step and suite:
 			run.open_suite = suite
 			windows.append((start, len(lines), f'{suite}.*'))
+			stop = next((r.line - 1 for r in reports if r.line - 1 > start), len(lines))
+			run.before_stop = failure_messages(lines[start:stop], stamps[start:stop])
 	for key, (status, diag, skip) in statuses.items():
 		if key not in run.cases:	# its console lines were lost
 			suite, _, name = key.partition('.')

@@ -12,6 +12,12 @@ runs of the solution and the skeleton with both, warm (the module came over
 the lab port). The other cases are made from them here: a skip, a log cut
 short by the timeout, reports inside and outside test cases, forged results
 of every kind, steps that end badly, garbage, nothing at all.
+remap-crash, remap-npd and remap-fail (.log and .channel) are real runs of
+lab 05 on the fast x86_64 kernel: a module that maps its vmalloc buffer
+with virt_to_page() (the first read through the mapping oopses, "Bad
+pagetable"), one whose .mmap takes its device from vm_private_data (NULL:
+it oopses itself), and one without the bounds check (failed KUnit checks
+with _MSG texts, the measurements of a passing program).
 """
 
 import dataclasses
@@ -24,12 +30,14 @@ import tempfile
 import unittest
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'grader'))
 sys.path.insert(0, str(ROOT / 'skelgen'))
 sys.path.insert(0, str(ROOT / 'tests'))
 
+import grade as grade_py  # noqa: E402
 import report  # noqa: E402
 import score  # noqa: E402
 import vmlog  # noqa: E402
@@ -483,6 +491,217 @@ class FateTest(unittest.TestCase):
 		self.assertEqual([d.kind for d in r.deductions], ['unfinished'])
 
 
+# Lab 05's rubric when the remap-* fixtures were recorded, in part:
+# one point a case (the cases and their order matter here, not the points).
+REMAP = score.Rubric('05-mmap-remap', 'mmap', ['x86_64'], '256M', 60, dict.fromkeys([
+	'kmemlab_remap.mmap_buffer_starts_zeroed', 'kmemlab_remap.mmap_maps_every_buffer_page',
+	'kmemlab_remap.mmap_honours_pgoff', 'kmemlab_remap.mmap_rounds_length_up',
+	'kmemlab_remap.mmap_shares_bytes_both_ways', 'kmemlab_remap.mmap_read_only_file_shared',
+	'kmemlab_remap.mmap_allocation_failure_all_or_nothing', 'kmemlab_remap.mmap_rejects_past_end',
+	'kmemlab_remap.mmap_rejects_private',
+	'mmap_remap_user.contig_length_rounds_up_to_page', 'mmap_remap_user.vmalloc_read_only_open_maps_shared',
+	'remap_bench.contig_read_and_mapping_agree', 'remap_bench.vmalloc_read_and_mapping_agree'], 1))
+
+
+def grade_remap(name: str) -> score.LabResult:
+	serial, channel, secret = warm(name)
+	run = vmlog.parse(serial, '', channel, secret, {'kmemlab_remap_test'})
+	return score.score(REMAP, run, 0, DEDUCTIONS, 'x86_64', 'fast')
+
+
+class StudentOutputTest(unittest.TestCase):
+	"""What make check shows a student: where a crash happened, what a hang
+	usually is, KUnit's checks without their macro expansions, error
+	numbers with their names, the measurements of passing tests, no stale
+	transcript."""
+
+	def test_crash_shows_the_rip_line_and_the_first_module_frame(self):
+		r = grade(fixture('crash.log'))
+		t = by_key(r)['kmemlab_hello.hello_greet_truncates_to_buffer']
+		self.assertEqual(t.details[0], 'BUG: kernel NULL pointer dereference, address: 0000000000000000')
+		self.assertIn('RIP: 0010:kmemlab_hello_greet+0x6/0x40 [kmemlab_hello]', t.details)
+		self.assertIn('  hello_greet_truncates_to_buffer+0x23/0x150 [kmemlab_hello_test]', t.details)
+		self.assertNotIn('  ret_from_fork+0x28/0x40', t.details)	# the trace stops at the module
+		self.assertIn('      | RIP: 0010:kmemlab_hello_greet+0x6/0x40 [kmemlab_hello]',
+			      report.render_lab(r, verbose=True))
+
+	def test_crash_on_a_bad_pte_shows_the_address_and_the_pte(self):
+		t = by_key(grade_remap('remap-crash'))['kmemlab_remap.mmap_buffer_starts_zeroed']
+		self.assertIn('kernel crashed: Oops: Bad pagetable', t.reason)
+		self.assertEqual(t.details[:3], ['kunit_try_catch: Corrupted page table at address 7ffff7eff000',
+						 'PGD 2336067 P4D 2335067 PUD 2334067 PMD 2333067 PTE 800f000000010227',
+						 'Oops: Bad pagetable: 0008 [#1]'])
+		self.assertIn('RIP: 0010:rep_movs_alternative+0x3d/0x80', t.details)
+		self.assertIn('  mmap_buffer_starts_zeroed+0xb5/0x1a0 [kmemlab_remap_test]', t.details)
+		self.assertTrue(any(d.startswith('hint: a bad page-table entry') for d in t.details), t.details)
+
+	def test_crash_in_the_students_module_shows_its_function_and_the_way_there(self):
+		t = by_key(grade_remap('remap-npd'))['kmemlab_remap.mmap_buffer_starts_zeroed']
+		self.assertEqual(t.details, [
+			'BUG: kernel NULL pointer dereference, address: 0000000000000058',
+			'#PF: supervisor read access in kernel mode',
+			'RIP: 0010:kmemlab_remap_mmap+0x43/0x60 [kmemlab_remap]',
+			'Call Trace:',
+			'  __mmap_region+0x66e/0x9d0',	# the innermost frame: mmap() called the module
+			'  ...',
+			'  kunit_vm_mmap+0x69/0x90',
+			'  map_device+0x43/0xb0 [kmemlab_remap_test]'])
+
+	def test_failures_logged_before_a_crash_are_shown(self):
+		failed = ['[    0.700020]     # hello_greet_truncates_to_buffer: EXPECTATION FAILED at t.c:41',
+			  '[    0.700020]     Expected n == 3, but',
+			  '[    0.700020]         n == 7 (0x7)',
+			  '[    0.700020] ',
+			  '[    0.700020] a 4-byte buffer holds 3 characters and the NUL']
+		log = insert_after_line(fixture('crash.log'), 'ok 3 hello_greet_returns_length', failed)
+		# And a case before it that failed on the console, in the suite
+		# that never ended: not counted, but its message is shown.
+		log = insert_before(log, 'ok 2 hello_greet_uses_parameter',
+				    '[    0.700020]     # hello_greet_uses_parameter: EXPECTATION FAILED at t.c:24: '
+				    'the text should use the parameter')
+		log = log.replace('    ok 2 hello_greet_uses_parameter', '    not ok 2 hello_greet_uses_parameter')
+		t = by_key(grade(log))
+		crashed = t['kmemlab_hello.hello_greet_truncates_to_buffer']
+		self.assertIn('logged before the VM stopped: a 4-byte buffer holds 3 characters and the NUL (t.c:41)',
+			      crashed.details)
+		self.assertIn('RIP: 0010:kmemlab_hello_greet+0x6/0x40 [kmemlab_hello]', crashed.details)
+		earlier = t['kmemlab_hello.hello_greet_uses_parameter']
+		self.assertIn('not counted', earlier.reason)
+		self.assertEqual(earlier.details,
+				 ['the console showed it failing: the text should use the parameter (t.c:24)'])
+
+	def test_report_inside_a_case_shows_where_not_the_whole_dump(self):
+		log = insert_before(fixture('pass.log'), 'ok 3 hello_greet_returns_length', '\n'.join([
+			'[    0.988000] BUG: KASAN: slab-out-of-bounds in kmemlab_hello_greet+0x51/0x90 [kmemlab_hello]',
+			'[    0.988000] Write of size 1 at addr ffff888003d0c004 by task kunit_try_catch/40',
+			'[    0.988000] ',
+			'[    0.988000] CPU: 0 UID: 0 PID: 40 Comm: kunit_try_catch Tainted: G O N 6.12.117 #1',
+			'[    0.988000] Call Trace:',
+			'[    0.988000]  <TASK>',
+			'[    0.988000]  dump_stack_lvl+0x5d/0x80',
+			'[    0.988000]  print_report+0x171/0x4f0',
+			'[    0.988000]  ? kmemlab_hello_greet+0x51/0x90 [kmemlab_hello]',
+			'[    0.988000]  kasan_report+0xd6/0x110',
+			'[    0.988000]  kmemlab_hello_greet+0x51/0x90 [kmemlab_hello]',
+			'[    0.988000]  hello_greet_returns_length+0x2f/0x90 [kmemlab_hello_test]',
+			'[    0.988000]  kunit_try_run_case+0xfc/0x250',
+			'[    0.988000]  </TASK>']))
+		# KUnit's log (the channel) has none of the kernel's lines.
+		t = by_key(grade(log, channel=honest_channel(fixture('pass.log'))))['kmemlab_hello.hello_greet_returns_length']
+		self.assertEqual(t.details, [
+			'BUG: KASAN: slab-out-of-bounds in kmemlab_hello_greet+0x51/0x90 [kmemlab_hello]',
+			'Write of size 1 at addr ffff888003d0c004 by task kunit_try_catch/40',
+			'Call Trace:', '  kmemlab_hello_greet+0x51/0x90 [kmemlab_hello]'])
+
+	def test_deduction_shows_where_in_verbose_output(self):
+		log = insert_before(fixture('pass.log'), 'kmemlab: step 5 end', '\n'.join([
+			'[    1.100000] WARNING: CPU: 0 PID: 60 at mm/vmalloc.c:3300 vfree+0x10/0x20',
+			'[    1.100000] RIP: 0010:vfree+0x10/0x20',
+			'[    1.100000] Call Trace:',
+			'[    1.100000]  <TASK>',
+			'[    1.100000]  ? __warn+0x7d/0x130',
+			'[    1.100000]  hello_exit+0x12/0x20 [kmemlab_hello]',
+			'[    1.100000]  </TASK>']))
+		r = grade(log)
+		self.assertEqual(r.deductions[0].where[1:], ['RIP: 0010:vfree+0x10/0x20', 'Call Trace:',
+							     '  hello_exit+0x12/0x20 [kmemlab_hello]'])
+		self.assertIn('      |   hello_exit+0x12/0x20 [kmemlab_hello]', report.render_lab(r, verbose=True))
+
+	def test_hang_shows_no_time_and_a_hint(self):
+		lines = fixture('pass.log').split('\n')
+		cut = next(n for n, l in enumerate(lines) if 'ok 3 hello_greet_returns_length' in l)
+		r = grade('\n'.join(lines[:cut + 1]), status=score.TIMEOUT_STATUS)
+		hung = by_key(r)['kmemlab_hello.hello_greet_truncates_to_buffer']
+		self.assertEqual(hung.reason, 'timed out while this test ran')
+		self.assertTrue(any(d.startswith("hint: no result within the lab's 60 s") for d in hung.details),
+				hung.details)
+		shown = report.render_lab(r, verbose=True).split('\n')
+		for key in ('kmemlab_hello.hello_greet_truncates_to_buffer', 'kmemlab_hello.hello_greet_rejects_empty_buffer',
+			    'hello_user.parameter_holds_insmod_value'):
+			line = next(l for l in shown if key in l)
+			self.assertNotIn('0.00s', line)
+			self.assertRegex(line, r' 0/\d +-  ')
+		self.assertRegex(next(l for l in shown if 'hello_greet_rejects_empty_buffer' in l), r' -  not run$')
+		passed = report.render_lab(grade(fixture('pass.log'))).split('\n')
+		self.assertRegex(next(l for l in passed if 'hello_init_ran_once' in l), r' \d+\.\d\ds$')
+
+	def test_soft_lockup_gets_its_hint_and_where_it_spun(self):
+		t = by_key(grade(fixture('lockup.log')))['kmemlab_hello.hello_greet_truncates_to_buffer']
+		self.assertIn('RIP: 0010:kmemlab_hello_greet+0x25/0x30 [kmemlab_hello]', t.details)
+		self.assertTrue(any(d.startswith('hint: a soft lockup') for d in t.details), t.details)
+
+	def test_kunit_check_with_a_message_is_one_line_without_the_expansion(self):
+		doc = ['KTAP version 1', '1..1', '    KTAP version 1', '    # Subtest: s', '    1..2',
+		       '    # a: ASSERTION FAILED at t.c:10',
+		       '    Expected __builtin_expect(!!((unsigned long)(void *)(addr) >= (unsigned long)-4095), 0)'
+		       ' to be false, but is true', '',
+		       'mmap() of 3 pages failed with -12',
+		       '    not ok 1 a',
+		       '    # b: EXPECTATION FAILED at t.c:20',
+		       '    Expected got == want, but',
+		       '        got == 3 (0x3)',
+		       '        want == 4 (0x4)',
+		       '    not ok 2 b',
+		       'not ok 1 s']
+		d = vmlog.read_doc(doc, kunit=True)
+		self.assertEqual(d.problem, '')
+		self.assertEqual(d.cases['a'][1],
+				 ['# a: ASSERTION FAILED at t.c:10: mmap() of 3 pages failed with -12 (ENOMEM)'])
+		# Without a message, the check's own lines are all there is.
+		self.assertEqual(d.cases['b'][1], ['# b: EXPECTATION FAILED at t.c:20', 'Expected got == want, but',
+						   'got == 3 (0x3)', 'want == 4 (0x4)'])
+
+	def test_real_kunit_failures_read_as_one_line_each(self):
+		r = grade_remap('remap-fail')
+		t = by_key(r)['kmemlab_remap.mmap_rounds_length_up']
+		self.assertFalse([d for d in t.details if d.startswith('Expected') or '(long)addr ==' in d], t.details)
+		self.assertIn('# mmap_rounds_length_up: EXPECTATION FAILED at /suite/05-mmap-remap/kmemlab_remap_test.c:228: '
+			      'mmap(the buffer\'s length less 1 byte at page offset 1) rounds up to 256 pages from page 1, '
+			      'past the end: expected -EINVAL, got 140737352019968', t.details)
+		past = by_key(r)['kmemlab_remap.mmap_rejects_past_end']
+		self.assertIn('expected error -22 (EINVAL), got a mapping', past.reason)
+		self.assertTrue(all('-22 (EINVAL)' in d for d in past.details if 'expected error' in d))
+
+	def test_errno_names_only_where_a_number_is_an_error_code(self):
+		self.assertEqual(vmlog.name_errnos('kmemlab_snapshot() failed with -12'),
+				 'kmemlab_snapshot() failed with -12 (ENOMEM)')
+		self.assertEqual(vmlog.name_errnos('cannot open x (error -2): is it there?'),
+				 'cannot open x (error -2 (ENOENT)): is it there?')
+		self.assertEqual(vmlog.name_errnos('a transfer returned -517'), 'a transfer returned -517 (EPROBE_DEFER)')
+		for same in ('page -1 of the buffer', 'offset -22 bytes', 'got -9999', 'returned -12 (ENOMEM)',
+			     'expected error -22 (EINVAL)'):
+			self.assertEqual(vmlog.name_errnos(same), same)
+		# User programs print names already; their lines are left alone.
+		doc = ['KTAP version 1', '1..1', '    KTAP version 1', '    # Subtest: u', '    1..1',
+		       '    # c: EXPECTATION FAILED at u.c:5: read() returned -1: Bad address', '    not ok 1 c',
+		       'not ok 1 u']
+		self.assertEqual(vmlog.read_doc(doc).cases['c'][1],
+				 ['# c: EXPECTATION FAILED at u.c:5: read() returned -1: Bad address'])
+
+	def test_measurements_of_passing_tests_are_shown(self):
+		r = grade_remap('remap-fail')
+		bench = by_key(r)['remap_bench.contig_read_and_mapping_agree']
+		self.assertEqual(bench.status, 'pass')
+		self.assertIn('read()+sum takes 1.62 times as long as summing in place', bench.details)
+		shown = report.render_lab(r, verbose=True)
+		self.assertIn('      # read()+sum takes 1.62 times as long as summing in place', shown)
+		self.assertNotIn('pass:', shown)	# KUnit's tallies are not measurements
+		self.assertNotIn('      # read()', report.render_lab(r, verbose=False))
+
+	def test_transcript_of_a_passing_run_replaces_a_stale_one(self):
+		with tempfile.TemporaryDirectory() as tmp:
+			out = Path(tmp)
+			lab = SimpleNamespace(arch='x86_64', name='00-hello', build_log='', steps=lambda: '',
+					      test_dir=out / 'none')
+			stale = out / 'x86_64' / '00-hello.log'
+			grade_py.keep_transcript(out, lab, grade(fixture('fail.log')))
+			self.assertTrue(stale.is_file())
+			passed = grade(fixture('pass.log'))
+			grade_py.keep_transcript(out, lab, passed)
+			self.assertFalse(stale.exists())
+			self.assertIsNone(passed.transcript)
+
+
 class OutputTest(unittest.TestCase):
 	"""results.json and junit.xml stay valid whatever the kernel printed."""
 
@@ -537,6 +756,16 @@ class SubmissionTest(unittest.TestCase):
 		with tempfile.TemporaryDirectory() as tmp:
 			(Path(tmp) / '01-kmalloc-vmalloc').mkdir()	# another lab's folder only
 			self.check(tmp, 'no folder 00-hello in the submission', labs=('00',))
+
+	def test_missing_lab_folder_leaves_no_stale_transcript(self):
+		with tempfile.TemporaryDirectory() as tmp:
+			out = Path(tmp) / 'out'
+			stale = out / 'x86_64' / '00-hello.log'
+			stale.parent.mkdir(parents=True)
+			stale.write_text('== an earlier run\n')
+			proc = self.run_grade(tmp, out, '00')
+			self.assertEqual(proc.returncode, 0, proc.stderr)
+			self.assertFalse(stale.exists())
 
 	def test_empty_submission(self):
 		with tempfile.TemporaryDirectory() as tmp:

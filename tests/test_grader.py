@@ -865,6 +865,15 @@ class SkelgenTest(unittest.TestCase):
 		out, _ = skelgen.strip_regions(src, 'x.c')
 		self.assertEqual(out, '\t/*\n\t * TODO 4: map it.\n\t * Really.\n\t */\n\treturn -ENOSYS;\n')
 
+	def test_banner_says_complete_only_on_a_file_with_a_todo(self):
+		with tempfile.TemporaryDirectory() as tmp:
+			helper, todo = Path(tmp) / 'helper.c', Path(tmp) / 'mod.c'
+			helper.write_text('int helper(void) { return 0; }\n')
+			todo.write_text('/* TODO 1 BEGIN: a */\nx;\n/* TODO 1 END */\n')
+			self.assertIn('nothing to complete here', skelgen.banner_for(helper, 'solutions/x/helper.c', 'x'))
+			self.assertNotIn('the file you complete', skelgen.banner_for(helper, 'solutions/x/helper.c', 'x'))
+			self.assertIn('the file you complete', skelgen.banner_for(todo, 'solutions/x/mod.c', 'x'))
+
 	def test_bad_markers_name_file_and_line(self):
 		cases = {
 			'nested': '/* TODO 1 BEGIN: a */\n/* TODO 2 BEGIN: b */\n/* TODO 2 END */\n/* TODO 1 END */\n',

@@ -173,12 +173,13 @@ def lab_files(root: Path, lab: Path) -> dict[str, Optional[bytes]]:
 		raise ExportError(str(e)) from e
 	files: dict[str, Optional[bytes]] = {f'{rel}/rubric.toml': student_rubric(rubric_path.read_text(), rubric, f'{rel}/rubric.toml').encode()}
 	suite = root / 'kunit' / lab.name
-	stems = {Path(f).stem for f in rubric.hidden_files if '/' not in f}
+	suites = {Path(f).stem for f in rubric.hidden_files if '/' not in f}	# KUnit modules
+	stems = {Path(f).stem for f in rubric.hidden_files}	# and user programs
 	for f in rubric.hidden_files:
 		if not (suite / f).is_file():
 			raise ExportError(f'{rel}/rubric.toml: [hidden] file kunit/{lab.name}/{f} does not exist')
 	kbuild = (suite / 'Kbuild').read_text() if (suite / 'Kbuild').is_file() else ''
-	for s in stems:
+	for s in suites:
 		if not re.search(rf'^obj-m\s*[:+]?=.*\b{re.escape(s)}\.o\b', kbuild, re.M):
 			raise ExportError(f'{rel}/rubric.toml: [hidden] file kunit/{lab.name}/{s}.c is not in its Kbuild')
 	for name in ('Kbuild', 'vm-steps'):

@@ -56,7 +56,8 @@ endif
 	@echo '  make kernel              build (or find cached) the lab kernels (ARCH, or both)'
 	@echo '  make deps                install missing Debian packages (as root)'
 ifeq ($(EDITION),full)
-	@echo '  make bench               measure build and VM times (docs/performance.md)'
+	@echo '  make bench [PART=loop,labs,costs,throughput]  measure the student loop of every lab,'
+	@echo '                           the cost of the safeguards, labs graded per hour (docs/performance.md)'
 endif
 	@echo '  make clean               remove build/ and results/ (the kernel cache stays)'
 	@echo
@@ -101,7 +102,7 @@ skels:
 	@$(PYTHON) skelgen/skelgen.py
 
 bench: deps
-	@$(PYTHON) bench/bench.py
+	@$(PYTHON) bench/bench.py $(foreach p,$(subst $(comma), ,$(PART)),--part $(p)) $(jobs_arg)
 
 dist:
 	@$(PYTHON) dist/export.py '$(DEST)'

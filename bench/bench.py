@@ -2,18 +2,32 @@
 # SPDX-License-Identifier: GPL-2.0
 """make bench: how long the student's loop and grading take, on this machine.
 
-For each kernel flavour it measures, interleaved round by round so that the
-machine's noise hits both alike:
-  floor  - the same kernel and initramfs base booting a trivial /init that
-           runs no step and reboots (QEMU start to QEMU exit);
-  check  - `make check LAB=00` of a copy of the solution after an edit of
-           its .c file (a new comment: build trees are keyed by content,
-           so a mere touch would rebuild nothing): module rebuild,
-           initramfs, boot, tests, report.
-It prints medians and the check/floor ratio of the same run, plus how long
-each cached kernel took to build (from its build tree's file times).
+Every measurement interleaves what it compares, round by round, so that the
+machine's noise hits both alike, and prints medians (seconds) and ratios
+taken within the same run. Run it on an otherwise idle machine.
 
-  bench.py [--rounds N] [--lab NN]
+  bench.py [--rounds N] [--arch A] [--part loop|labs|costs|throughput ...]
+  (default: loop, labs and costs; make bench PART=throughput for the last)
+
+  loop        lab 00 on both kernels: the floor (the kernel and
+              initramfs base booting a trivial /init that runs no step and
+              reboots, QEMU start to exit) and a warm `make check` of a copy
+              of the solution after an edit of its .c file (a new comment:
+              build trees are keyed by content, a touch rebuilds nothing);
+              plus each cached kernel's build time (from its file times)
+  labs        the same warm check, fast kernel, for every lab on --arch,
+              each against the floor of the same round
+  costs       what the graded run's safeguards cost: the student's module
+              build in the sandbox with sparse (C=1) and without; the floor
+              and the lab 00 check with the default CPU model (SMEP, SMAP,
+              UMIP, LA57) and with plain qemu64 (QEMU_CPU)
+  throughput  labs graded per hour on the debug kernel, the solutions and
+              skeletons of every lab on its default arch: one VM at a time
+              (grade.py, as make grade runs) against make grade-class with
+              --jobs VMs at once (default: the number of cores); projects a
+              300-student class (9 labs each) here and on a 16-core machine
+
+Exit status 0, or 1 when a measured command failed.
 """
 
 import argparse
@@ -28,12 +42,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = ROOT / 'qemu-env'
+sys.path.insert(0, str(ROOT / 'grader'))
+
+import build  # noqa: E402
+import sandbox  # noqa: E402
 
 
-def timed(cmd, **kw) -> float:
+def timed(cmd, env=None, ok=(0,), **kw) -> float:
+	"""Seconds cmd took; raises if its exit status is not in ok."""
 	t = time.monotonic()
-	subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, **kw)
-	return time.monotonic() - t
+	proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, env=env, **kw)
+	took = time.monotonic() - t
+	if proc.returncode not in ok:
+		raise subprocess.CalledProcessError(proc.returncode, cmd)
+	return took
 
 
 def kernel(arch, flavour) -> Path:
@@ -42,50 +64,187 @@ def kernel(arch, flavour) -> Path:
 	return Path(out.strip().splitlines()[-1])
 
 
+def med(xs) -> float:
+	return statistics.median(xs)
+
+
+def runs(xs) -> str:
+	return ' '.join(f'{x:.2f}' for x in xs)
+
+
+class Bench:
+	def __init__(self, tmp: Path, arch: str, rounds: int):
+		self.tmp, self.arch, self.rounds = tmp, arch, rounds
+		empty = tmp / 'lab'
+		(empty / 'bin').mkdir(parents=True)
+		(empty / 'steps').write_text('')
+		self.empty = empty
+		self.edits = 0
+
+	def floor(self, kdir: Path, env=None) -> float:
+		initrd = self.tmp / f'{kdir.name}.cpio'
+		if not initrd.exists():
+			subprocess.run([ENV / 'mkinitramfs.sh', self.arch, kdir, self.empty, initrd], check=True)
+		return timed([ENV / 'run-vm.sh', self.arch, kdir, initrd, self.tmp / 'floor.log'], env=env)
+
+	def submission(self, lab: str) -> tuple[Path, Path]:
+		"""A copy of the lab's solution (the submission folder, its .c file)."""
+		src = next((ROOT / 'solutions').glob(f'{lab}-*'))
+		sub = self.tmp / f'submission-{src.name}'
+		if not sub.exists():
+			shutil.copytree(src, sub / src.name)
+		return sub, sorted((sub / src.name).glob('*.c'))[0]
+
+	def check(self, lab: str, debug: bool = False, env=None) -> float:
+		sub, source = self.submission(lab)
+		self.edits += 1
+		with source.open('a') as f:
+			f.write(f'/* edit {self.edits} */\n')
+		return timed(['make', '-s', 'check', f'LAB={lab}', f'SRC={sub}', f'ARCH={self.arch}']
+			     + (['DEBUG=1'] if debug else []), env=env, cwd=ROOT)
+
+
+def part_loop(b: Bench) -> None:
+	rows = []
+	for flavour in ('fast', 'debug'):
+		kdir = kernel(b.arch, flavour)
+		floor, check = [], []
+		for _ in range(b.rounds):
+			floor.append(b.floor(kdir))
+			check.append(b.check('00', debug=flavour == 'debug'))
+		secs = (kdir / 'vmlinux').stat().st_mtime - (kdir / '.config').stat().st_mtime
+		rows.append((flavour, floor, check, f'{secs / 60:.1f} min'))
+	print(f'\n## loop: {b.arch}, lab 00, {b.rounds} rounds, medians')
+	print('| kernel | floor: boot to poweroff | warm `make check` | check / floor | cold kernel build |')
+	print('|---|---|---|---|---|')
+	for flavour, floor, check, built in rows:
+		print(f'| {flavour} | {med(floor):.2f} s | {med(check):.2f} s | {med(check) / med(floor):.2f} | {built} |')
+	for flavour, floor, check, _ in rows:
+		print(f'{flavour}: floor runs {runs(floor)}; check runs {runs(check)}')
+
+
+def part_labs(b: Bench) -> None:
+	kdir = kernel(b.arch, 'fast')
+	labs = sorted(p.name for p in (ROOT / 'solutions').iterdir() if p.is_dir())
+	import tomllib
+	labs = [l for l in labs if b.arch in tomllib.loads((ROOT / 'labs' / l / 'rubric.toml').read_text())['arches']]
+	floor, checks = [], {l: [] for l in labs}
+	for lab in labs:	# warm: the suite and user programs built once
+		b.check(lab.split('-')[0])
+	for _ in range(b.rounds):
+		for lab in labs:
+			floor.append(b.floor(kdir))
+			checks[lab].append(b.check(lab.split('-')[0]))
+	f = med(floor)
+	print(f'\n## labs: warm `make check` of each solution, {b.arch} fast kernel, {b.rounds} rounds, medians')
+	print(f'floor (boot to poweroff, {len(floor)} runs): {f:.2f} s')
+	print('| lab | warm `make check` | check / floor | runs |')
+	print('|---|---|---|---|')
+	for lab in labs:
+		c = med(checks[lab])
+		print(f'| {lab} | {c:.2f} s | {c / f:.2f} | {runs(checks[lab])} |')
+
+
+def part_costs(b: Bench) -> None:
+	kdir = kernel(b.arch, 'fast')
+	sub, _ = b.submission('00')
+	lab = next(sub.iterdir())
+	plain, sparse = [], []
+	for _ in range(b.rounds):
+		for c1, out in ((False, plain), (True, sparse)):
+			scratch = b.tmp / 'sparse-build'
+			shutil.rmtree(scratch, ignore_errors=True)
+			shutil.copytree(lab, scratch)
+			for h in (ROOT / 'kunit' / lab.name).glob('*.h'):
+				shutil.copy(h, scratch)
+			(scratch / 'Kbuild').write_text(f'obj-m := {next(lab.glob("*.c")).stem}.o\n')
+			cmd = build.make_args(kdir, b.arch, '/submission/x') + (['C=1', f'CHECK={build.SPARSE}'] if c1 else [])
+			t = time.monotonic()
+			proc = sandbox.run(cmd, scratch, '/submission/x', build.sandbox_ro(kdir))
+			if proc.returncode:
+				raise subprocess.CalledProcessError(proc.returncode, cmd, proc.stdout)
+			out.append(time.monotonic() - t)
+	plain_cpu = dict(os.environ, QEMU_CPU='qemu64' if b.arch == 'x86_64' else 'qemu32')
+	floors = {'default': [], 'plain': []}
+	checks = {'default': [], 'plain': []}
+	for _ in range(b.rounds):
+		for name, env in (('default', None), ('plain', plain_cpu)):
+			floors[name].append(b.floor(kdir, env))
+			checks[name].append(b.check('00', env=env))
+	print(f'\n## costs: {b.arch}, fast kernel, lab 00, {b.rounds} rounds, medians')
+	print('| what | without | with | with / without |')
+	print('|---|---|---|---|')
+	print(f'| sparse (C=1) in the sandboxed module build | {med(plain):.2f} s | {med(sparse):.2f} s '
+	      f'| {med(sparse) / med(plain):.2f} |')
+	print(f'| CPU model (SMEP, SMAP, UMIP{", LA57" if b.arch == "x86_64" else ""}): floor '
+	      f'| {med(floors["plain"]):.2f} s | {med(floors["default"]):.2f} s '
+	      f'| {med(floors["default"]) / med(floors["plain"]):.2f} |')
+	print(f'| CPU model: warm check | {med(checks["plain"]):.2f} s | {med(checks["default"]):.2f} s '
+	      f'| {med(checks["default"]) / med(checks["plain"]):.2f} |')
+	print(f'sparse runs: without {runs(plain)}; with {runs(sparse)}')
+
+
+def edit(tree: Path, tag: str) -> None:
+	for c in tree.rglob('*.c'):
+		with c.open('a') as f:
+			f.write(f'/* {tag} */\n')
+
+
+def part_throughput(b: Bench, jobs: int) -> None:
+	"""Labs per hour: one VM at a time against grade-class's pool."""
+	cls = b.tmp / 'class'
+	cls.mkdir()
+	for tree in ('solutions', 'skel'):
+		shutil.copytree(ROOT / tree, cls / tree)
+	labs = len([p for p in (ROOT / 'labs').iterdir() if (p / 'rubric.toml').is_file()])
+	n = 2 * labs
+	seq = 0.0
+	edit(cls, 'sequential')	# each runner builds every module anew
+	for tree in ('solutions', 'skel'):
+		seq += timed([sys.executable, ROOT / 'grader' / 'grade.py', '--src', str(cls / tree),
+			      '--out', str(b.tmp / f'seq-{tree}')], cwd=ROOT)
+	edit(cls, 'parallel')
+	par = timed([sys.executable, ROOT / 'grader' / 'grade_class.py', str(cls), '--jobs', str(jobs),
+		     '--out', str(b.tmp / 'par')], cwd=ROOT)
+	per_seq, per_par = seq / n, par / n
+	students = 300 * labs
+	print(f'\n## throughput: debug kernel, {n} labs (the solutions and skeletons of {labs} labs)')
+	print('| runner | wall time | labs per hour |')
+	print('|---|---|---|')
+	print(f'| one VM at a time (make grade) | {seq:.0f} s | {3600 / per_seq:.0f} |')
+	print(f'| make grade-class, {jobs} VMs at once | {par:.0f} s | {3600 / per_par:.0f} |')
+	print(f'speed-up {seq / par:.2f}x. A class of 300 students x {labs} labs ({students} labs): '
+	      f'{students * per_par / 3600:.1f} h here; on a 16-core machine with 16 VMs at once, '
+	      f'about {students * per_par * jobs / 16 / 3600:.1f} h (if it scales with cores)')
+
+
 def main() -> int:
 	ap = argparse.ArgumentParser()
 	ap.add_argument('--rounds', type=int, default=5)
-	ap.add_argument('--lab', default='00')
 	ap.add_argument('--arch', default='x86_64')
+	ap.add_argument('--part', action='append', choices=['loop', 'labs', 'costs', 'throughput'])
+	ap.add_argument('--jobs', type=int, default=os.cpu_count() or 1)
 	args = ap.parse_args()
-	lab = next((ROOT / 'solutions').glob(f'{args.lab}-*'))
+	parts = args.part or ['loop', 'labs', 'costs']
 	print(f'machine: {os.cpu_count()} CPUs; accel: '
 	      + subprocess.run([ENV / 'kvm-probe.sh', kernel(args.arch, 'fast') / 'arch/x86/boot/bzImage'],
 			       stdout=subprocess.PIPE, text=True).stdout.strip())
-	rows = []
-	with tempfile.TemporaryDirectory() as tmp:
-		empty = Path(tmp) / 'lab'
-		(empty / 'bin').mkdir(parents=True)
-		(empty / 'steps').write_text('')
-		sub = Path(tmp) / 'submission'
-		shutil.copytree(lab, sub / lab.name)
-		source = next((sub / lab.name).glob('*.c'))
-		edits = 0
-		for flavour, extra in (('fast', []), ('debug', ['DEBUG=1'])):
-			kdir = kernel(args.arch, flavour)
-			initrd = Path(tmp) / f'{flavour}.cpio'
-			subprocess.run([ENV / 'mkinitramfs.sh', args.arch, kdir, empty, initrd], check=True)
-			floor, check = [], []
-			for _ in range(args.rounds):
-				floor.append(timed([ENV / 'run-vm.sh', args.arch, kdir, initrd, Path(tmp) / 'floor.log']))
-				edits += 1
-				with source.open('a') as f:
-					f.write(f'/* edit {edits} */\n')
-				check.append(timed(['make', '-s', 'check', f'LAB={args.lab}', f'SRC={sub}',
-						    f'ARCH={args.arch}'] + extra, cwd=ROOT))
-			f, c = statistics.median(floor), statistics.median(check)
-			# From the build tree's own file times: .config is written first.
-			secs = (kdir / 'vmlinux').stat().st_mtime - (kdir / '.config').stat().st_mtime
-			built = f'{secs / 60:.1f} min'
-			rows.append((flavour, f, c, c / f, built, floor, check))
-	print(f'\n{args.arch}, lab {lab.name}, {args.rounds} rounds, medians:')
-	print('| kernel | floor: boot to poweroff | warm `make check` | check / floor | cold kernel build |')
-	print('|---|---|---|---|---|')
-	for flavour, f, c, ratio, built, _, _ in rows:
-		print(f'| {flavour} | {f:.2f} s | {c:.2f} s | {ratio:.2f} | {built} |')
-	for flavour, _, _, _, _, floor, check in rows:
-		print(f'{flavour}: floor runs {" ".join(f"{x:.2f}" for x in floor)}; '
-		      f'check runs {" ".join(f"{x:.2f}" for x in check)}')
+	try:
+		with tempfile.TemporaryDirectory(prefix='kmemlab-bench-') as tmp:
+			b = Bench(Path(tmp), args.arch, args.rounds)
+			for part in parts:
+				if part == 'loop':
+					part_loop(b)
+				elif part == 'labs':
+					part_labs(b)
+				elif part == 'costs':
+					part_costs(b)
+				else:
+					part_throughput(b, args.jobs)
+				sys.stdout.flush()
+	except subprocess.CalledProcessError as e:
+		print(f'bench: {e}', file=sys.stderr)
+		return 1
 	return 0
 
 

@@ -78,6 +78,8 @@ EDITS = {
 STUDENT_BANNER = ('kmemlab, lab {lab}: the file you complete. Each TODO n matches\n'
 		  'exercise n of the handout, labs/{lab}/README.md;\n'
 		  '`make check LAB={num}` builds it and runs the lab\'s tests.')
+STUDENT_READ_BANNER = ('kmemlab, lab {lab}: nothing to complete in this file (no TODO);\n'
+		       'the exercises of labs/{lab}/README.md are in the files that have one.')
 
 
 class ExportError(Exception):
@@ -206,7 +208,9 @@ def skeletons() -> dict[str, bytes]:
 			src = skelgen.ROOT / 'solutions' / path.relative_to(skelgen.ROOT / 'skel')
 			if src.is_file():	# a solution's file, not an interface header's copy
 				old = skelgen.banner_for(src, str(src.relative_to(skelgen.ROOT)), lab.name)
-				new = skelgen.banner_for(src, '', lab.name, STUDENT_BANNER.replace('{num}', num))
+				todo = skelgen.ANY_MARKER.search(src.read_text())
+				new = skelgen.banner_for(src, '', lab.name, STUDENT_BANNER.replace('{num}', num)
+							 if todo else STUDENT_READ_BANNER)
 				if text.count(old) != 1:
 					raise ExportError(f'{rel}: the skeleton generator\'s banner is not where expected')
 				text = text.replace(old, new)

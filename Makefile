@@ -29,7 +29,7 @@ arches := $(or $(ARCH),x86_64 i386)
 # tests/student.py, and the targets that need the solutions are not there.
 EDITION := $(if $(wildcard solutions/.),full,student)
 
-.PHONY: help deps kernel check grade grade-class test test-quick mutants skels bench dist clean
+.PHONY: help deps kernel check grade grade-class test test-quick mutants skels bench dist autograder prebuilt clean
 
 help:
 	@echo 'kmemlab: graded kernel memory-management and driver labs'
@@ -49,6 +49,10 @@ ifeq ($(EDITION),full)
 	@echo '  make skels               regenerate skel/ from solutions/'
 	@echo '  make dist DEST=dir       write the student edition to dir: no solutions, no'
 	@echo '                           typical mistakes, no hidden tests (dist/export.py)'
+	@echo '  make autograder LAB=NN [OUT=file.zip]  a Gradescope autograder for lab NN: the grader,'
+	@echo '                           the lab'"'"'s suite and its prebuilt debug kernel (docs/courses.md)'
+	@echo '  make prebuilt [ARCH=..] [OUT=file.tar.gz]  the graded kernels, prebuilt, for machines'
+	@echo '                           without linux-source-6.12 (GitHub Classroom, docs/courses.md)'
 else
 	@echo '  make test                check this tree: grader unit tests, every lab'"'"'s skeleton'
 	@echo '                           builds and runs (an untouched one scores below full marks)'
@@ -106,6 +110,13 @@ bench: deps
 
 dist:
 	@$(PYTHON) dist/export.py '$(DEST)'
+
+autograder: deps
+	@if [ -z "$(LAB)" ]; then echo 'make autograder needs LAB=NN (e.g. make autograder LAB=01)'; exit 2; fi
+	@$(PYTHON) grader/autograder.py --lab '$(LAB)' $(arch_arg) $(if $(OUT),--out '$(OUT)')
+
+prebuilt: deps
+	@$(PYTHON) grader/autograder.py --prebuilt '$(or $(OUT),build/kmemlab-prebuilt.tar.gz)' $(arch_arg)
 else
 test: deps
 	@$(PYTHON) tests/student.py $(arch_arg) $(labs_arg)

@@ -5,7 +5,7 @@ autograder zip for one lab, or an archive of prebuilt lab kernels.
 
   autograder.py --lab NN [--arch x86_64|i386] [--out FILE.zip]
       (make autograder LAB=NN [ARCH=..] [OUT=..])
-  autograder.py --prebuilt FILE.tar.gz [--arch x86_64|i386 ...]
+  autograder.py --prebuilt FILE.tar.gz [--arch x86_64|i386 ...] [--flavour fast|debug ...]
       (make prebuilt [ARCH=..] [OUT=..])
 
 The zip (default build/autograder/<lab>.zip) is what Gradescope takes: at
@@ -27,10 +27,11 @@ it when KMEMLAB_PREBUILT points at that folder, without any kernel source;
 a .kmemlab-config file holds the key of the config fragments it was built
 from, checked on use.
 
---prebuilt writes just that folder, for the debug kernel of each arch asked
-for (default both), as a gzipped tar: what a course publishes for GitHub
-Classroom (grader/classroom/kmemlab.yml) or any other machine without
-Debian's linux-source-6.12.
+--prebuilt writes just that folder, for each arch asked for (default both)
+and each flavour (default debug; add fast for `make check` without
+DEBUG=1), as a gzipped tar: what a course publishes for GitHub Classroom
+(grader/classroom/kmemlab.yml) or any other machine without Debian's
+linux-source-6.12.
 
 Needs the lab kernel built (it is built when missing, as for make grade).
 Exit status: 0 written (its path and size on stdout); 2 bad request (no
@@ -67,17 +68,17 @@ class BundleError(Exception):
 	"""The kernel, busybox or a lab file cannot be packaged."""
 
 
-def kernel_dir(arch: str) -> Path:
+def kernel_dir(arch: str, flavour: str) -> Path:
 	"""The lab kernel's build dir (built when missing)."""
-	proc = subprocess.run([str(QEMU_ENV / 'build-kernel.sh'), arch, FLAVOUR],
+	proc = subprocess.run([str(QEMU_ENV / 'build-kernel.sh'), arch, flavour],
 			      stdout=subprocess.PIPE, text=True, check=False)
 	if proc.returncode != 0 or not proc.stdout.strip():
-		raise BundleError(f'the {arch}/{FLAVOUR} lab kernel is not available (see above)')
+		raise BundleError(f'the {arch}/{flavour} lab kernel is not available (see above)')
 	return Path(proc.stdout.strip().splitlines()[-1])
 
 
-def config_key(arch: str) -> str:
-	return subprocess.run([str(QEMU_ENV / 'build-kernel.sh'), '--config-key', arch, FLAVOUR],
+def config_key(arch: str, flavour: str) -> str:
+	return subprocess.run([str(QEMU_ENV / 'build-kernel.sh'), '--config-key', arch, flavour],
 			      stdout=subprocess.PIPE, text=True, check=True).stdout.strip()
 
 
@@ -90,10 +91,10 @@ def busybox(arch: str) -> Path:
 	return Path(proc.stdout.strip())
 
 
-def export_kernel(arch: str, dest: Path) -> None:
-	"""Write dest/<arch>-debug/ and dest/busybox-<arch>/bin/busybox."""
-	kdir = kernel_dir(arch)
-	out = dest / f'{arch}-{FLAVOUR}'
+def export_kernel(arch: str, dest: Path, flavour: str = FLAVOUR) -> None:
+	"""Write dest/<arch>-<flavour>/ and dest/busybox-<arch>/bin/busybox."""
+	kdir = kernel_dir(arch, flavour)
+	out = dest / f'{arch}-{flavour}'
 	if (kdir / '.kmemlab-config').exists():
 		# Already a prebuilt tree (KMEMLAB_PREBUILT is set): as it is.
 		shutil.copytree(kdir, out, symlinks=True)
@@ -110,7 +111,7 @@ def export_kernel(arch: str, dest: Path) -> None:
 		for rel in ('.config', 'arch/x86/boot/bzImage', 'usr/gen_init_cpio'):
 			(out / rel).parent.mkdir(parents=True, exist_ok=True)
 			shutil.copy2(kdir / rel, out / rel)
-		(out / '.kmemlab-config').write_text(config_key(arch) + '\n')
+		(out / '.kmemlab-config').write_text(config_key(arch, flavour) + '\n')
 		(out / '.kmemlab-built').touch()
 	bb = dest / f'busybox-{arch}' / 'bin' / 'busybox'
 	bb.parent.mkdir(parents=True, exist_ok=True)
@@ -161,7 +162,7 @@ def write_zip(lab_dir: Path, arch: str, out: Path) -> None:
 				names.append((f'prebuilt/{f.relative_to(pre)}', f))
 		env = (f'# What this Gradescope autograder grades (made by make autograder).\n'
 		       f'LAB={lab}\nARCH={arch}\nFLAVOUR={FLAVOUR}\nSOURCES={" ".join(sources)}\n'
-		       f'CONFIG_KEY={config_key(arch)}\n')
+		       f'CONFIG_KEY={config_key(arch, FLAVOUR)}\n')
 		exes = [n for n, f in names if executable(f)]
 		tmp_out = out.with_name(out.name + '.tmp')
 		out.parent.mkdir(parents=True, exist_ok=True)
@@ -176,11 +177,12 @@ def write_zip(lab_dir: Path, arch: str, out: Path) -> None:
 		tmp_out.rename(out)
 
 
-def write_prebuilt(arches: list[str], out: Path) -> None:
+def write_prebuilt(arches: list[str], flavours: list[str], out: Path) -> None:
 	with tempfile.TemporaryDirectory(prefix='kmemlab-prebuilt-') as tmp:
 		pre = Path(tmp) / 'prebuilt'
 		for arch in arches:
-			export_kernel(arch, pre)
+			for flavour in flavours:
+				export_kernel(arch, pre, flavour)
 		out.parent.mkdir(parents=True, exist_ok=True)
 		tmp_out = out.with_name(out.name + '.tmp')
 		with tarfile.open(tmp_out, 'w:gz', compresslevel=9) as tf:
@@ -199,11 +201,13 @@ def main() -> int:
 			help="the arch to grade on (default: the lab's first)")
 	ap.add_argument('--out', help='the file to write')
 	ap.add_argument('--prebuilt', metavar='FILE', help='write only the prebuilt kernels, to FILE (.tar.gz)')
+	ap.add_argument('--flavour', action='append', choices=['fast', 'debug'],
+			help='with --prebuilt: the kernels to write (default: debug, the graded one)')
 	args = ap.parse_args()
 	try:
 		if args.prebuilt:
 			out = Path(args.prebuilt)
-			write_prebuilt(args.arch or ['x86_64', 'i386'], out)
+			write_prebuilt(args.arch or ['x86_64', 'i386'], args.flavour or [FLAVOUR], out)
 		else:
 			if not args.lab:
 				print('autograder: --lab NN is needed (make autograder LAB=NN)', file=sys.stderr)

@@ -789,7 +789,7 @@ class HiddenTest(unittest.TestCase):
 	published later in results.json."""
 
 	TOML = ('title = "t"\n[student]\nsources = ["kmemlab_hello.c"]\n[points]\n'
-		'"kmemlab_hello.a" = 1\n"kmemlab_hello_extra.b" = 2\n')
+		'"kmemlab_x.a" = 1\n"kmemlab_x_more.b" = 2\n')
 
 	def rubric(self, hidden: str) -> score.Rubric:
 		with tempfile.TemporaryDirectory() as tmp:
@@ -799,18 +799,18 @@ class HiddenTest(unittest.TestCase):
 			return score.load_rubric(path)
 
 	def test_hidden_table_is_read(self):
-		r = self.rubric('[hidden]\ncases = ["kmemlab_hello_extra.b"]\nfiles = ["kmemlab_hello_extra_test.c"]\n')
-		self.assertEqual((r.hidden, r.hidden_files), (['kmemlab_hello_extra.b'], ['kmemlab_hello_extra_test.c']))
+		r = self.rubric('[hidden]\ncases = ["kmemlab_x_more.b"]\nfiles = ["kmemlab_x_more_test.c"]\n')
+		self.assertEqual((r.hidden, r.hidden_files), (['kmemlab_x_more.b'], ['kmemlab_x_more_test.c']))
 		self.assertEqual(self.rubric('').hidden, [])
 
 	def test_bad_hidden_tables_are_refused(self):
 		bad = {
 			'unknown case': 'cases = ["kmemlab_hello.zz"]\nfiles = ["x_test.c"]',
-			'a path out of the lab': 'cases = ["kmemlab_hello_extra.b"]\nfiles = ["../x.c"]',
-			'not a C file': 'cases = ["kmemlab_hello_extra.b"]\nfiles = ["vm-steps"]',
-			'cases without files': 'cases = ["kmemlab_hello_extra.b"]',
-			'every case hidden': 'cases = ["kmemlab_hello.a", "kmemlab_hello_extra.b"]\nfiles = ["x.c"]',
-			'an unknown key': 'cases = ["kmemlab_hello_extra.b"]\nfiles = ["x.c"]\nsuites = []',
+			'a path out of the lab': 'cases = ["kmemlab_x_more.b"]\nfiles = ["../x.c"]',
+			'not a C file': 'cases = ["kmemlab_x_more.b"]\nfiles = ["vm-steps"]',
+			'cases without files': 'cases = ["kmemlab_x_more.b"]',
+			'every case hidden': 'cases = ["kmemlab_x.a", "kmemlab_x_more.b"]\nfiles = ["x.c"]',
+			'an unknown key': 'cases = ["kmemlab_x_more.b"]\nfiles = ["x.c"]\nsuites = []',
 		}
 		for what, table in bad.items():
 			with self.subTest(what):

@@ -15,6 +15,9 @@ folder level (each a full debug-kernel VM run), a module that does not
 compile (the VM is stopped when the build fails) and an empty upload (no
 VM). Every results.json is checked against the fields Gradescope's
 autograder specification documents, and for its score and messages.
+First, without a VM, the GitHub Classroom workflow
+(grader/classroom/kmemlab.yml): it parses, its scripts are valid shell,
+its make targets exist.
 
   run(record) - record(ok: bool, name: str, why: str) for each check
   python3 tests/autograder.py [-v] - the same alone: a line per check
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -44,6 +48,7 @@ SOURCE = 'kmemlab_hello.c'
 SOLUTION = ROOT / 'solutions' / LAB / SOURCE
 SKELETON = ROOT / 'skel' / LAB
 RUN_SECONDS = 900	# one run_autograder, VM included, on a busy machine
+WORKFLOW = ROOT / 'grader' / 'classroom' / 'kmemlab.yml'
 
 # Gradescope's results.json as its autograder specification documents it:
 # every top-level and per-test field, and the values the enumerated ones
@@ -197,8 +202,58 @@ def zipped(members: dict[str, bytes]) -> bytes:
 
 
 def run(record) -> None:
+	classroom(record)
 	with tempfile.TemporaryDirectory(prefix='kmemlab-autograder-') as t:
 		cases(record, Path(t))
+
+
+def classroom(record) -> None:
+	"""The GitHub Classroom workflow, as far as it can be checked without
+	GitHub: it parses as YAML (PyYAML; a plain check of its shape when
+	PyYAML is missing), it runs on push, every step is an action we name
+	or a shell script that bash accepts, it points KMEMLAB_PREBUILT at the
+	kernels, and each make target it runs exists (make -n)."""
+	text = WORKFLOW.read_text()
+	scripts: list[str] = []
+	try:
+		import yaml  # pylint: disable=import-outside-toplevel
+	except ImportError:
+		yaml = None
+	if yaml is not None:
+		try:
+			doc = yaml.safe_load(text)
+			on = doc.get('on', doc.get(True))	# YAML 1.1 reads a bare `on` as true
+			steps = doc['jobs']['grade']['steps']
+			uses = [st['uses'].split('@')[0] for st in steps if 'uses' in st]
+			scripts = [st['run'] for st in steps if 'run' in st]
+			shape = ('push' in on and doc['jobs']['grade'].get('runs-on', '').startswith('ubuntu-')
+				 and all(('uses' in st) != ('run' in st) for st in steps)
+				 and set(uses) == {'actions/checkout', 'actions/upload-artifact'})
+			why = f'on={on}; uses={uses}; {len(scripts)} scripts'
+		except (yaml.YAMLError, KeyError, TypeError, AttributeError) as e:
+			shape, why = False, f'{type(e).__name__}: {e}'
+		record(shape, 'classroom: the workflow parses as YAML, runs on push, its steps are '
+		       'actions/checkout, actions/upload-artifact and shell scripts', why)
+	else:
+		shape = '\t' not in text and '\non:\n  push:' in text and '\n    steps:\n' in text
+		record(shape, 'classroom: the workflow has the shape of one (no PyYAML here for a full parse)', '')
+	for i, script in enumerate(scripts):
+		proc = subprocess.run(['bash', '-n'], input=script, stdout=subprocess.PIPE,
+				      stderr=subprocess.STDOUT, text=True, check=False)
+		record(proc.returncode == 0, f'classroom: the workflow\'s script {i + 1} is valid shell',
+		       proc.stdout.strip())
+	record('KMEMLAB_PREBUILT=' in text and 'build-kernel.sh' not in text,
+	       'classroom: the workflow uses the prebuilt kernels (KMEMLAB_PREBUILT) and builds none', '')
+	# Commands only: continuation lines joined (an apt-get line names the
+	# package make), then each line that starts with make.
+	commands = ('\n'.join(scripts) or text).replace('\\\n', ' ')
+	targets = sorted(set(re.findall(r'^\s*make ([a-z][a-z-]*)', commands, re.M)))
+	for target in targets:
+		proc = subprocess.run(['make', '-n', '-C', str(ROOT), target, 'LAB=00'], stdout=subprocess.PIPE,
+				      stderr=subprocess.STDOUT, text=True, check=False)
+		record(proc.returncode == 0, f'classroom: the workflow\'s `make {target}` is a Makefile target',
+		       proc.stdout.strip()[-300:])
+	record(bool(targets), 'classroom: the workflow grades with a make target', str(targets))
 
 
 def check_zip(record, zip_path: Path) -> None:

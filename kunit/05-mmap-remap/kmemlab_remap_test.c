@@ -225,9 +225,13 @@ static void mmap_rounds_length_up(struct kunit *test)
 
 	addr = kunit_vm_mmap(test, file, 0, KMEMLAB_REMAP_SIZE - 1, PROT_READ, MAP_SHARED,
 			     PAGE_SIZE);
-	KUNIT_EXPECT_EQ_MSG(test, (long)addr, -EINVAL,
-			    "mmap(the buffer's length less 1 byte at page offset 1) rounds up to %lu pages from page 1, past the end: expected -EINVAL, got %ld",
-			    KMEMLAB_REMAP_PAGES, (long)addr);
+	if (IS_ERR_VALUE(addr))
+		KUNIT_EXPECT_EQ_MSG(test, (long)addr, -EINVAL,
+				    "mmap(the buffer's length less 1 byte at page offset 1) rounds up to %lu pages from page 1, past the end: expected error -EINVAL, got error %ld",
+				    KMEMLAB_REMAP_PAGES, (long)addr);
+	else
+		KUNIT_FAIL(test, "mmap(the buffer's length less 1 byte at page offset 1) rounds up to %lu pages from page 1, past the end: expected error -EINVAL, got a mapping at %#lx",
+			   KMEMLAB_REMAP_PAGES, addr);
 }
 
 /*

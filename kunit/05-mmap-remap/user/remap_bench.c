@@ -41,7 +41,7 @@ static uint32_t sum_words(const volatile uint32_t *w, size_t len)
 
 static void report(const char *what, double ms)
 {
-	ktap_diag("%-28s %4d MiB in %8.1f ms = %7.1f MiB/s", what, TOTAL_MIB,
+	ktap_diag("%-30s %4d MiB in %8.1f ms = %7.1f MiB/s", what, TOTAL_MIB,
 		  ms, TOTAL_MIB * 1e3 / ms);
 }
 

@@ -11,7 +11,7 @@ solutions/ by the skeleton generator, with a banner for students), the
 suites and user programs (kunit/, without mutants.toml), grader/,
 qemu-env/, the tests a student's tree can run (tests/student.py, the
 grader's unit tests and their fixtures), the student-facing docs, the
-Makefile, a README for students (dist/student-README.md with the lab table
+Makefile (only the student branch of each `ifeq ($(EDITION),full)`), a README for students (dist/student-README.md with the lab table
 of README.md), tests/skeletons.sha256 (what the skeletons were, so
 `make test` knows an untouched one) and .kmemlab-edition (the marker of a
 student edition). Left out: solutions/, skelgen/ (it needs the solutions),
@@ -104,6 +104,40 @@ def shipped_files(root: Path) -> list[str]:
 		else:
 			raise ExportError(f'{entry} is missing from this checkout')
 	return out
+
+
+def student_makefile(text: str) -> str:
+	"""The Makefile with only its student branches: each `ifeq
+	($(EDITION),full)` block gives way to its else branch, and EDITION
+	itself (with the comment above it) goes."""
+	out: list[str] = []
+	state, depth = '', 0	# '', 'full' (dropped) or 'student' (kept)
+	for line in text.split('\n'):
+		word = line.strip()
+		if not state:
+			if word == 'ifeq ($(EDITION),full)':
+				state, depth = 'full', 0
+			elif word.startswith('EDITION :='):
+				while out and out[-1].startswith('#'):
+					out.pop()
+			else:
+				out.append(line)
+			continue
+		if re.match(r'^(ifeq|ifneq|ifdef|ifndef)\b', word):
+			depth += 1
+		elif word == 'endif' and depth:
+			depth -= 1
+		elif word == 'endif':
+			state = ''
+			continue
+		elif word == 'else' and not depth:
+			state = 'student'
+			continue
+		if state == 'student':
+			out.append(line)
+	if state or 'EDITION' in '\n'.join(out):
+		raise ExportError('Makefile: an ifeq ($(EDITION),full) block without its endif, or EDITION used elsewhere')
+	return '\n'.join(out)
 
 
 def student_rubric(text: str, rubric: score.Rubric, where: str) -> str:
@@ -253,6 +287,7 @@ def edition(root: Path = ROOT) -> dict[str, tuple[bytes, int]]:
 				raise ExportError(f'{rel}: the text dist/export.py edits is gone: {old[:50]!r}')
 			text = text.replace(old, new)
 		files[rel] = (text.encode(), files[rel][1])
+	files['Makefile'] = (student_makefile(files['Makefile'][0].decode()).encode(), files['Makefile'][1])
 	hidden: dict[str, set[str]] = {}
 	for rubric_path in sorted(root.glob('labs/*/rubric.toml')):
 		lab = rubric_path.parent

@@ -103,6 +103,21 @@ class HiddenExportTest(unittest.TestCase):
 			export.lab_files(self.fx.root, self.fx.lab)
 
 
+class MakefileTest(unittest.TestCase):
+	def test_only_the_student_branches_stay(self):
+		text = ('X := 1\n# what EDITION is\nEDITION := $(if $(wildcard solutions/.),full,student)\n\n'
+			'help:\n\t@echo a\nifeq ($(EDITION),full)\n\t@echo full\nifeq ($(V),1)\n\t@echo v\n'
+			'endif\nelse\n\t@echo student\nendif\n\t@echo b\nifeq ($(EDITION),full)\nmutants:\n\t@x\nendif\n')
+		self.assertEqual(export.student_makefile(text),
+				 'X := 1\n\nhelp:\n\t@echo a\n\t@echo student\n\t@echo b\n')
+
+	def test_the_real_makefile_has_a_student_test_and_no_instructor_target(self):
+		text = export.student_makefile((ROOT / 'Makefile').read_text())
+		self.assertIn('tests/student.py', text)
+		for gone in ('tests/run.py', 'skelgen/', 'dist/export.py', 'bench/'):
+			self.assertNotIn(gone, text)
+
+
 class DestTest(unittest.TestCase):
 	def test_bad_destinations_are_refused(self):
 		with tempfile.TemporaryDirectory() as tmp:

@@ -13,7 +13,8 @@ qemu-env/, the tests a student's tree can run (tests/student.py, the
 grader's unit tests and their fixtures), the student-facing docs, the
 Makefile (only the student branch of each `ifeq ($(EDITION),full)`), a README for students (dist/student-README.md with the lab table
 of README.md), tests/skeletons.sha256 (what the skeletons were, so
-`make test` knows an untouched one) and .kmemlab-edition (the marker of a
+`make test` knows an untouched one), the GitHub Classroom workflow
+(.github/workflows/kmemlab.yml, from grader/classroom/) and .kmemlab-edition (the marker of a
 student edition). Left out: solutions/, skelgen/ (it needs the solutions),
 every kunit/NN-name/mutants.toml (typical mistakes, written as edits of the
 solution), tests that need the solutions (tests/run.py, hostile.py,
@@ -62,6 +63,8 @@ SHIP = [
 	'tests/fixtures',
 	'docs/grading.md', 'docs/kernel.md', 'docs/edu-device.md',
 ]
+# Files the edition also has at another place: its path -> the checkout's.
+PLACED = {'.github/workflows/kmemlab.yml': 'grader/classroom/kmemlab.yml'}	# GitHub Classroom
 # Files of those folders that stay out: the typical mistakes, written as
 # edits of the solution.
 OMIT = re.compile(r'^kunit/[^/]+/mutants\.toml$')
@@ -280,6 +283,10 @@ def edition(root: Path = ROOT) -> dict[str, tuple[bytes, int]]:
 	for rel in shipped_files(root):
 		p = root / rel
 		files[rel] = (p.read_bytes(), 0o755 if os.access(p, os.X_OK) else 0o644)
+	for rel, src in PLACED.items():
+		if not (root / src).is_file():
+			raise ExportError(f'{src} is missing from this checkout (the edition has it as {rel})')
+		files[rel] = ((root / src).read_bytes(), 0o644)
 	for rel, edits in EDITS.items():
 		text = files[rel][0].decode()
 		for old, new in edits:

@@ -188,15 +188,25 @@ FAILED_AT = re.compile(r'^\s*# (?:(?P<case>\S+): )?(?P<kind>EXPECTATION|ASSERTIO
 		       r'(?P<where>\S+?:\d+)(?:: (?P<msg>.*))?$')
 
 
+# What a macro leaves in the text of a KUnit check: not for a student.
+EXPANDED = re.compile(r'__builtin_\w+|\(\{|__UNIQUE_ID|__auto_type|\btypeof\(|_Generic')
+# A unary check's line says nothing its message does not.
+UNARY = re.compile(r'^Expected .* to be (?:true|false), but is (?:true|false)$')
+
+
 def tidy_diagnostics(raw: list[str], kunit: bool) -> list[str]:
-	"""A case's diagnostic lines as a student reads them, stripped.
+	"""A case's diagnostic lines as a student reads them, stripped of their
+	KTAP indentation.
 
 	KUnit prints a failed check as the location, then the check with its
-	macros expanded ("Expected __builtin_expect(!!(...)) to be false, but
-	is true") and the values, then the _MSG text at column 0. When there is
-	a message, the check is one line here: "# case: EXPECTATION FAILED at
-	file:line: message", as a user program prints it; without one, the
-	check's own lines stay. KUnit's error codes get their names."""
+	macros expanded and the values it compared (lib/kunit/assert.c), then
+	the _MSG text at column 0. Here the location and the message come
+	first, on one line ("# case: EXPECTATION FAILED at file:line:
+	message"), as a user program prints it; then the expected/actual lines
+	("  Expected got == want, but", "    got == 3 (0x3)"), except those that
+	show a macro's expansion ("__builtin_expect(!!(...))") or a true/false
+	check's bare verdict, when there is a message to say it instead. KUnit's
+	error codes get their names (name_errnos)."""
 	out: list[str] = []
 	i = 0
 	while i < len(raw):
@@ -215,11 +225,13 @@ def tidy_diagnostics(raw: list[str], kunit: bool) -> list[str]:
 		start = next((k for k, l in enumerate(block) if l.strip() and not l[0].isspace()), len(block))
 		message = ' '.join(l.strip() for l in block[start:] if l.strip())
 		head = f"# {m.group('case') + ': ' if m.group('case') else ''}{m.group('kind')} FAILED at {m.group('where')}"
-		if message:
-			out.append(name_errnos(f'{head}: {message}'))
-		else:
-			out.append(head)
-			out += [name_errnos(l.strip()) for l in block if l.strip()]
+		out.append(name_errnos(f'{head}: {message}' if message else head))
+		for line in block[:start]:
+			text = line.strip()
+			if not text or message and (EXPANDED.search(text) or UNARY.match(text)):
+				continue
+			indent = '  ' if text.startswith('Expected') else '    '
+			out.append(indent + name_errnos(text))
 		i = j
 	return out
 

@@ -631,7 +631,7 @@ class StudentOutputTest(unittest.TestCase):
 		self.assertTrue(any(d.startswith('hint: a soft lockup') for d in t.details), t.details)
 
 	def test_kunit_check_with_a_message_is_one_line_without_the_expansion(self):
-		doc = ['KTAP version 1', '1..1', '    KTAP version 1', '    # Subtest: s', '    1..2',
+		doc = ['KTAP version 1', '1..1', '    KTAP version 1', '    # Subtest: s', '    1..3',
 		       '    # a: ASSERTION FAILED at t.c:10',
 		       '    Expected __builtin_expect(!!((unsigned long)(void *)(addr) >= (unsigned long)-4095), 0)'
 		       ' to be false, but is true', '',
@@ -642,22 +642,31 @@ class StudentOutputTest(unittest.TestCase):
 		       '        got == 3 (0x3)',
 		       '        want == 4 (0x4)',
 		       '    not ok 2 b',
+		       '    # c: EXPECTATION FAILED at t.c:30',
+		       '    Expected __builtin_expect(!!(x >= -4095), 0) == 0, but',
+		       '        __builtin_expect(!!(x >= -4095), 0) == 1 (0x1)',
+		       '',
+		       'the address should not be an error',
+		       '    not ok 3 c',
 		       'not ok 1 s']
 		d = vmlog.read_doc(doc, kunit=True)
 		self.assertEqual(d.problem, '')
 		self.assertEqual(d.cases['a'][1],
 				 ['# a: ASSERTION FAILED at t.c:10: mmap() of 3 pages failed with -12 (ENOMEM)'])
+		self.assertEqual(d.cases['c'][1], ['# c: EXPECTATION FAILED at t.c:30: the address should not be an error'])
 		# Without a message, the check's own lines are all there is.
-		self.assertEqual(d.cases['b'][1], ['# b: EXPECTATION FAILED at t.c:20', 'Expected got == want, but',
-						   'got == 3 (0x3)', 'want == 4 (0x4)'])
+		self.assertEqual(d.cases['b'][1], ['# b: EXPECTATION FAILED at t.c:20', '  Expected got == want, but',
+						   '    got == 3 (0x3)', '    want == 4 (0x4)'])
 
 	def test_real_kunit_failures_read_as_one_line_each(self):
 		r = grade_remap('remap-fail')
 		t = by_key(r)['kmemlab_remap.mmap_rounds_length_up']
-		self.assertFalse([d for d in t.details if d.startswith('Expected') or '(long)addr ==' in d], t.details)
-		self.assertIn('# mmap_rounds_length_up: EXPECTATION FAILED at /suite/05-mmap-remap/kmemlab_remap_test.c:228: '
-			      'mmap(the buffer\'s length less 1 byte at page offset 1) rounds up to 256 pages from page 1, '
-			      'past the end: expected -EINVAL, got 140737352019968', t.details)
+		# The message with its location first, then what was compared.
+		at = t.details.index('# mmap_rounds_length_up: EXPECTATION FAILED at /suite/05-mmap-remap/kmemlab_remap_test.c:228: '
+				     'mmap(the buffer\'s length less 1 byte at page offset 1) rounds up to 256 pages from page 1, '
+				     'past the end: expected -EINVAL, got 140737352019968')
+		self.assertEqual(t.details[at + 1:at + 3], ['  Expected (long)addr == -22, but',
+							    '    (long)addr == 140737352019968 (0x7ffff7dfb000)'])
 		past = by_key(r)['kmemlab_remap.mmap_rejects_past_end']
 		self.assertIn('expected error -22 (EINVAL), got a mapping', past.reason)
 		self.assertTrue(all('-22 (EINVAL)' in d for d in past.details if 'expected error' in d))

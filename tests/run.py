@@ -10,7 +10,9 @@
    skeleton builds and scores below full marks without breaking the grader.
 4. Every typical mistake listed in kunit/NN-name/mutants.toml, applied to a
    copy of the solution, loses points in the cases it names.
-5. make grade-class on a small class with bad entries (tests/classgrade.py).
+5. make grade-class on a small class with bad entries (tests/classgrade.py);
+   make dist's student edition holds no answer and grades a skeleton
+   (tests/dist.py).
 6. On x86_64, hostile submissions made from lab 00 (tests/hostile.py) lose
    their marks with a named reason and touch nothing on the host; those that
    attack or break the results (tests/integrity.py, fast kernel) get their
@@ -51,6 +53,7 @@ sys.path.insert(0, str(ROOT / 'tests'))
 import grade  # noqa: E402
 import hostile  # noqa: E402
 import classgrade  # noqa: E402
+import dist  # noqa: E402
 import integrity  # noqa: E402
 import pool  # noqa: E402
 import report  # noqa: E402
@@ -330,6 +333,7 @@ def main() -> int:
 			jobs += integrity_jobs(kdir)
 			if not args.integrity:
 				jobs.append(job('grade-class: a small class', 40, classgrade.run))
+				jobs.append(job('dist: the student edition', 40, dist.run))
 		if args.integrity:
 			continue
 		for lab_dir in labs:

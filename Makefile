@@ -113,10 +113,10 @@ dist:
 
 autograder: deps
 	@if [ -z "$(LAB)" ]; then echo 'make autograder needs LAB=NN (e.g. make autograder LAB=01)'; exit 2; fi
-	@$(PYTHON) grader/autograder.py --lab '$(LAB)' $(arch_arg) $(if $(OUT),--out '$(OUT)')
+	@$(PYTHON) grader/bundle.py --lab '$(LAB)' $(arch_arg) $(if $(OUT),--out '$(OUT)')
 
 prebuilt: deps
-	@$(PYTHON) grader/autograder.py --prebuilt '$(or $(OUT),build/kmemlab-prebuilt.tar.gz)' $(arch_arg)
+	@$(PYTHON) grader/bundle.py --prebuilt '$(or $(OUT),build/kmemlab-prebuilt.tar.gz)' $(arch_arg)
 else
 test: deps
 	@$(PYTHON) tests/student.py $(arch_arg) $(labs_arg)

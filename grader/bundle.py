@@ -3,9 +3,9 @@
 """Package what grading needs away from this machine: a Gradescope
 autograder zip for one lab, or an archive of prebuilt lab kernels.
 
-  autograder.py --lab NN [--arch x86_64|i386] [--out FILE.zip]
+  bundle.py --lab NN [--arch x86_64|i386] [--out FILE.zip]
       (make autograder LAB=NN [ARCH=..] [OUT=..])
-  autograder.py --prebuilt FILE.tar.gz [--arch x86_64|i386 ...] [--flavour fast|debug ...]
+  bundle.py --prebuilt FILE.tar.gz [--arch x86_64|i386 ...] [--flavour fast|debug ...]
       (make prebuilt [ARCH=..] [OUT=..])
 
 The zip (default build/autograder/<lab>.zip) is what Gradescope takes: at
@@ -210,25 +210,25 @@ def main() -> int:
 			write_prebuilt(args.arch or ['x86_64', 'i386'], args.flavour or [FLAVOUR], out)
 		else:
 			if not args.lab:
-				print('autograder: --lab NN is needed (make autograder LAB=NN)', file=sys.stderr)
+				print('bundle: --lab NN is needed (make autograder LAB=NN)', file=sys.stderr)
 				return 2
 			labs = sorted(p.parent for p in (ROOT / 'labs').glob('*/rubric.toml'))
 			want = args.lab
 			match = [l for l in labs if l.name == want or l.name.split('-')[0] == want.zfill(2)]
 			if len(match) != 1:
-				print(f'autograder: no lab "{want}" (labs: {", ".join(l.name for l in labs)})',
+				print(f'bundle: no lab "{want}" (labs: {", ".join(l.name for l in labs)})',
 				      file=sys.stderr)
 				return 2
 			rubric = score.load_rubric(match[0] / 'rubric.toml')
 			arch = (args.arch or [rubric.arches[0]])[0]
 			if arch not in rubric.arches:
-				print(f'autograder: {match[0].name} does not run on {arch} '
+				print(f'bundle: {match[0].name} does not run on {arch} '
 				      f'(it runs on {", ".join(rubric.arches)})', file=sys.stderr)
 				return 2
 			out = Path(args.out or ROOT / 'build' / 'autograder' / f'{match[0].name}.zip')
 			write_zip(match[0], arch, out)
 	except (BundleError, OSError, subprocess.CalledProcessError) as e:
-		print(f'autograder: {e}', file=sys.stderr)
+		print(f'bundle: {e}', file=sys.stderr)
 		return 3
 	print(f'{out}: {human(out.stat().st_size)}')
 	return 0

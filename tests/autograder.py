@@ -3,7 +3,7 @@
 """make test: the Gradescope autograder of lab 00, as far as this machine
 can check it without Gradescope.
 
-Writes the zip (grader/autograder.py, what `make autograder LAB=00`
+Writes the zip (grader/bundle.py, what `make autograder LAB=00`
 runs), checks what it holds and what it must not hold, unpacks it as
 Gradescope lays it out under a temporary root (KMEMLAB_AUTOGRADER_ROOT:
 source/, submission/, results/, run_autograder), runs setup.sh without its
@@ -285,7 +285,7 @@ def check_zip(record, zip_path: Path) -> None:
 def cases(record, tmp: Path) -> None:
 	zip_path = tmp / f'{LAB}.zip'
 	start = time.monotonic()
-	proc = subprocess.run([sys.executable, str(ROOT / 'grader' / 'autograder.py'), '--lab', LAB,
+	proc = subprocess.run([sys.executable, str(ROOT / 'grader' / 'bundle.py'), '--lab', LAB,
 			       '--out', str(zip_path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
 			      text=True, errors='replace', timeout=RUN_SECONDS, check=False)
 	made = proc.returncode == 0 and zip_path.is_file()

@@ -29,7 +29,7 @@ arches := $(or $(ARCH),x86_64 i386)
 # tests/student.py, and the targets that need the solutions are not there.
 EDITION := $(if $(wildcard solutions/.),full,student)
 
-.PHONY: help deps kernel check grade grade-class test test-quick mutants skels bench dist autograder prebuilt clean
+.PHONY: help deps kernel check shell grade grade-class test test-quick mutants skels bench dist autograder prebuilt clean
 
 help:
 	@echo 'kmemlab: graded kernel memory-management and driver labs'
@@ -37,6 +37,8 @@ help:
 	@echo '  make check LAB=NN        build lab NN from skel/, run it in the VM (fast kernel),'
 	@echo '                           show every failure; exit 0 only when all tests pass'
 	@echo '  make check LAB=NN DEBUG=1  the same on the debug kernel, as graded'
+	@echo '  make shell LAB=NN        a shell in the lab'"'"'s VM: your module loaded (LOAD=0: not),'
+	@echo '                           the lab'"'"'s programs on the PATH; exit or Ctrl-D powers it off'
 	@echo '  make grade               grade every lab (debug kernel): score table,'
 	@echo '                           results/results.json (Gradescope), results/junit.xml'
 ifeq ($(EDITION),full)
@@ -83,6 +85,12 @@ check: deps
 	@if [ -z "$(LAB)" ]; then echo 'make check needs LAB=NN (e.g. make check LAB=01)'; exit 2; fi
 	@if [ ! -d '$(SRC)' ]; then echo 'make check: there is no submission $(SRC) (no such folder)'; exit 2; fi
 	@$(PYTHON) grader/grade.py --check $(arch_arg) --flavour $(CHECK_FLAVOUR) --src $(SRC) $(labs_arg)
+
+shell: deps
+	@if [ -z "$(LAB)" ]; then echo 'make shell needs LAB=NN (e.g. make shell LAB=05)'; exit 2; fi
+	@if [ ! -d '$(SRC)' ]; then echo 'make shell: there is no submission $(SRC) (no such folder)'; exit 2; fi
+	@$(PYTHON) grader/shell.py $(arch_arg) --flavour $(CHECK_FLAVOUR) --src $(SRC) --lab '$(LAB)' \
+		$(if $(filter 0,$(LOAD)),--no-load)
 
 grade: deps
 	@$(PYTHON) grader/grade.py $(arch_arg) --flavour debug --src $(SRC) $(labs_arg)

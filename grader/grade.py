@@ -155,7 +155,11 @@ class Lab:
 			(vm / 'steps').write_text(steps)
 		return vm
 
-	def boot(self, initrd: Path, socket_path: str = '') -> subprocess.Popen:
+	def vm_env(self, limit: int, socket_path: str = '') -> dict[str, str]:
+		"""qemu-env/run-vm.sh's settings for this lab's VM: its memory, its
+		kernel arguments, QEMU's limit in seconds (0: none), the lab port's
+		socket ('' none) and where the results channel goes (the run dir).
+		make shell boots with these too (grader/shell.py)."""
 		# The graded kernel poisons freed pages (0xaa, mm/page_poison.c):
 		# memory handed out without zeroing then shows it.
 		# The rubric's own kernel arguments (e.g. swiotlb=force) follow.
@@ -169,14 +173,16 @@ class Lab:
 		no5lvl = 'no5lvl' if self.flavour == 'debug' and self.arch == 'x86_64' else ''
 		append = ['page_poison=1' if self.flavour == 'debug' else '', no5lvl,
 			  self.rubric.append.get(self.arch, ''), os.environ.get('QEMU_APPEND', '')]
+		return dict(os.environ, QEMU_MEM=self.rubric.memory, QEMU_TIMEOUT=str(limit),
+			    QEMU_LAB_SOCKET=socket_path, QEMU_APPEND=' '.join(filter(None, append)),
+			    QEMU_RESULTS=str(self.run_dir / 'results.log'))
+
+	def boot(self, initrd: Path, socket_path: str = '') -> subprocess.Popen:
 		# QEMU's own limit is a backstop that also covers the student's
 		# build (the VM boots while it compiles); the rubric's limit is
 		# counted from the moment the module is sent (send_when_asked), so
 		# a slow or busy host does not time out a correct module.
-		backstop = self.rubric.timeout + RECEIVE_ALLOWANCE
-		env = dict(os.environ, QEMU_MEM=self.rubric.memory, QEMU_TIMEOUT=str(backstop),
-			   QEMU_LAB_SOCKET=socket_path, QEMU_APPEND=' '.join(filter(None, append)),
-			   QEMU_RESULTS=str(self.run_dir / 'results.log'))
+		env = self.vm_env(self.rubric.timeout + RECEIVE_ALLOWANCE, socket_path)
 		return subprocess.Popen([QEMU_ENV / 'run-vm.sh', self.arch, str(self.kdir), str(initrd),
 					 str(self.bdir / 'serial.log')], env=env, start_new_session=True)
 

@@ -101,6 +101,28 @@ receive() {
 	rm -f /tmp/lab.cpio
 }
 
+# shell [COLS ROWS] [TITLE] - an interactive shell on the console (make
+# shell): a one-line banner (TITLE, the modules loaded, how to leave), then
+# busybox sh in /lab with /lab/bin on the PATH and the console as its
+# controlling terminal, so Ctrl-C reaches what it runs. COLS and ROWS are
+# the size of the terminal at the other end (0 0: unknown). Kernel
+# messages below warnings then go to dmesg only (console loglevel 5: a
+# suite loaded by hand does not flood the prompt; an oops still shows).
+# Its rc is the shell's exit status.
+shell() {
+	cols=${1:-0} rows=${2:-0}
+	[ $# -ge 2 ] && shift 2
+	loaded=$(while read -r m _; do printf '%s ' "$m"; done </proc/modules)
+	loaded=${loaded% }
+	echo 5 >/proc/sys/kernel/printk
+	[ "$cols" -gt 0 ] && [ "$rows" -gt 0 ] && stty -F /dev/console cols "$cols" rows "$rows"
+	printf '\nkmemlab shell%s: loaded: %s; the suites are in /lab (not loaded), the programs on the PATH; dmesg shows the kernel log; exit or Ctrl-D powers the VM off.\n' \
+		"${*:+ ($*)}" "${loaded:-nothing}" >/dev/console
+	(cd /lab && PATH=/bin:/lab/bin HOME=/lab PS1='kmemlab:$PWD# ' setsid cttyhack sh) \
+		</dev/console >/dev/console 2>&1
+	rc=$?
+}
+
 # KUnit keeps each suite's results in debugfs while its module is loaded
 # (lib/kunit/debugfs.c). suites: the names of the suites there now.
 suites() {
@@ -150,6 +172,7 @@ while read -r verb args; do
 	sh)	logged sh -c "$args" ;;
 	leakcheck) logged leakcheck ;;
 	receive) logged receive ;;
+	shell)	shell $args ;;
 	*)	log "unknown step '$verb'"; rc=127 ;;
 	esac
 	put "E $n $rc"

@@ -14,7 +14,14 @@
 # model, see below), QEMU_EXTRA (extra QEMU arguments), QEMU_LAB_SOCKET
 # (a Unix socket path: the guest's second serial port, on which /init's
 # "receive" step takes more lab files while it runs), QEMU_RESULTS (where
-# the third serial port goes). No network, no host share, no root needed.
+# the third serial port goes), QEMU_CONSOLE (stdio: the console on this
+# terminal instead, see below). No network, no host share, no root needed.
+#
+# QEMU_CONSOLE=stdio (make shell): ttyS0 is QEMU's standard input and
+# output, with a copy of what the guest prints in LOG; Ctrl-C goes to the
+# guest, Ctrl-A x ends QEMU, Ctrl-A c its monitor. QEMU_TIMEOUT=0 then
+# means no limit (GNU timeout's 0); the limit runs in the foreground, so
+# QEMU may read the terminal.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -63,6 +70,16 @@ results=${QEMU_RESULTS:-$LOG.results}
 
 rm -f "$LOG" "$LOG.qemu" "$results"
 rc=0
+if [ "${QEMU_CONSOLE:-}" = stdio ]; then
+	# shellcheck disable=SC2086 # labport and QEMU_EXTRA are lists of arguments
+	timeout --foreground -k 5 "$QEMU_TIMEOUT" "$qemu" -accel "$accel" -cpu "$cpu" -m "$QEMU_MEM" -smp 1 \
+		-nodefaults -no-user-config -display none -nic none -no-reboot \
+		-kernel "$bzimage" -initrd "$INITRD" -append "$append" \
+		-chardev "stdio,id=console,mux=on,signal=off,logfile=$LOG" -mon chardev=console \
+		-serial chardev:console $labport -serial "file:$results" -device edu -d guest_errors -D "$LOG.qemu" \
+		${QEMU_EXTRA:-} 2>>"$LOG.qemu" || rc=$?
+	exit "$rc"
+fi
 # shellcheck disable=SC2086 # labport and QEMU_EXTRA are lists of arguments
 timeout -k 5 "$QEMU_TIMEOUT" "$qemu" -accel "$accel" -cpu "$cpu" -m "$QEMU_MEM" -smp 1 \
 	-nodefaults -no-user-config -display none -nic none -no-reboot \

@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""make shell: a shell in a lab's VM, on this terminal.
+
+  shell.py --lab NN [--arch x86_64|i386] [--flavour fast|debug]
+           [--src skel|solutions|DIR] [--no-load]
+
+Builds the lab's suite and user programs and the student's module from
+<src>/<lab>/ as grading does (grader/build.py in the sandbox, then the
+deny list), boots the VM the graded run boots (same kernel, CPU model,
+memory, the rubric's kernel arguments, the edu device: grade.Lab.vm_env),
+loads the student's module(s) with insmod (not with --no-load) and opens
+busybox sh on the console (/init's "shell" step): the suites' .ko files in
+/lab, not loaded; the user programs in /lab/bin, on the PATH. Leaving the
+shell (exit, Ctrl-D) powers the VM off. Ctrl-A x ends QEMU at once.
+
+There is no time limit: the session lasts as long as the student wants it
+(an idle guest costs next to no CPU). What the console showed is kept in
+build/<arch>-<flavour>/<tree>/<lab>/shell.log.
+
+Exit status: 0 when the shell was left and the VM powered off; 1 when the
+module did not build or was refused (its one-line reason; nothing boots),
+or when the VM stopped before the shell was left (a kernel crash: the
+line that says so); 2 for a bad request (no such lab or folder, a lab not
+run on that arch, more than one lab); 3 when the environment failed
+(kernel, QEMU, no sandbox).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import build
+import grade
+import sandbox
+import score
+import vmlog
+
+ROOT = grade.ROOT
+
+
+def say(text: str) -> None:
+	print(f'make shell: {text}', file=sys.stderr)
+
+
+def read(path: Path) -> str:
+	return path.read_text(errors='replace') if path.exists() else ''
+
+
+def terminal_size() -> tuple[int, int]:
+	"""(columns, rows) of the terminal on stdin, or (0, 0) when it is none."""
+	try:
+		if os.isatty(0):
+			size = os.get_terminal_size(0)
+			return size.columns, size.lines
+	except OSError:
+		pass
+	return 0, 0
+
+
+def shell_steps(lab: grade.Lab, load: bool) -> str:
+	"""/lab/steps: insmod of each student module, then the shell."""
+	cols, rows = terminal_size()
+	title = f'{lab.name}, {lab.arch}, {lab.flavour} kernel'
+	plan = [f'insmod {m}.ko' for m in lab.student.modules] if load else []
+	return '\n'.join(plan + [f'shell {cols} {rows} {title}']) + '\n'
+
+
+def run_shell(lab: grade.Lab, load: bool) -> int:
+	"""Build, boot, hand the terminal over; the exit status of main()."""
+	try:
+		problem = lab.suite.build()
+		if problem:
+			say(lab.student_path(problem))
+			return 1
+		problem = lab.build_student()
+	except build.Missing as e:
+		say(str(e))
+		return 3
+	for w in lab.warnings[:5]:
+		print(f'  compiler: {w}', file=sys.stderr)
+	if problem:
+		say(problem)
+		return 1
+	vm = lab.stage('vm-shell', lab.student.kos() + lab.suite.kos(), lab.suite.executables(),
+		       shell_steps(lab, load))
+	log = lab.bdir / 'shell.log'
+	lab.start_run()
+	try:
+		initrd = lab.run_dir / 'initrd.cpio'
+		lab.mkinitramfs(vm, initrd)
+		env = dict(lab.vm_env(0), QEMU_CONSOLE='stdio')
+		try:
+			status = subprocess.run([grade.QEMU_ENV / 'run-vm.sh', lab.arch, str(lab.kdir), str(initrd),
+						 str(log)], env=env, check=False).returncode
+		except KeyboardInterrupt:
+			status = 130
+		channel = vmlog.read_channel(read(lab.run_dir / 'results.log'), lab.secret)
+	finally:
+		lab.end_run()
+	serial = read(log)
+	if status == 0 and channel.done:
+		return 0
+	if status not in (0, 130) and not serial:
+		qemu = read(Path(f'{log}.qemu')).strip()
+		say(f'QEMU failed to start (exit status {status}): {qemu[:300]}')
+		return 3
+	reports = vmlog.find_reports(vmlog.split_timestamps(serial)[0])
+	first = next((r for r in reports if r.kind != 'panic'), None) or next(iter(reports), None)
+	if any(r.kind == 'panic' for r in reports):
+		why = f'the kernel crashed: {first.text}'
+	else:
+		why = f'QEMU ended (exit status {status}, Ctrl-A x?)'
+	say(f'the VM stopped before the shell was left: {why} (console: {log.relative_to(ROOT)})')
+	return 1
+
+
+def main() -> int:
+	ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+	ap.add_argument('--lab', required=True, help='lab number or name')
+	ap.add_argument('--arch', choices=['x86_64', 'i386'], help="default: the lab's own")
+	ap.add_argument('--flavour', default='fast', choices=['fast', 'debug'])
+	ap.add_argument('--src', default='skel', help='skel, solutions, or a directory laid out like them')
+	ap.add_argument('--no-load', action='store_true', help="do not insmod the student's module")
+	args = ap.parse_args()
+
+	wanted = args.lab.replace(',', ' ').split()
+	if len(wanted) != 1:
+		say(f'one lab at a time (LAB={args.lab})')
+		return 2
+	lab_dir = grade.find_labs(wanted)[0]	# exits 2 for an unknown lab
+	try:
+		rubric = score.load_rubric(lab_dir / 'rubric.toml')
+	except score.RubricError as e:
+		say(f'bad rubric: {e}')
+		return 2
+	arch = args.arch or rubric.arches[0]
+	if arch not in rubric.arches:
+		say(f'{lab_dir.name} does not run on {arch} (it runs on {", ".join(rubric.arches)})')
+		return 2
+	if not (ROOT / args.src / lab_dir.name).is_dir():
+		say(f'no folder {lab_dir.name} in {args.src}')
+		return 2
+	why = sandbox.probe()
+	if why:
+		say(why)
+		return 3
+	try:
+		kdir = grade.kernel_dir(arch, args.flavour)
+		lab = grade.Lab(lab_dir, args.src, arch, args.flavour, kdir)
+		return run_shell(lab, not args.no_load)
+	except grade.EnvironmentFailure as e:
+		say(str(e))
+		return 3
+	except (subprocess.CalledProcessError, OSError) as e:
+		say(f'the VM tools failed: {e}')
+		return 3
+
+
+if __name__ == '__main__':
+	sys.exit(main())

@@ -102,6 +102,8 @@ MACHINERY = re.compile(r'^(?:dump_stack\w*|show_stack|show_regs|print_report|pri
 		       r'|mark_lock\w*|valid_state|check_noncircular|check_prev_add|validate_chain'
 		       r'|__lock_acquire|lock_acquire|lock_release|__lock_release|panic|watchdog_timer_fn)$')
 TRACE_FRAMES = 3	# frames shown when none is in a module
+# A line of a register dump ("RAX: ...", "Code: ...", "FS:  ...").
+REGISTERS = re.compile(r'^(?:[A-Z][A-Z0-9]{1,5}: |Code: )')
 
 
 def locate(lines: list[str], i: int) -> list[str]:
@@ -139,8 +141,8 @@ def locate(lines: list[str], i: int) -> list[str]:
 			if not m.group('unsure'):
 				frames.append(m)
 			continue
-		if re.fullmatch(r'<(?:TASK|IRQ|/IRQ|NMI|/NMI|SOFTIRQ|/SOFTIRQ)>', s):
-			continue
+		if re.fullmatch(r'<(?:TASK|IRQ|/IRQ|NMI|/NMI|SOFTIRQ|/SOFTIRQ)>', s) or REGISTERS.match(s):
+			continue	# an exception's registers inside the trace: it goes on
 		break	# </TASK>, or the next message: the trace ended
 	at = FRAME.match(re.sub(r'^(?:RIP: [0-9a-f]{4}:|EIP: )', '', where))
 	if where and not (at and MACHINERY.match(at.group('fn').split('.')[0])):

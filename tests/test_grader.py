@@ -17,7 +17,9 @@ lab 05 on the fast x86_64 kernel: a module that maps its vmalloc buffer
 with virt_to_page() (the first read through the mapping oopses, "Bad
 pagetable"), one whose .mmap takes its device from vm_private_data (NULL:
 it oopses itself), and one without the bounds check (failed KUnit checks
-with _MSG texts, the measurements of a passing program).
+with _MSG texts, the measurements of a passing program). fault-nobounds.log
+is a real console of lab 06 whose fault handler has no bounds check (a NULL
+dereference under a user copy).
 """
 
 import dataclasses
@@ -546,6 +548,18 @@ class StudentOutputTest(unittest.TestCase):
 			'  ...',
 			'  kunit_vm_mmap+0x69/0x90',
 			'  map_device+0x43/0xb0 [kmemlab_remap_test]'])
+
+	def test_call_trace_goes_on_past_an_exception_s_registers(self):
+		# The fault came from a user copy in the test: the trace holds the
+		# page fault's registers, then the test's own frames.
+		lines, _ = vmlog.split_timestamps(fixture('fault-nobounds.log'))
+		i = next(n for n, l in enumerate(lines) if l.startswith('BUG: kernel NULL pointer dereference'))
+		self.assertEqual(vmlog.locate(lines, i), [
+			'BUG: kernel NULL pointer dereference, address: 000000000000000a',
+			'#PF: supervisor read access in kernel mode',
+			'RIP: 0010:kmemlab_fault_fault+0x20/0x60 [kmemlab_fault]',
+			'Call Trace:', '  __do_fault+0x2a/0xb0', '  ...', '  _copy_to_user+0x5f/0x70',
+			'  fault_past_end_fails+0x7a/0x1b0 [kmemlab_fault_test]'])
 
 	def test_failures_logged_before_a_crash_are_shown(self):
 		failed = ['[    0.700020]     # hello_greet_truncates_to_buffer: EXPECTATION FAILED at t.c:41',

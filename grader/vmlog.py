@@ -108,15 +108,20 @@ REGISTERS = re.compile(r'^(?:[A-Z][A-Z0-9]{1,5}: |Code: )')
 
 def locate(lines: list[str], i: int) -> list[str]:
 	"""The lines that say where the kernel report on line i happened, for a
-	student: the report's own line (after the one or two lines before it
-	when they name the faulting address, as "Corrupted page table at
-	address" and the page-table entries do for a bad pte, and KASAN's "Read of size" or a page fault's first
-	"#PF:" line under it), the RIP/EIP line (the instruction at fault)
-	unless it is in the reporting machinery (a WARN of the DMA-API
-	checker), and the call trace up to the first frame in a module (the
-	student's or the lab's test), with the machinery and the unreliable
-	"?" frames left out: of a long way there, the innermost frame, "...",
-	and the frame that called into it. Empty lines are never returned."""
+	student:
+
+	- the report's own line, after the one or two lines before it when
+	  they name the faulting address ("Corrupted page table at address"
+	  and the page-table entries of a bad pte), and with KASAN's "Read of
+	  size" or a page fault's first "#PF:" line under it;
+	- the RIP/EIP line (the instruction at fault), unless it is in the
+	  reporting machinery (a WARN of the DMA-API checker);
+	- the call trace up to the first frame in a module (the student's or
+	  the lab's test), the machinery and the unreliable "?" frames left
+	  out; of a long way there, the innermost frame, "...", and the frame
+	  that called into the module.
+
+	Empty lines are never returned."""
 	out = [lines[i].strip()]
 	for j in (i - 1, i - 2):	# "... at address X", maybe a page-table line, the report
 		if j >= 0 and re.search(r'\baddress\b', lines[j]) and not classify(lines[j]):

@@ -12,7 +12,8 @@
    copy of the solution, loses points in the cases it names.
 5. make grade-class on a small class with bad entries (tests/classgrade.py);
    make dist's student edition holds no answer and grades a skeleton
-   (tests/dist.py).
+   (tests/dist.py); make autograder's Gradescope bundle grades a solution,
+   a skeleton and a zip with an extra folder (tests/autograder.py).
 6. On x86_64, hostile submissions made from lab 00 (tests/hostile.py) lose
    their marks with a named reason and touch nothing on the host; those that
    attack or break the results (tests/integrity.py, fast kernel) get their
@@ -52,6 +53,7 @@ sys.path.insert(0, str(ROOT / 'tests'))
 
 import grade  # noqa: E402
 import hostile  # noqa: E402
+import autograder  # noqa: E402
 import classgrade  # noqa: E402
 import dist  # noqa: E402
 import integrity  # noqa: E402
@@ -334,6 +336,7 @@ def main() -> int:
 			if not args.integrity:
 				jobs.append(job('grade-class: a small class', 40, classgrade.run))
 				jobs.append(job('dist: the student edition', 40, dist.run))
+				jobs.append(job('autograder: the Gradescope bundle', 240, autograder.run))
 		if args.integrity:
 			continue
 		for lab_dir in labs:

@@ -21,6 +21,8 @@ endif
 comma := ,
 labs_arg := $(foreach l,$(subst $(comma), ,$(LAB)),--lab $(l))
 arch_arg := $(if $(ARCH),--arch $(ARCH))
+# TEST=glob: only the tests "suite.case" it matches (KUnit's filter_glob).
+test_arg := $(if $(TEST),--test '$(TEST)')
 # VMs at once (make test, make mutants): default the number of cores.
 jobs_arg := $(if $(JOBS),--jobs $(JOBS))
 # deps and kernel: the arch asked for, or both (labs default to either).
@@ -37,6 +39,8 @@ help:
 	@echo '  make check LAB=NN        build lab NN from skel/, run it in the VM (fast kernel),'
 	@echo '                           show every failure; exit 0 only when all tests pass'
 	@echo '  make check LAB=NN DEBUG=1  the same on the debug kernel, as graded'
+	@echo '  make check LAB=NN TEST=glob  only the tests glob matches: suite.case, as KUnit'"'"'s'
+	@echo '                           filter_glob (TEST='"'"'kmemlab_hello.*'"'"'); the others are left out'
 	@echo '  make shell LAB=NN        a shell in the lab'"'"'s VM: your module loaded (LOAD=0: not),'
 	@echo '                           the lab'"'"'s programs on the PATH; exit or Ctrl-D powers it off'
 	@echo '  make grade               grade every lab (debug kernel): score table,'
@@ -69,8 +73,10 @@ endif
 	@echo
 ifeq ($(EDITION),full)
 	@echo 'Variables: LAB=NN[,NN] ARCH=x86_64|i386 (default: each lab'"'"'s own) SRC=skel|solutions|DIR DEBUG=1'
+	@echo '           TEST=suite.case glob (check, grade) LOAD=0 (shell)'
 else
 	@echo 'Variables: LAB=NN[,NN] ARCH=x86_64|i386 (default: each lab'"'"'s own) SRC=skel|DIR DEBUG=1'
+	@echo '           TEST=suite.case glob (check, grade) LOAD=0 (shell)'
 endif
 	@echo 'Kernel cache: $${KMEMLAB_CACHE:-~/.cache/kmemlab}; KERNEL_TARBALL=... for other distros.'
 
@@ -84,7 +90,7 @@ kernel: deps
 check: deps
 	@if [ -z "$(LAB)" ]; then echo 'make check needs LAB=NN (e.g. make check LAB=01)'; exit 2; fi
 	@if [ ! -d '$(SRC)' ]; then echo 'make check: there is no submission $(SRC) (no such folder)'; exit 2; fi
-	@$(PYTHON) grader/grade.py --check $(arch_arg) --flavour $(CHECK_FLAVOUR) --src $(SRC) $(labs_arg)
+	@$(PYTHON) grader/grade.py --check $(arch_arg) --flavour $(CHECK_FLAVOUR) --src $(SRC) $(labs_arg) $(test_arg)
 
 shell: deps
 	@if [ -z "$(LAB)" ]; then echo 'make shell needs LAB=NN (e.g. make shell LAB=05)'; exit 2; fi
@@ -93,7 +99,7 @@ shell: deps
 		$(if $(filter 0,$(LOAD)),--no-load)
 
 grade: deps
-	@$(PYTHON) grader/grade.py $(arch_arg) --flavour debug --src $(SRC) $(labs_arg)
+	@$(PYTHON) grader/grade.py $(arch_arg) --flavour debug --src $(SRC) $(labs_arg) $(test_arg)
 
 ifeq ($(EDITION),full)
 grade-class: deps

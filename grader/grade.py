@@ -4,13 +4,17 @@
 boot the VM with them, read the results, score them with the lab's rubric.
 
   grade.py [--arch x86_64|i386] [--flavour fast|debug] [--src skel|solutions]
-           [--lab NN ...] [--out DIR] [--check]
+           [--lab NN ...] [--out DIR] [--check] [--test GLOB]
 
 Without --arch each lab runs on its own default arch, the first of its
-rubric's arches (lab 03, high memory, on i386).
+rubric's arches (lab 03, high memory, on i386). With --test (make TEST=)
+only the rubric tests "suite.case" that GLOB matches run and count, as
+KUnit's kunit.filter_glob matches them (grader/testglob.py); the report
+says how many were left out.
 
 Exit status: 0 when grading ran, whatever the score (with --check: 0 only
-when every test passed, 1 otherwise); 2 for a bad request (no such lab);
+when every test passed, 1 otherwise); 2 for a bad request (no such lab, a
+--test glob that is malformed or matches no test of the labs asked for);
 3 when the environment failed (kernel build, QEMU missing). A submission
 that does not exist, is not a directory, is empty or lacks a lab's folder
 is graded: each lab asked for scores 0 with the reason, exit status 0.
@@ -36,6 +40,7 @@ import forbidden
 import report
 import sandbox
 import score
+import testglob
 import vmlog
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,6 +108,16 @@ class Lab:
 		self.timed_out = False	# the VM outlived the rubric's limit
 		self.secret = ''
 		self.channel = ''	# what the results channel said
+		self.test_glob = ''	# see select()
+		self.left_out: list[str] = []
+
+	def select(self, glob: str) -> None:
+		"""Grade only the rubric tests glob matches (--test, TEST=): the
+		rubric keeps those, left_out lists the others, and the VM runs
+		KUnit and the user programs with kunit.filter_glob=glob."""
+		kept, self.left_out = testglob.split(self.rubric.points, glob)
+		self.rubric.points = {k: self.rubric.points[k] for k in kept}
+		self.test_glob = glob
 
 	@property
 	def build_log(self) -> str:
@@ -171,8 +186,11 @@ class Lab:
 		# only its first report. Five-level walks are checked on the fast
 		# kernel (make check, and lab 04's typical mistakes).
 		no5lvl = 'no5lvl' if self.flavour == 'debug' and self.arch == 'x86_64' else ''
+		# With TEST=, KUnit runs only the matching cases (kunit_module_init)
+		# and ktap_user.h's programs read the same parameter.
+		only = f'kunit.filter_glob={self.test_glob}' if self.test_glob else ''
 		append = ['page_poison=1' if self.flavour == 'debug' else '', no5lvl,
-			  self.rubric.append.get(self.arch, ''), os.environ.get('QEMU_APPEND', '')]
+			  self.rubric.append.get(self.arch, ''), only, os.environ.get('QEMU_APPEND', '')]
 		return dict(os.environ, QEMU_MEM=self.rubric.memory, QEMU_TIMEOUT=str(limit),
 			    QEMU_LAB_SOCKET=socket_path, QEMU_APPEND=' '.join(filter(None, append)),
 			    QEMU_RESULTS=str(self.run_dir / 'results.log'))
@@ -276,7 +294,8 @@ class Lab:
 		if not self.src_dir.is_dir():
 			problem = f'no folder {self.name} in the submission'
 			result = score.LabResult(self.name, self.arch, self.flavour,
-						 score.unrun(self.rubric, f'not run: {problem}'), problem=problem)
+						 score.unrun(self.rubric, f'not run: {problem}'), problem=problem,
+						 test_glob=self.test_glob, left_out=self.left_out)
 			result.seconds = time.monotonic() - start
 			return result
 		self.start_run()
@@ -296,6 +315,7 @@ class Lab:
 		result.seconds = time.monotonic() - start
 		result.serial, result.qemu_log = serial, qemu
 		result.channel = self.channel
+		result.test_glob, result.left_out = self.test_glob, self.left_out
 		return result
 
 
@@ -360,12 +380,30 @@ def save_transcript(out: Path, lab: Lab, result: score.LabResult) -> None:
 	path.parent.mkdir(parents=True, exist_ok=True)
 	steps = lab.steps() if lab.test_dir.is_dir() else ''
 	path.write_text(f'== {report.lab_header(result)}: {result.points}/{result.max_points}\n'
+			+ (f'== left out by TEST={result.test_glob}: {", ".join(result.left_out)}\n'
+			   if result.left_out else '')
 			+ (f'== {result.problem}\n' if result.problem else '')
 			+ ''.join(f'== {d}\n' for d in (result.tests[0].details if result.verdict else []))
 			+ f'== build\n{lab.build_log}\n== steps\n{steps}\n'
 			f'== serial console\n{result.serial}\n== results channel\n{result.channel}\n'
 			f'== QEMU\n{result.qemu_log}', encoding='utf-8', errors='replace')
 	result.transcript = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
+def unmatched(glob: str, labs: list[Path]) -> str:
+	"""'' when glob (--test) is well formed and matches a test of these
+	labs' rubrics, else the one line that says why not."""
+	why = testglob.problem(glob)
+	if why:
+		return why
+	try:
+		keys = [k for l in labs for k in score.load_rubric(l / 'rubric.toml').points]
+	except score.RubricError as e:
+		return f'bad rubric: {e}'
+	if any(testglob.matches(glob, k) for k in keys):
+		return ''
+	return (f'TEST={glob} matches no test of {", ".join(l.name for l in labs)}: a test is suite.case, '
+		f'e.g. {keys[0]}, and TEST={keys[0].split(".")[0]}.* takes its whole suite')
 
 
 def main() -> int:
@@ -378,9 +416,16 @@ def main() -> int:
 	ap.add_argument('--lab', action='append', default=[], help='lab number or name (repeatable)')
 	ap.add_argument('--out', default=str(ROOT / 'results'))
 	ap.add_argument('--check', action='store_true', help="student's loop: details, exit 1 unless all pass")
+	ap.add_argument('--test', default='', metavar='GLOB',
+			help='only the tests "suite.case" GLOB matches (KUnit\'s filter_glob form)')
 	args = ap.parse_args()
 
 	labs = find_labs([w for l in args.lab for w in l.replace(',', ' ').split()])
+	if args.test:
+		why = unmatched(args.test, labs)
+		if why:
+			print(f'grade: {why}', file=sys.stderr)
+			return 2
 	for stream in (sys.stdout, sys.stderr):
 		stream.reconfigure(errors='replace')
 	src = ROOT / args.src
@@ -403,11 +448,19 @@ def main() -> int:
 			if arch not in rubric.arches:
 				print(f'{lab_dir.name}: not graded on {arch} (runs on {", ".join(rubric.arches)})')
 				continue
+			left_out: list[str] = []
+			if args.test:
+				kept, left_out = testglob.split(rubric.points, args.test)
+				if not kept:
+					print(f'{lab_dir.name}: no test matches TEST={args.test}')
+					continue
+				rubric.points = {k: rubric.points[k] for k in kept}
 			missing = no_submission or ('' if (src / lab_dir.name).is_dir() else
 						    f'no folder {lab_dir.name} in the submission')
 			if missing:
 				result = score.LabResult(lab_dir.name, arch, args.flavour,
-							 score.unrun(rubric, f'not run: {missing}'), problem=missing)
+							 score.unrun(rubric, f'not run: {missing}'), problem=missing,
+							 test_glob=args.test, left_out=left_out)
 				# Nothing ran: no transcript, and none of an earlier run.
 				transcript_path(out, arch, lab_dir.name).unlink(missing_ok=True)
 				report.print_lab(result, verbose=args.check)
@@ -416,6 +469,8 @@ def main() -> int:
 			if arch not in kernels:
 				kernels[arch] = kernel_dir(arch, args.flavour)
 			lab = Lab(lab_dir, args.src, arch, args.flavour, kernels[arch])
+			if args.test:
+				lab.select(args.test)
 			result = lab.grade(deductions)
 			keep_transcript(out, lab, result)
 			report.print_lab(result, verbose=args.check)

@@ -138,6 +138,8 @@ class LabResult:
 	serial: str = ''	# the VM's console log
 	qemu_log: str = ''
 	channel: str = ''	# the VM's results channel
+	test_glob: str = ''	# TEST=: only the rubric tests it matches were graded
+	left_out: list[str] = field(default_factory=list)	# the rubric tests TEST= left out
 
 	@property
 	def max_points(self) -> int:

@@ -4,44 +4,130 @@
  * same shape a KUnit suite prints, so the grader reads both the same way.
  *
  *	ktap_begin("mmap_remap_user", 2);
- *	ktap_case("maps_whole_buffer");
- *	KTAP_EXPECT(p != MAP_FAILED, "mmap of %zu bytes: %s", len, strerror(errno));
- *	ktap_case_end();
+ *	if (ktap_case("maps_whole_buffer")) {
+ *		KTAP_EXPECT(p != MAP_FAILED, "mmap of %zu bytes: %s", len, strerror(errno));
+ *		ktap_case_end();
+ *	}
  *	...
  *	return ktap_end();
  *
  * A case passes when no KTAP_EXPECT in it failed. ktap_skip_case() ends the
  * current case as skipped, with the reason. Output is line-buffered so that
  * a program killed by a signal still leaves every finished case behind.
+ *
+ * The run's test filter is KUnit's own: the kernel parameter
+ * kunit.filter_glob, "suite_glob.case_glob" or "suite_glob" alone, with
+ * glob(7) patterns (lib/kunit/executor.c; `make check TEST=glob` sets it on
+ * the kernel command line). ktap_begin() reads it; a case it leaves out is
+ * reported as skipped ("# SKIP left out by kunit.filter_glob=..."). Unset,
+ * every case runs and reports as it always did.
+ *
+ * ktap_case() returns 0 for a case the filter leaves out: that case is over
+ * already, and the caller runs neither its body nor ktap_case_end(). In a
+ * program whose cases build on each other (each needs what the ones before
+ * it did, such as unbinding a device before checking it rebinds), start
+ * each with ktap_chain_case() instead: a case left out still runs, silently,
+ * and ends as skipped.
  */
 #ifndef KTAP_USER_H
 #define KTAP_USER_H
 
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/*
+ * Where KUnit's test filter reads back (root only; "(null)" when unset).
+ * The grader's unit tests point it at a file of their own.
+ */
+#ifndef KTAP_FILTER_PARAM
+#define KTAP_FILTER_PARAM "/sys/module/kunit/parameters/filter_glob"
+#endif
 
 static struct {
 	const char *suite;
 	const char *name;	/* the case being run, or NULL */
 	int planned, n, failed_here, skipped_here;
 	int pass, fail, skip;
+	int filtered;		/* filter holds the run's test filter */
+	int muted;		/* the case runs, but the filter left it out */
+	char filter[256];
 } ktap;
+
+/* Read the run's test filter, as KUnit will see it at the next insmod. */
+static inline void ktap_read_filter(void)
+{
+	FILE *f = fopen(KTAP_FILTER_PARAM, "r");
+
+	ktap.filtered = 0;
+	if (!f)
+		return;
+	if (fgets(ktap.filter, sizeof(ktap.filter), f)) {
+		ktap.filter[strcspn(ktap.filter, "\n")] = '\0';
+		ktap.filtered = strcmp(ktap.filter, "(null)") != 0;
+	}
+	fclose(f);
+}
+
+/*
+ * Does the filter select case @name of this suite? The same test as KUnit's
+ * kunit_filter_suites(): split at the first '.', the suite's glob, then (if
+ * there is one) the case's; fnmatch(3) with no flags is glob_match().
+ */
+static inline int ktap_selected(const char *name)
+{
+	char suite_glob[sizeof(ktap.filter)];
+	char *dot;
+
+	if (!ktap.filtered)
+		return 1;
+	strcpy(suite_glob, ktap.filter);
+	dot = strchr(suite_glob, '.');
+	if (dot)
+		*dot = '\0';
+	if (fnmatch(suite_glob, ktap.suite, 0) != 0)
+		return 0;
+	return !dot || fnmatch(dot + 1, name, 0) == 0;
+}
 
 static inline void ktap_begin(const char *suite, int planned)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	ktap.suite = suite;
 	ktap.planned = planned;
+	ktap_read_filter();
 	printf("KTAP version 1\n1..1\n");
 	printf("    KTAP version 1\n    # Subtest: %s\n    1..%d\n", suite, planned);
 }
 
-static inline void ktap_case(const char *name)
+static inline void ktap_case_end(void);
+
+/*
+ * Start case @name of a chain (see above): it runs whatever the filter
+ * says; left out, it prints nothing and ktap_case_end() reports it skipped.
+ */
+static inline void ktap_chain_case(const char *name)
 {
 	ktap.name = name;
 	ktap.failed_here = 0;
 	ktap.skipped_here = 0;
+	ktap.muted = !ktap_selected(name);
+}
+
+/*
+ * Start case @name: 1 when it is to run. 0 when the test filter leaves it
+ * out: it has been reported as skipped and is over, so the caller runs
+ * neither its body nor ktap_case_end().
+ */
+static inline int __attribute__((warn_unused_result)) ktap_case(const char *name)
+{
+	ktap_chain_case(name);
+	if (!ktap.muted)
+		return 1;
+	ktap_case_end();
+	return 0;
 }
 
 /*
@@ -55,6 +141,8 @@ static inline void __attribute__((format(printf, 1, 2))) ktap_diag(const char *f
 	va_list ap;
 	char *c;
 
+	if (ktap.muted)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -77,6 +165,13 @@ static inline void __attribute__((format(printf, 1, 2))) ktap_diag(const char *f
 static inline void ktap_case_end(void)
 {
 	ktap.n++;
+	if (ktap.muted) {
+		ktap.muted = 0;
+		ktap.skip++;
+		printf("    ok %d %s # SKIP left out by kunit.filter_glob=%s\n",
+		       ktap.n, ktap.name, ktap.filter);
+		return;
+	}
 	if (ktap.skipped_here) {
 		ktap.skip++;
 		return;
@@ -94,6 +189,8 @@ static inline void ktap_case_end(void)
 static inline void ktap_skip_case(const char *reason)
 {
 	ktap.skipped_here = 1;
+	if (ktap.muted)		/* ktap_case_end() says why it was skipped */
+		return;
 	printf("    ok %d %s # SKIP %s\n", ktap.n + 1, ktap.name, reason);
 }
 

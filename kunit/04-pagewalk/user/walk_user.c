@@ -55,10 +55,12 @@ static char *map(size_t len)
 
 static void matches_pagemap(void)
 {
-	char *p = map(8 * page_size);
+	char *p;
 	int i;
 
-	ktap_case("written_pages_match_pagemap");
+	if (!ktap_case("written_pages_match_pagemap"))
+		return;
+	p = map(8 * page_size);
 	KTAP_EXPECT(p, "mmap: %s", strerror(errno));
 	for (i = 0; p && i < 8; i++) {
 		char *a = p + i * page_size + 8 * i;
@@ -83,10 +85,12 @@ static void matches_pagemap(void)
 
 static void untouched_not_present(void)
 {
-	char *p = map(4 * page_size);
 	struct kmemlab_walk_req r;
+	char *p;
 
-	ktap_case("untouched_page_not_present");
+	if (!ktap_case("untouched_page_not_present"))
+		return;
+	p = map(4 * page_size);
 	KTAP_EXPECT(p, "mmap: %s", strerror(errno));
 	if (p) {
 		p[0] = 1;
@@ -111,11 +115,13 @@ static void fork_shares_until_write(void)
 {
 	struct kmemlab_walk_req parent, parent_after;
 	struct child_view cv = { 0 };
-	char *p = map(page_size);
 	int fds[2], status;
 	pid_t pid;
+	char *p;
 
-	ktap_case("fork_shares_frame_until_write");
+	if (!ktap_case("fork_shares_frame_until_write"))
+		return;
+	p = map(page_size);
 	if (!p || pipe(fds) != 0) {
 		KTAP_EXPECT(0, "mmap or pipe: %s", strerror(errno));
 		ktap_case_end();
@@ -164,10 +170,12 @@ static void fork_shares_until_write(void)
 
 static void munmap_not_present(void)
 {
-	char *p = map(2 * page_size);
 	struct kmemlab_walk_req before, after;
+	char *p;
 
-	ktap_case("munmap_leaves_nothing");
+	if (!ktap_case("munmap_leaves_nothing"))
+		return;
+	p = map(2 * page_size);
 	KTAP_EXPECT(p, "mmap: %s", strerror(errno));
 	if (p) {
 		p[0] = 1;
@@ -238,12 +246,14 @@ static long anon_huge_kb(void)
 
 static void huge_leaf(void)
 {
-	long hs = huge_size();
 	struct kmemlab_walk_req r;
 	char *p, *h, *a, old[16] = "";
 	uint64_t e;
+	long hs;
 
-	ktap_case("huge_leaf_matches_pagemap");
+	if (!ktap_case("huge_leaf_matches_pagemap"))
+		return;
+	hs = huge_size();
 	if (!hs) {
 		ktap_skip_case("no transparent huge pages in this kernel");
 		ktap_case_end();
@@ -285,10 +295,12 @@ static void huge_leaf(void)
 static void unknown_cmd_enotty(void)
 {
 	struct kmemlab_walk_req req = { .result = 12345 };
-	char *p = map(page_size);
+	char *p;
 	int ret;
 
-	ktap_case("ioctl_unknown_cmd_enotty");
+	if (!ktap_case("ioctl_unknown_cmd_enotty"))
+		return;
+	p = map(page_size);
 	if (p)
 		p[0] = 1;
 	req.addr = (uintptr_t)p;
@@ -326,9 +338,11 @@ static void expect_efault(void *req, const char *what)
 static void bad_pointer_efault(void)
 {
 	struct kmemlab_walk_req *ro;
-	char *gone = map(page_size);
+	char *gone;
 
-	ktap_case("ioctl_bad_pointer_efault");
+	if (!ktap_case("ioctl_bad_pointer_efault"))
+		return;
+	gone = map(page_size);
 	expect_efault(NULL, "at NULL");
 	if (gone) {
 		munmap(gone, page_size);
@@ -353,10 +367,12 @@ static void bad_pointer_efault(void)
 static void request_not_resident(void)
 {
 	struct kmemlab_walk_req *fresh, *shared;
-	char *target = map(page_size);
+	char *target;
 	int ret;
 
-	ktap_case("ioctl_request_not_resident");
+	if (!ktap_case("ioctl_request_not_resident"))
+		return;
+	target = map(page_size);
 	fresh = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	shared = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (fresh == MAP_FAILED || shared == MAP_FAILED || !target) {
@@ -400,10 +416,13 @@ out:
 static void copy_failures_efault(void)
 {
 	struct kmemlab_walk_req req;
-	int fd = fault_nth_open(), n, ret, err, fired = 0;
-	char *p = map(page_size);
+	int fd, n, ret, err, fired = 0;
+	char *p;
 
-	ktap_case("ioctl_copy_failures_efault");
+	if (!ktap_case("ioctl_copy_failures_efault"))
+		return;
+	fd = fault_nth_open();
+	p = map(page_size);
 	if (fd < 0) {
 		ktap_skip_case("no /proc/self/fail-nth in this kernel");
 		goto out;

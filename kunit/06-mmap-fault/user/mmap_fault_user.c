@@ -75,7 +75,8 @@ static void pages_appear_on_first_touch(void)
 	unsigned char *p;
 	int fd;
 
-	ktap_case("pages_appear_on_first_touch");
+	if (!ktap_case("pages_appear_on_first_touch"))
+		return;
 	fd = open_dev();
 	if (fd < 0)
 		goto out;
@@ -107,7 +108,8 @@ static void one_fault_per_touched_page(void)
 	int fd, i, round;
 	long sum = 0;
 
-	ktap_case("one_fault_per_touched_page");
+	if (!ktap_case("one_fault_per_touched_page"))
+		return;
 	fd = open_dev();
 	if (fd < 0)
 		goto out;
@@ -137,7 +139,8 @@ static void driver_and_process_share_bytes(void)
 	unsigned char *p, buf[64];
 	int fd;
 
-	ktap_case("driver_and_process_share_bytes");
+	if (!ktap_case("driver_and_process_share_bytes"))
+		return;
 	fd = open_dev();
 	if (fd < 0)
 		goto out;
@@ -169,7 +172,8 @@ static void offset_selects_page(void)
 	int fd, i;
 	char c;
 
-	ktap_case("offset_selects_page");
+	if (!ktap_case("offset_selects_page"))
+		return;
 	fd = open_dev();
 	if (fd < 0)
 		goto out;
@@ -197,7 +201,8 @@ static void two_mappings_share_page(void)
 	unsigned char *a, *b;
 	int fd;
 
-	ktap_case("two_mappings_share_page");
+	if (!ktap_case("two_mappings_share_page"))
+		return;
 	fd = open_dev();
 	if (fd < 0)
 		goto out;
@@ -236,7 +241,8 @@ static void fork_duplicates_mapping(void)
 	char c;
 	pid_t pid;
 
-	ktap_case("fork_duplicates_mapping");
+	if (!ktap_case("fork_duplicates_mapping"))
+		return;
 	fd = open_dev();
 	if (fd < 0 || pipe(go) || pipe(done))
 		goto out;
@@ -289,7 +295,8 @@ static void munmap_and_close_free_pages(void)
 	int probe, fd, i;
 	pid_t pid;
 
-	ktap_case("munmap_and_close_free_pages");
+	if (!ktap_case("munmap_and_close_free_pages"))
+		return;
 	probe = open_dev();
 	if (probe < 0)
 		goto out;
@@ -332,7 +339,8 @@ static void access_past_end_sigbus(void)
 	unsigned char *p;
 	int fd, sig;
 
-	ktap_case("access_past_end_sigbus");
+	if (!ktap_case("access_past_end_sigbus"))
+		return;
 	fd = open_dev();
 	if (fd < 0)
 		goto out;
@@ -378,7 +386,8 @@ static void private_store_stays_private(void)
 	unsigned char *p, c = 0;
 	int fd;
 
-	ktap_case("private_store_stays_private");
+	if (!ktap_case("private_store_stays_private"))
+		return;
 	fd = open_dev();
 	if (fd < 0)
 		goto out;
@@ -406,7 +415,8 @@ static void mremap_cannot_grow(void)
 	unsigned char *p, *q;
 	int fd;
 
-	ktap_case("mremap_cannot_grow");
+	if (!ktap_case("mremap_cannot_grow"))
+		return;
 	fd = open_dev();
 	if (fd < 0)
 		goto out;
@@ -431,7 +441,8 @@ static void mapping_outlives_close(void)
 	int fd;
 	void *q;
 
-	ktap_case("mapping_outlives_close");
+	if (!ktap_case("mapping_outlives_close"))
+		return;
 	fd = open_dev();
 	if (fd < 0)
 		goto out;
@@ -468,11 +479,13 @@ static long first_nonzero(const unsigned char *p, size_t len, long skip)
  */
 static void fresh_page_zero_on_first_read(void)
 {
-	unsigned char *p, *buf = malloc(page);
+	unsigned char *p, *buf;
 	long bad;
 	int fd;
 
-	ktap_case("fresh_page_zero_on_first_read");
+	if (!ktap_case("fresh_page_zero_on_first_read"))
+		return;
+	buf = malloc(page);
 	fd = open_dev();
 	if (fd < 0 || !buf)
 		goto out;
@@ -504,7 +517,8 @@ static void fresh_page_zero_on_first_write(void)
 	long bad;
 	int fd;
 
-	ktap_case("fresh_page_zero_on_first_write");
+	if (!ktap_case("fresh_page_zero_on_first_write"))
+		return;
 	fd = open_dev();
 	if (fd < 0)
 		goto out;
@@ -538,7 +552,8 @@ static void fresh_page_zero_private(void)
 	long bad;
 	int fd;
 
-	ktap_case("fresh_page_zero_private");
+	if (!ktap_case("fresh_page_zero_private"))
+		return;
 	fd = open_dev();
 	if (fd < 0)
 		goto out;
@@ -571,7 +586,8 @@ static void fresh_page_zero_after_fork(void)
 	long bad;
 	pid_t pid;
 
-	ktap_case("fresh_page_zero_after_fork");
+	if (!ktap_case("fresh_page_zero_after_fork"))
+		return;
 	fd = open_dev();
 	if (fd < 0)
 		goto out;
@@ -636,7 +652,8 @@ static void failed_allocation_retried(void)
 	unsigned char *p;
 	long bad;
 
-	ktap_case("failed_allocation_retried");
+	if (!ktap_case("failed_allocation_retried"))
+		return;
 	fd = open_dev();
 	if (fd < 0)
 		goto out;
@@ -682,7 +699,8 @@ static void failed_allocation_in_syscalls(void)
 	int probe, fd = -1, nth, n, ret = -1, err = 0;
 	unsigned char buf[64];
 
-	ktap_case("failed_allocation_in_syscalls");
+	if (!ktap_case("failed_allocation_in_syscalls"))
+		return;
 	nth = fault_nth_open();
 	probe = open_dev();
 	if (nth < 0 || probe < 0) {
@@ -766,11 +784,14 @@ static long first_diff_at(const unsigned char *a, const unsigned char *b, size_t
 static void read_write_cross_pages(void)
 {
 	size_t len = 3 * page + 5, size = NPAGES * page;
-	unsigned char *src = malloc(len), *dst = malloc(len), *p;
+	unsigned char *src, *dst, *p;
 	size_t i;
 	int fd;
 
-	ktap_case("read_write_cross_pages");
+	if (!ktap_case("read_write_cross_pages"))
+		return;
+	src = malloc(len);
+	dst = malloc(len);
 	fd = open_dev();
 	if (fd < 0 || !src || !dst)
 		goto out;
@@ -825,7 +846,8 @@ static void read_only_open_maps_shared(void)
 	long bad;
 	int fd;
 
-	ktap_case("read_only_open_maps_shared");
+	if (!ktap_case("read_only_open_maps_shared"))
+		return;
 	fd = open(DEV, O_RDONLY);
 	KTAP_EXPECT(fd >= 0, "open %s read-only: %s", DEV, strerror(errno));
 	if (fd < 0)

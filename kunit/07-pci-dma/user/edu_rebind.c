@@ -7,7 +7,8 @@
  * must work or be cleanly gone: no interrupt left registered, no device
  * node left behind, an open file answering ENODEV and its mapping revoked
  * (SIGBUS), never an oops. Leaks from all these cycles show in the leak
- * check that follows.
+ * check that follows. Each case needs what the ones before it did, so each
+ * starts with ktap_chain_case(): a case a test filter leaves out still runs.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -169,7 +170,7 @@ int main(void)
 
 	ktap_begin("edu_rebind", 6);
 
-	ktap_case("unbind_releases_device");
+	ktap_chain_case("unbind_releases_device");
 	KTAP_EXPECT(find_pci_device("0x1234", "0x11e8", bdf, sizeof(bdf)),
 		    "no PCI device 1234:11e8 in /sys/bus/pci/devices");
 	KTAP_EXPECT(irq_lines() == 1, "while bound, /proc/interrupts should list kmemlab_edu once, not %d times",
@@ -184,7 +185,7 @@ int main(void)
 	KTAP_EXPECT(irq_lines() == 0, "after unbind, the IRQ should be freed, but /proc/interrupts still lists kmemlab_edu");
 	ktap_case_end();
 
-	ktap_case("open_file_after_unbind_fails_cleanly");
+	ktap_chain_case("open_file_after_unbind_fails_cleanly");
 	KTAP_EXPECT(fd >= 0, "no file was open across the unbind");
 	if (fd >= 0) {
 		errno = 0;
@@ -207,7 +208,7 @@ int main(void)
 	}
 	ktap_case_end();
 
-	ktap_case("bind_restores_device");
+	ktap_chain_case("bind_restores_device");
 	ret = write_sysfs(DRV "/bind", bdf);
 	KTAP_EXPECT(ret == 0, "bind %s: %s", bdf, strerror(-ret));
 	KTAP_EXPECT(exists(DEV), "%s should come back on bind", DEV);
@@ -216,7 +217,7 @@ int main(void)
 	KTAP_EXPECT(round_trip(1), "after bind, a write/read round trip through %s failed", DEV);
 	ktap_case_end();
 
-	ktap_case("rebind_twice_works");
+	ktap_chain_case("rebind_twice_works");
 	cycles_ok = 1;
 	for (i = 0; i < 2; i++)
 		cycles_ok &= write_sysfs(DRV "/unbind", bdf) == 0 &&
@@ -226,7 +227,7 @@ int main(void)
 		    irq_lines());
 	ktap_case_end();
 
-	ktap_case("reload_cycles_work");
+	ktap_chain_case("reload_cycles_work");
 	cycles_ok = 1;
 	for (i = 0; i < 3; i++) {
 		ret = system("rmmod kmemlab_edu");
@@ -252,7 +253,7 @@ int main(void)
 	 * warn (remove_proc_entry() of a file it never made). misc_register()'s
 	 * allocations, after it, are not reached.
 	 */
-	ktap_case("probe_fault_injected_fails_cleanly");
+	ktap_chain_case("probe_fault_injected_fails_cleanly");
 	fnth = fault_nth_open();
 	bindfd = open(DRV "/bind", O_WRONLY);
 	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);

@@ -110,13 +110,14 @@ int main(void)
 		src[i] = (unsigned char)(i * 7 + i / 4096);
 
 	/* One case: the copy path is given code, the reference to beat. */
-	ktap_case("zero_copy_copies_nothing");
-	KTAP_EXPECT(fd >= 0 && src != MAP_FAILED, "open /dev/kmemlab_zc: %s", strerror(errno));
-	if (fd >= 0 && src != MAP_FAILED) {
-		run(fd, 0, src, dst);
-		run(fd, 1, src, dst);
+	if (ktap_case("zero_copy_copies_nothing")) {
+		KTAP_EXPECT(fd >= 0 && src != MAP_FAILED, "open /dev/kmemlab_zc: %s", strerror(errno));
+		if (fd >= 0 && src != MAP_FAILED) {
+			run(fd, 0, src, dst);
+			run(fd, 1, src, dst);
+		}
+		ktap_case_end();
 	}
-	ktap_case_end();
 
 	return ktap_end();
 }

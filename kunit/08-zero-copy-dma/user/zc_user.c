@@ -228,7 +228,8 @@ int main(void)
 
 	ktap_begin("zc_user", ARRAY_SIZE(cases));
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		ktap_case(cases[i].name);
+		if (!ktap_case(cases[i].name))
+			continue;
 		fd = open(DEV, O_RDWR);
 		KTAP_EXPECT(fd >= 0, "open(%s): %s", DEV, strerror(errno));
 		if (fd >= 0) {

@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # build-kernel.sh ARCH FLAVOUR - make sure the lab kernel for ARCH (x86_64,
-# i386) and FLAVOUR (fast, debug) is built, and print its build directory.
+# i386) and FLAVOUR (fast, debug, gdb) is built, and print its build
+# directory. gdb is the fast kernel with debug info and the kernel's gdb
+# scripts (config/gdb.config), for make gdb only: nothing builds it before
+# make gdb first asks for it.
 # build-kernel.sh --config-key ARCH FLAVOUR - print the key of the config
 # fragments alone (what a prebuilt kernel records, below), build nothing.
 #
@@ -31,7 +34,7 @@ fi
 ARCH=${1:-x86_64}
 FLAVOUR=${2:-fast}
 case $ARCH in x86_64|i386) ;; *) die "unknown ARCH '$ARCH' (use x86_64 or i386)" ;; esac
-case $FLAVOUR in fast|debug) ;; *) die "unknown FLAVOUR '$FLAVOUR' (use fast or debug)" ;; esac
+case $FLAVOUR in fast|debug|gdb) ;; *) die "unknown FLAVOUR '$FLAVOUR' (use fast, debug or gdb)" ;; esac
 
 # The fragments for this arch and flavour, in merge order.
 frags="$here/config/common.config $here/config/$ARCH.config"
@@ -39,6 +42,9 @@ if [ "$FLAVOUR" = debug ]; then
 	frags="$frags $here/config/debug.config"
 	[ -f "$here/config/debug-$ARCH.config" ] && frags="$frags $here/config/debug-$ARCH.config"
 fi
+# The fast kernel's fragments and one more: the fast and debug keys, made
+# of their own fragments only, do not change with it.
+[ "$FLAVOUR" = gdb ] && frags="$frags $here/config/gdb.config"
 
 # Bump BUILD_REV when a change to this script changes the kernel it builds.
 BUILD_REV=1

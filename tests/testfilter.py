@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: GPL-2.0
+"""make test: make check TEST=glob on lab 00, fast kernel.
+
+1. The solution with TEST='kmemlab_hello.hello_greet_*' on x86_64 and on
+   i386: exit 0; the report lists exactly the four matching tests, says
+   "left out by TEST=...: 5 tests" and scores 6/6; results.json counts the
+   same; in the VM, KUnit ran only those cases (kunit.filter_glob) and the
+   user programs reported theirs skipped.
+2. A solution whose NULL-buffer check is gone, so that
+   hello_greet_rejects_empty_buffer crashes the kernel: graded whole it
+   crashes; with TEST=kmemlab_hello.hello_greet_uses_parameter it scores
+   2/2 and the kernel never oopses (the crashing case did not run).
+3. Bad requests, one line and exit 2, nothing booted: a glob that matches
+   no test, a glob with a space.
+4. The Makefile passes TEST= on to grade.py (make -n).
+
+  run(record) - record(ok, name, why) for each check
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LAB = '00-hello'
+GRADE = [sys.executable, str(ROOT / 'grader' / 'grade.py'), '--check', '--flavour', 'fast', '--lab', '00']
+LIMIT = 600	# s: one graded run on a shared machine
+GREET = 'kmemlab_hello.hello_greet_*'
+# A case's result on the console: "[   1.2]     ok 3 name # SKIP why".
+CASE_LINE = re.compile(r'^\[[ \d.]+\]     (?:not )?ok \d+ (\w+)( # SKIP .*)?$', re.M)
+
+
+def grade(src: Path | str, glob: str, out: Path, arch: str = 'x86_64') -> subprocess.CompletedProcess:
+	return subprocess.run(GRADE + ['--src', str(src), '--arch', arch, '--test', glob, '--out', str(out)],
+			      capture_output=True, text=True, timeout=LIMIT, check=False)
+
+
+def serial_log(src: Path | str, arch: str) -> str:
+	log = ROOT / 'build' / f'{arch}-fast' / Path(src).name / LAB / 'serial.log'
+	return log.read_text(errors='replace') if log.exists() else ''
+
+
+def tested(stdout: str) -> list[str]:
+	"""The test keys of the report's lines."""
+	return [l.split()[0] for l in stdout.splitlines() if l.startswith('  ') and ' ...' in l]
+
+
+def selected(record, tmp: Path, arch: str) -> None:
+	name = f'make check TEST={GREET} ({arch}): only those tests, counted alone'
+	p = grade('solutions', GREET, tmp / arch, arch)
+	want = ['kmemlab_hello.hello_greet_uses_parameter', 'kmemlab_hello.hello_greet_returns_length',
+		'kmemlab_hello.hello_greet_truncates_to_buffer', 'kmemlab_hello.hello_greet_rejects_empty_buffer']
+	lines = p.stdout.splitlines()
+	ok = p.returncode == 0 and tested(p.stdout) == want and \
+		f'  left out by TEST={GREET}: 5 tests' in lines and '  Score: 6/6' in lines
+	record(ok, name, f'exit {p.returncode}: {p.stdout.strip()[-800:]} {p.stderr.strip()[-300:]}')
+	data = json.loads((tmp / arch / 'results.json').read_text()) if (tmp / arch / 'results.json').exists() else {}
+	record(data.get('score') == 6 and len(data.get('tests', [])) == 4,
+	       f'{name}: results.json', f'score {data.get("score")}, {len(data.get("tests", []))} tests')
+	results = [m.groups() for m in CASE_LINE.finditer(serial_log('solutions', arch))]
+	ran = [c for c, skip in results if not skip]
+	skipped = [c for c, skip in results if skip == f' # SKIP left out by kunit.filter_glob={GREET}']
+	record(ran == [k.split('.')[1] for k in want] and len(skipped) == 3 and len(results) == 7,
+	       f'{name}: in the VM, KUnit ran only those and the programs skipped theirs',
+	       f'cases run: {ran}; skipped: {skipped}; all: {results}')
+
+
+def crash_left_out(record, tmp: Path) -> None:
+	name = 'make check TEST=: a test that crashes the kernel, left out, does not run'
+	src = tmp / f'testfilter-crash-{os.getpid()}'
+	shutil.copytree(ROOT / 'solutions' / LAB, src / LAB)
+	module = src / LAB / 'kmemlab_hello.c'
+	text = module.read_text()
+	if text.count('if (!buf || !size)') != 1:
+		record(False, name, 'the solution has no "if (!buf || !size)" to break')
+		return
+	module.write_text(text.replace('if (!buf || !size)', 'if (!size)'))
+	try:
+		whole = grade(src, 'kmemlab_hello.*', tmp / 'whole')
+		crashed = 'hello_greet_rejects_empty_buffer' in whole.stdout and 'kernel crashed' in whole.stdout
+		record(whole.returncode == 1 and crashed, f'{name} (the mistake crashes the suite)',
+		       f'exit {whole.returncode}: {whole.stdout.strip()[-600:]}')
+		one = grade(src, 'kmemlab_hello.hello_greet_uses_parameter', tmp / 'one')
+		serial = serial_log(src, 'x86_64')
+		record(one.returncode == 0 and '  Score: 2/2' in one.stdout.splitlines() and 'Oops' not in serial
+		       and 'BUG:' not in serial, name, f'exit {one.returncode}: {one.stdout.strip()[-600:]}')
+	finally:
+		shutil.rmtree(ROOT / 'build' / 'x86_64-fast' / src.name, ignore_errors=True)
+
+
+def bad_requests(record, tmp: Path) -> None:
+	for glob, says in (('nothing.here', 'matches no test of 00-hello'),
+			   ('kmemlab_hello greet', 'holds characters a test glob cannot have')):
+		p = grade('solutions', glob, tmp / 'bad')
+		err = p.stderr.strip().splitlines()
+		record(p.returncode == 2 and len(err) == 1 and says in err[0] and not p.stdout.strip(),
+		       f'make check TEST={glob!r}: one line, exit 2, nothing run',
+		       f'exit {p.returncode}, stderr {err}, stdout {p.stdout.strip()[:200]!r}')
+
+
+def makefile(record) -> None:
+	p = subprocess.run(['make', '-n', '-C', str(ROOT), 'check', 'LAB=00', 'TEST=hello_user.*'],
+			   capture_output=True, text=True, check=False)
+	line = next((l for l in p.stdout.splitlines() if 'grade.py' in l), '')
+	record("--test 'hello_user.*'" in line, 'make check passes TEST= to grade.py', line or p.stderr)
+
+
+def run(record) -> None:
+	"""The checks above, one VM at a time."""
+	makefile(record)
+	with tempfile.TemporaryDirectory(prefix='kmemlab-testfilter-') as tmp:
+		bad_requests(record, Path(tmp))
+		selected(record, Path(tmp), 'x86_64')
+		selected(record, Path(tmp), 'i386')
+		crash_left_out(record, Path(tmp))
+
+
+if __name__ == '__main__':
+	failures = []
+
+	def show(ok: bool, name: str, why: str = '') -> None:
+		print(f'{"PASS" if ok else "FAIL"} {name}' + ('' if ok else f': {why}'))
+		if not ok:
+			failures.append(name)
+
+	run(show)
+	sys.exit(1 if failures else 0)

@@ -31,7 +31,7 @@ arches := $(or $(ARCH),x86_64 i386)
 # tests/student.py, and the targets that need the solutions are not there.
 EDITION := $(if $(wildcard solutions/.),full,student)
 
-.PHONY: help deps kernel check shell grade grade-class test test-quick mutants skels bench dist autograder prebuilt clean
+.PHONY: help deps kernel check shell gdb grade grade-class test test-quick mutants skels bench dist autograder prebuilt clean
 
 help:
 	@echo 'kmemlab: graded kernel memory-management and driver labs'
@@ -43,6 +43,10 @@ help:
 	@echo '                           filter_glob (TEST='"'"'kmemlab_hello.*'"'"'); the others are left out'
 	@echo '  make shell LAB=NN        a shell in the lab'"'"'s VM: your module loaded (LOAD=0: not),'
 	@echo '                           the lab'"'"'s programs on the PATH; exit or Ctrl-D powers it off'
+	@echo '  make gdb LAB=NN          the lab'"'"'s VM under gdb, held at its first instruction: the'
+	@echo '                           kernel'"'"'s gdb scripts (lx-symbols, lx-dmesg) and your module'"'"'s'
+	@echo '                           symbols, so "break your_function" works; quit ends the VM'
+	@echo '                           (a debug-info kernel, built once on first use: docs/kernel.md)'
 	@echo '  make grade               grade every lab (debug kernel): score table,'
 	@echo '                           results/results.json (Gradescope), results/junit.xml'
 ifeq ($(EDITION),full)
@@ -98,6 +102,13 @@ shell: deps
 	@$(PYTHON) grader/shell.py $(arch_arg) --flavour $(CHECK_FLAVOUR) --src $(SRC) --lab '$(LAB)' \
 		$(if $(filter 0,$(LOAD)),--no-load)
 
+# The gdb kernel (qemu-env/config/gdb.config) is built on first use only.
+gdb:
+	@qemu-env/deps.sh $(arches) gdb
+	@if [ -z "$(LAB)" ]; then echo 'make gdb needs LAB=NN (e.g. make gdb LAB=00)'; exit 2; fi
+	@if [ ! -d '$(SRC)' ]; then echo 'make gdb: there is no submission $(SRC) (no such folder)'; exit 2; fi
+	@$(PYTHON) grader/gdbvm.py $(arch_arg) --src $(SRC) --lab '$(LAB)'
+
 grade: deps
 	@$(PYTHON) grader/grade.py $(arch_arg) --flavour debug --src $(SRC) $(labs_arg) $(test_arg)
 
@@ -107,7 +118,7 @@ grade-class: deps
 	@$(PYTHON) grader/grade_class.py '$(SUBMISSIONS)' $(labs_arg) $(jobs_arg) $(if $(OUT),--out '$(OUT)')
 
 test:
-	@qemu-env/deps.sh x86_64 i386
+	@qemu-env/deps.sh x86_64 i386 gdb
 	@$(PYTHON) tests/run.py $(labs_arg) $(jobs_arg)
 
 mutants: deps

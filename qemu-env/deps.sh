@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# deps.sh [ARCH...] - make sure this Debian 12 machine has what kmemlab
-# needs. As root, installs what is missing with apt-get; otherwise prints
+# deps.sh [ARCH...] [gdb] - make sure this Debian 12 machine has what
+# kmemlab needs, and gdb too when the list holds "gdb" (make gdb, make
+# test). As root, installs what is missing with apt-get; otherwise prints
 # the one apt-get line to run and fails. For i386 it also unpacks Debian's
 # 32-bit static busybox into the cache (it cannot be installed beside the
 # 64-bit one, and the 32-bit guest cannot run a 64-bit binary).
@@ -46,6 +47,7 @@ need bubblewrap bwrap
 need sparse sparse
 need qemu-system-x86 qemu-system-x86_64
 case " $arches " in *" i386 "*) need gcc-multilib /usr/lib32/libc.a ;; esac
+case " $arches " in *" gdb "*) need gdb gdb ;; esac
 if ! prebuilt_busybox x86_64; then
 	need busybox-static /bin/busybox
 	# A dynamically linked busybox (Debian's "busybox" package) cannot be

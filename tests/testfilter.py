@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """make test: make check TEST=glob on lab 00, fast kernel.
 
-1. The solution with TEST='kmemlab_hello.hello_greet_*' on x86_64 and on
-   i386: exit 0; the report lists exactly the four matching tests, says
+1. The solution (a copy) with TEST='kmemlab_hello.hello_greet_*' on x86_64
+   and on i386: exit 0; the report lists exactly the four matching tests, says
    "left out by TEST=...: 5 tests" and scores 6/6; results.json counts the
    same; in the VM, KUnit ran only those cases (kunit.filter_glob) and the
    user programs reported theirs skipped.
@@ -52,9 +52,9 @@ def tested(stdout: str) -> list[str]:
 	return [l.split()[0] for l in stdout.splitlines() if l.startswith('  ') and ' ...' in l]
 
 
-def selected(record, tmp: Path, arch: str) -> None:
+def selected(record, src: Path, tmp: Path, arch: str) -> None:
 	name = f'make check TEST={GREET} ({arch}): only those tests, counted alone'
-	p = grade('solutions', GREET, tmp / arch, arch)
+	p = grade(src, GREET, tmp / arch, arch)
 	want = ['kmemlab_hello.hello_greet_uses_parameter', 'kmemlab_hello.hello_greet_returns_length',
 		'kmemlab_hello.hello_greet_truncates_to_buffer', 'kmemlab_hello.hello_greet_rejects_empty_buffer']
 	lines = p.stdout.splitlines()
@@ -64,7 +64,7 @@ def selected(record, tmp: Path, arch: str) -> None:
 	data = json.loads((tmp / arch / 'results.json').read_text()) if (tmp / arch / 'results.json').exists() else {}
 	record(data.get('score') == 6 and len(data.get('tests', [])) == 4,
 	       f'{name}: results.json', f'score {data.get("score")}, {len(data.get("tests", []))} tests')
-	results = [m.groups() for m in CASE_LINE.finditer(serial_log('solutions', arch))]
+	results = [m.groups() for m in CASE_LINE.finditer(serial_log(src, arch))]
 	ran = [c for c, skip in results if not skip]
 	skipped = [c for c, skip in results if skip == f' # SKIP left out by kunit.filter_glob={GREET}']
 	record(ran == [k.split('.')[1] for k in want] and len(skipped) == 3 and len(results) == 7,
@@ -95,10 +95,10 @@ def crash_left_out(record, tmp: Path) -> None:
 		shutil.rmtree(ROOT / 'build' / 'x86_64-fast' / src.name, ignore_errors=True)
 
 
-def bad_requests(record, tmp: Path) -> None:
+def bad_requests(record, src: Path, tmp: Path) -> None:
 	for glob, says in (('nothing.here', 'matches no test of 00-hello'),
 			   ('kmemlab_hello greet', 'holds characters a test glob cannot have')):
-		p = grade('solutions', glob, tmp / 'bad')
+		p = grade(src, glob, tmp / 'bad')
 		err = p.stderr.strip().splitlines()
 		record(p.returncode == 2 and len(err) == 1 and says in err[0] and not p.stdout.strip(),
 		       f'make check TEST={glob!r}: one line, exit 2, nothing run',
@@ -113,12 +113,20 @@ def makefile(record) -> None:
 
 
 def run(record) -> None:
-	"""The checks above, one VM at a time."""
+	"""The checks above, one VM at a time. The solution is graded from a
+	copy of its own, so that a make test job grading solutions/ beside it
+	never shares its run directory."""
 	makefile(record)
 	with tempfile.TemporaryDirectory(prefix='kmemlab-testfilter-') as tmp:
-		bad_requests(record, Path(tmp))
-		selected(record, Path(tmp), 'x86_64')
-		selected(record, Path(tmp), 'i386')
+		src = Path(tmp) / f'testfilter-solution-{os.getpid()}'
+		shutil.copytree(ROOT / 'solutions' / LAB, src / LAB)
+		try:
+			bad_requests(record, src, Path(tmp))
+			selected(record, src, Path(tmp), 'x86_64')
+			selected(record, src, Path(tmp), 'i386')
+		finally:
+			for arch in ('x86_64', 'i386'):
+				shutil.rmtree(ROOT / 'build' / f'{arch}-fast' / src.name, ignore_errors=True)
 		crash_left_out(record, Path(tmp))
 
 

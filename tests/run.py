@@ -13,7 +13,8 @@
 5. make grade-class on a small class with bad entries (tests/classgrade.py);
    make dist's student edition holds no answer and grades a skeleton
    (tests/dist.py); make autograder's Gradescope bundle grades a solution,
-   a skeleton and a zip with an extra folder (tests/autograder.py).
+   a skeleton and a zip with an extra folder (tests/autograder.py); make
+   shell sessions (tests/shell.py); make check TEST=glob (tests/testfilter.py).
 6. On x86_64, hostile submissions made from lab 00 (tests/hostile.py) lose
    their marks with a named reason and touch nothing on the host; those that
    attack or break the results (tests/integrity.py, fast kernel) get their
@@ -57,6 +58,8 @@ import autograder  # noqa: E402
 import classgrade  # noqa: E402
 import dist  # noqa: E402
 import integrity  # noqa: E402
+import shell as shell_sessions  # noqa: E402 (tests/shell.py: tests/ comes first on the path)
+import testfilter  # noqa: E402
 import pool  # noqa: E402
 import report  # noqa: E402
 import score  # noqa: E402
@@ -337,6 +340,8 @@ def main() -> int:
 				jobs.append(job('grade-class: a small class', 40, classgrade.run))
 				jobs.append(job('dist: the student edition', 40, dist.run))
 				jobs.append(job('autograder: the Gradescope bundle', 240, autograder.run))
+				jobs.append(job('make shell: lab 00 sessions (x86_64, fast)', 30, shell_sessions.run))
+				jobs.append(job('TEST=glob: lab 00 (x86_64 and i386, fast)', 40, testfilter.run))
 		if args.integrity:
 			continue
 		for lab_dir in labs:

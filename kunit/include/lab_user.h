@@ -143,4 +143,29 @@ static inline int page_present(const void *addr)
 	return (int)(entry >> 63);
 }
 
+/*
+ * Does /proc/iomem hold a line for exactly [@start, @end] named @name
+ * ("08000000-080fffff : Reserved", at any depth)? 1 yes, 0 no, -1 when it
+ * cannot be read. Addresses show only to root, as the programs are run.
+ */
+static inline int iomem_lists(unsigned long long start, unsigned long long end,
+			      const char *name)
+{
+	FILE *f = fopen("/proc/iomem", "r");
+	unsigned long long s, e;
+	char line[256], *colon;
+	int found = 0;
+
+	if (!f)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		colon = strstr(line, " : ");
+		found = colon && sscanf(line, " %llx-%llx", &s, &e) == 2 &&
+			s == start && e == end && !strcmp(colon + 3, name);
+	}
+	fclose(f);
+	return found;
+}
+
 #endif /* LAB_USER_H */

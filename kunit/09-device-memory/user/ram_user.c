@@ -1,0 +1,492 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ram_user - the RAM range reserved at boot, from user space. Through the
+ * driver's /dev/kmemlab_devmem_ram (the range is the driver's parameters,
+ * which /proc/iomem must list as Reserved): the kernel counts no mapping
+ * of its frames (/proc/kpagecount: frames, not pages it manages), the
+ * bytes are the ones read() and write() see, the offset selects the page,
+ * and every request that does not fit the range is refused. Then
+ * /dev/mem: refused while the driver holds the range; after rmmod it
+ * reads what the process stored through the driver's mapping, which shows
+ * that mapping reached the reserved frames; insmod revokes the /dev/mem
+ * mapping, and the content is still there. The last cases build on each
+ * other, so each starts with ktap_chain_case().
+ */
+#define _GNU_SOURCE
+#define _FILE_OFFSET_BITS 64
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "ktap_user.h"
+#include "lab_user.h"
+#include "kmemlab_devmem.h"
+
+#define NCASES	12
+#define DEV	"/dev/" KMEMLAB_DEVMEM_RAM_DEV
+#define PARAMS	"/sys/module/" KMEMLAB_DEVMEM_DRIVER "/parameters/"
+#define MODULE	"/lab/" KMEMLAB_DEVMEM_DRIVER ".ko"
+
+static long page;
+static unsigned long mem_address, mem_size;	/* the driver's parameters */
+static unsigned char *want, *got;
+
+static int read_param(const char *name, unsigned long *val)
+{
+	char path[128];
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), PARAMS "%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fscanf(f, "%lu", val);
+	fclose(f);
+	return n == 1;
+}
+
+static void fill(unsigned char *buf, size_t len, uint32_t seed)
+{
+	uint32_t *w = (uint32_t *)buf;
+	size_t i;
+
+	for (i = 0; i < len / 4; i++)
+		w[i] = (uint32_t)(i * 2654435761u) ^ seed;
+}
+
+/* The byte offset of the first difference, or -1. */
+static long first_diff(const unsigned char *a, const unsigned char *b, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (a[i] != b[i])
+			return i;
+	return -1;
+}
+
+static int open_dev(void)
+{
+	int fd = open(DEV, O_RDWR);
+
+	KTAP_EXPECT(fd >= 0, "open(%s): %s (is the driver loaded with the range?)", DEV,
+		    strerror(errno));
+	return fd;
+}
+
+static unsigned char *map_fd(int fd, size_t len, unsigned long off)
+{
+	return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)off);
+}
+
+static void expect_mmap_errno(int fd, size_t len, unsigned long off, int prot,
+			      int flags, int err, const char *what)
+{
+	void *p = mmap(NULL, len, prot, flags, fd, (off_t)off);
+
+	if (p == MAP_FAILED) {
+		KTAP_EXPECT(errno == err, "mmap(len %#zx, offset %#lx) %s: expected %s, got %s",
+			    len, off, what, strerrorname_np(err), strerrorname_np(errno));
+		return;
+	}
+	KTAP_EXPECT(0, "mmap(len %#zx, offset %#lx) %s: expected %s, got a mapping at %p",
+		    len, off, what, strerrorname_np(err), p);
+	munmap(p, len);
+}
+
+/*
+ * A VM_PFNMAP mapping points at frames; the kernel takes no reference and
+ * counts no mapping of them. A mapping built from struct pages
+ * (vm_insert_page()) is counted, and could be pinned by anyone who can
+ * reach it with get_user_pages().
+ */
+static void frames_stay_uncounted(void)
+{
+	unsigned long long count;
+	unsigned char *p;
+	unsigned long i;
+	int fd, kpc = -1;
+	ssize_t n;
+
+	if (!ktap_case("frames_stay_uncounted"))
+		return;
+	fd = open_dev();
+	kpc = open("/proc/kpagecount", O_RDONLY);
+	KTAP_EXPECT(kpc >= 0, "open /proc/kpagecount: %s", strerror(errno));
+	if (fd < 0 || kpc < 0)
+		goto out;
+	p = map_fd(fd, mem_size, 0);
+	KTAP_EXPECT(p != MAP_FAILED, "mmap of the whole range: %s", strerror(errno));
+	if (p == MAP_FAILED)
+		goto out;
+	for (i = 0; i < mem_size / page; i++) {
+		n = pread(kpc, &count, sizeof(count),
+			  (off_t)(mem_address / page + i) * sizeof(count));
+		KTAP_EXPECT(n == sizeof(count), "reading /proc/kpagecount: %s", strerror(errno));
+		KTAP_EXPECT(n != sizeof(count) || count == 0,
+			    "while mapped, frame %#lx of the range is counted as mapped %llu times (/proc/kpagecount): the mapping should be VM_PFNMAP (remap_pfn_range()), not pages",
+			    mem_address / page + i, count);
+		if (n != sizeof(count) || count)
+			break;
+	}
+	munmap(p, mem_size);
+out:
+	if (kpc >= 0)
+		close(kpc);
+	if (fd >= 0)
+		close(fd);
+	ktap_case_end();
+}
+
+static void driver_writes_reach_mapping(void)
+{
+	unsigned char *p;
+	long diff;
+	int fd;
+
+	if (!ktap_case("driver_writes_reach_mapping"))
+		return;
+	fd = open_dev();
+	if (fd < 0)
+		goto out;
+	fill(want, mem_size, 0x1234);
+	KTAP_EXPECT(pwrite(fd, want, mem_size, 0) == (ssize_t)mem_size,
+		    "write() of the whole range: %s", strerror(errno));
+	p = map_fd(fd, mem_size, 0);
+	KTAP_EXPECT(p != MAP_FAILED, "mmap of the whole range: %s", strerror(errno));
+	if (p != MAP_FAILED) {
+		diff = first_diff(p, want, mem_size);
+		KTAP_EXPECT(diff < 0,
+			    "byte %ld (page %ld) of the mapping differs from what write() put there",
+			    diff, diff / page);
+		munmap(p, mem_size);
+	}
+	close(fd);
+out:
+	ktap_case_end();
+}
+
+static void mapping_writes_reach_driver(void)
+{
+	unsigned char *p;
+	long diff;
+	int fd;
+
+	if (!ktap_case("mapping_writes_reach_driver"))
+		return;
+	fd = open_dev();
+	if (fd < 0)
+		goto out;
+	p = map_fd(fd, mem_size, 0);
+	KTAP_EXPECT(p != MAP_FAILED, "mmap of the whole range: %s", strerror(errno));
+	if (p != MAP_FAILED) {
+		fill(want, mem_size, 0xfeed);
+		memcpy(p, want, mem_size);
+		munmap(p, mem_size);
+		KTAP_EXPECT(pread(fd, got, mem_size, 0) == (ssize_t)mem_size,
+			    "read() of the whole range: %s", strerror(errno));
+		diff = first_diff(got, want, mem_size);
+		KTAP_EXPECT(diff < 0,
+			    "byte %ld (page %ld) stored through the mapping is not what read() returns",
+			    diff, diff / page);
+	}
+	close(fd);
+out:
+	ktap_case_end();
+}
+
+static void offset_selects_page(void)
+{
+	unsigned char *p;
+	long diff;
+	int fd;
+
+	if (!ktap_case("offset_selects_page"))
+		return;
+	fd = open_dev();
+	if (fd < 0)
+		goto out;
+	fill(want, mem_size, 0xbeef);
+	KTAP_EXPECT(pwrite(fd, want, mem_size, 0) == (ssize_t)mem_size,
+		    "write() of the whole range: %s", strerror(errno));
+	p = map_fd(fd, 2 * page, 3 * page);
+	KTAP_EXPECT(p != MAP_FAILED, "mmap of 2 pages at page offset 3: %s", strerror(errno));
+	if (p != MAP_FAILED) {
+		diff = first_diff(p, want + 3 * page, 2 * page);
+		KTAP_EXPECT(diff < 0,
+			    "a mapping at page offset 3 should show pages 3 and 4 of the range; byte %ld differs",
+			    diff);
+		munmap(p, 2 * page);
+	}
+	close(fd);
+out:
+	ktap_case_end();
+}
+
+static void past_end_einval(void)
+{
+	int fd;
+
+	if (!ktap_case("past_end_einval"))
+		return;
+	fd = open_dev();
+	if (fd < 0)
+		goto out;
+	expect_mmap_errno(fd, mem_size + page, 0, PROT_READ, MAP_SHARED, EINVAL,
+			  "is a page longer than the range");
+	expect_mmap_errno(fd, page, mem_size, PROT_READ, MAP_SHARED, EINVAL,
+			  "starts at the end of the range");
+	expect_mmap_errno(fd, 2 * page, mem_size - page, PROT_READ, MAP_SHARED, EINVAL,
+			  "runs from the last page past the end");
+	close(fd);
+out:
+	ktap_case_end();
+}
+
+/* Offsets chosen to wrap or truncate in a driver's arithmetic. */
+static void hostile_offsets_einval(void)
+{
+	int fd;
+
+	if (!ktap_case("hostile_offsets_einval"))
+		return;
+	fd = open_dev();
+	if (fd < 0)
+		goto out;
+	expect_mmap_errno(fd, page, 0UL - mem_address, PROT_READ, MAP_SHARED, EINVAL,
+			  "wraps the range's start + offset to physical 0");
+	expect_mmap_errno(fd, page, 0UL - 2 * page, PROT_READ, MAP_SHARED, EINVAL,
+			  "is the largest the core lets through: start + offset wraps below the range");
+	expect_mmap_errno(fd, page, 1UL << 31, PROT_READ, MAP_SHARED, EINVAL,
+			  "is 2 GiB, negative as an int");
+	if (sizeof(long) == 8) {
+		expect_mmap_errno(fd, page, (unsigned long)(1ULL << 32), PROT_READ, MAP_SHARED,
+				  EINVAL, "is 4 GiB, 0 in 32 bits");
+		expect_mmap_errno(fd, (size_t)(1ULL << 32) + page, 0, PROT_READ, MAP_SHARED,
+				  EINVAL, "is 4 GiB + 1 page long, 1 page in 32 bits");
+	}
+	close(fd);
+out:
+	ktap_case_end();
+}
+
+static void private_mapping_einval(void)
+{
+	int fd;
+
+	if (!ktap_case("private_mapping_einval"))
+		return;
+	fd = open_dev();
+	if (fd < 0)
+		goto out;
+	expect_mmap_errno(fd, page, 0, PROT_READ, MAP_PRIVATE, EINVAL,
+			  "is MAP_PRIVATE, read-only");
+	expect_mmap_errno(fd, page, 0, PROT_READ | PROT_WRITE, MAP_PRIVATE, EINVAL,
+			  "is MAP_PRIVATE, writable");
+	close(fd);
+out:
+	ktap_case_end();
+}
+
+static void exec_refused(void)
+{
+	void *p;
+	int fd;
+
+	if (!ktap_case("exec_refused"))
+		return;
+	fd = open_dev();
+	if (fd < 0)
+		goto out;
+	expect_mmap_errno(fd, page, 0, PROT_READ | PROT_EXEC, MAP_SHARED, EPERM,
+			  "asks for PROT_EXEC");
+	p = map_fd(fd, page, 0);
+	KTAP_EXPECT(p != MAP_FAILED, "mmap of one page: %s", strerror(errno));
+	if (p != MAP_FAILED) {
+		errno = 0;
+		KTAP_EXPECT(mprotect(p, page, PROT_READ | PROT_EXEC) && errno == EACCES,
+			    "mprotect(PROT_EXEC) of the mapping: expected EACCES, got %s",
+			    errno ? strerrorname_np(errno) : "success");
+		munmap(p, page);
+	}
+	close(fd);
+out:
+	ktap_case_end();
+}
+
+/* The chain: /dev/mem, rmmod, insmod. */
+
+static int devmem_fd = -1;
+static unsigned char *devmem_map = MAP_FAILED;
+
+static void touch_byte(volatile unsigned char *p)
+{
+	(void)*p;
+}
+
+static void devmem_refuses_claimed_range(void)
+{
+	unsigned char byte;
+	void *p;
+
+	ktap_chain_case("devmem_refuses_claimed_range");
+	KTAP_EXPECT(iomem_lists(mem_address, mem_address + mem_size - 1, "Reserved") == 1,
+		    "/proc/iomem should list [mem %#lx-%#lx] as Reserved: is memmap= on the kernel command line?",
+		    mem_address, mem_address + mem_size - 1);
+	KTAP_EXPECT(iomem_lists(mem_address, mem_address + mem_size - 1,
+				KMEMLAB_DEVMEM_RAM_NAME) == 1,
+		    "/proc/iomem should list [mem %#lx-%#lx] as %s while the driver is loaded (request_mem_region())",
+		    mem_address, mem_address + mem_size - 1, KMEMLAB_DEVMEM_RAM_NAME);
+	devmem_fd = open("/dev/mem", O_RDWR);
+	KTAP_EXPECT(devmem_fd >= 0, "open /dev/mem: %s", strerror(errno));
+	if (devmem_fd < 0)
+		goto out;
+	p = mmap(NULL, page, PROT_READ, MAP_SHARED, devmem_fd, (off_t)mem_address);
+	KTAP_EXPECT(p == MAP_FAILED && errno == EPERM,
+		    "mmap of /dev/mem at the range while the driver holds it: expected EPERM, got %s",
+		    p == MAP_FAILED ? strerrorname_np(errno) : "a mapping");
+	if (p != MAP_FAILED)
+		munmap(p, page);
+	errno = 0;
+	KTAP_EXPECT(pread(devmem_fd, &byte, 1, (off_t)mem_address) < 0 && errno == EPERM,
+		    "read() of /dev/mem at the range while the driver holds it: expected EPERM, got %s",
+		    errno ? strerrorname_np(errno) : "a byte");
+out:
+	ktap_case_end();
+}
+
+/*
+ * rmmod gives the range back: /dev/mem then reads it, and holds what the
+ * process stored through the driver's mapping before.
+ */
+static void unload_releases_range(void)
+{
+	unsigned char *p;
+	long diff;
+	ssize_t n;
+	int fd, ret;
+
+	ktap_chain_case("unload_releases_range");
+	fd = open_dev();
+	if (fd >= 0) {
+		p = map_fd(fd, mem_size, 0);
+		KTAP_EXPECT(p != MAP_FAILED, "mmap of the whole range: %s", strerror(errno));
+		fill(want, mem_size, 0x51ed5eed);
+		if (p != MAP_FAILED) {
+			memcpy(p, want, mem_size);
+			munmap(p, mem_size);
+		}
+		close(fd);
+	}
+	ret = system("rmmod " KMEMLAB_DEVMEM_DRIVER);
+	KTAP_EXPECT(ret == 0, "rmmod %s failed", KMEMLAB_DEVMEM_DRIVER);
+	KTAP_EXPECT(devmem_fd >= 0, "/dev/mem is not open");
+	if (devmem_fd < 0)
+		goto out;
+	memset(got, 0, mem_size);
+	n = pread(devmem_fd, got, mem_size, (off_t)mem_address);
+	KTAP_EXPECT(n == (ssize_t)mem_size,
+		    "read() of the range from /dev/mem once the driver is gone: expected %#lx bytes, got %s",
+		    mem_size, n < 0 ? strerrorname_np(errno) : "fewer");
+	diff = first_diff(got, want, mem_size);
+	KTAP_EXPECT(n != (ssize_t)mem_size || diff < 0,
+		    "byte %ld of the range, as /dev/mem reads it after rmmod, is not what the process stored there",
+		    diff);
+	devmem_map = mmap(NULL, mem_size, PROT_READ | PROT_WRITE, MAP_SHARED, devmem_fd,
+			  (off_t)mem_address);
+	KTAP_EXPECT(devmem_map != MAP_FAILED,
+		    "mmap of /dev/mem at the range once nobody holds it: expected success, got %s",
+		    strerrorname_np(errno));
+	if (devmem_map != MAP_FAILED)
+		KTAP_EXPECT(first_diff(devmem_map, want, mem_size) < 0,
+			    "a /dev/mem mapping of the range does not show what the process stored");
+out:
+	ktap_case_end();
+}
+
+/* insmod claims the range again, and the kernel revokes /dev/mem's mapping. */
+static void load_revokes_devmem_mapping(void)
+{
+	char cmd[256];
+	int ret, sig;
+
+	ktap_chain_case("load_revokes_devmem_mapping");
+	snprintf(cmd, sizeof(cmd), "insmod " MODULE " mem_address=%#lx mem_size=%#lx",
+		 mem_address, mem_size);
+	ret = system(cmd);
+	KTAP_EXPECT(ret == 0, "%s failed", cmd);
+	KTAP_EXPECT(devmem_map != MAP_FAILED,
+		    "no /dev/mem mapping of the range was made while the driver was unloaded");
+	if (devmem_map != MAP_FAILED) {
+		sig = child_signal(touch_byte, devmem_map);
+		KTAP_EXPECT(sig == SIGBUS,
+			    "a /dev/mem mapping of the range should be revoked when the driver claims it again (SIGBUS), the child got %s",
+			    sig > 0 ? strsignal(sig) : "no signal");
+	}
+	ktap_case_end();
+}
+
+static void content_survives_reload(void)
+{
+	unsigned char *p;
+	long diff;
+	int fd;
+
+	ktap_chain_case("content_survives_reload");
+	fd = open_dev();
+	if (fd < 0)
+		goto out;
+	p = map_fd(fd, mem_size, 0);
+	KTAP_EXPECT(p != MAP_FAILED, "mmap of the whole range after insmod: %s", strerror(errno));
+	if (p != MAP_FAILED) {
+		diff = first_diff(p, want, mem_size);
+		KTAP_EXPECT(diff < 0,
+			    "byte %ld (page %ld) of the range changed across rmmod and insmod: the driver must not clear it",
+			    diff, diff / page);
+		munmap(p, mem_size);
+	}
+	close(fd);
+out:
+	ktap_case_end();
+}
+
+int main(void)
+{
+	page = sysconf(_SC_PAGESIZE);
+	ktap_begin("ram_user", NCASES);
+	if (!read_param("mem_address", &mem_address) || !read_param("mem_size", &mem_size) ||
+	    mem_size < 8 * (unsigned long)page) {
+		printf("    # cannot read the driver's range from " PARAMS ": is it loaded with mem_address and mem_size?\n");
+		return ktap_end();
+	}
+	want = malloc(mem_size);
+	got = malloc(mem_size);
+	if (!want || !got)
+		return ktap_end();
+
+	frames_stay_uncounted();
+	driver_writes_reach_mapping();
+	mapping_writes_reach_driver();
+	offset_selects_page();
+	past_end_einval();
+	hostile_offsets_einval();
+	private_mapping_einval();
+	exec_refused();
+
+	devmem_refuses_claimed_range();
+	unload_releases_range();
+	load_revokes_devmem_mapping();
+	content_survives_reload();
+
+	if (devmem_map != MAP_FAILED)
+		munmap(devmem_map, mem_size);
+	if (devmem_fd >= 0)
+		close(devmem_fd);
+	return ktap_end();
+}

@@ -199,8 +199,11 @@ static void expect_frames(struct kunit *test, const struct devrange *r,
 
 	for (i = 0; i < pages; i++) {
 		want = PHYS_PFN(r->start) + first + i;
-		if (!user_pte(addr + i * PAGE_SIZE, &pfn, &prot))
-			pfn = 0;
+		if (!user_pte(addr + i * PAGE_SIZE, &pfn, &prot)) {
+			KUNIT_FAIL(test, "page %lu of a mapping of /dev/%s has no pfn mapping the kernel can read back (follow_pfnmap_start() needs VM_IO or VM_PFNMAP and a present pte)",
+				   i, r->node);
+			return;
+		}
 		KUNIT_EXPECT_EQ_MSG(test, pfn, want,
 				    "page %lu of a mapping at page offset %lu of /dev/%s should map frame %#lx (page %lu of %s at %#lx), its pte holds frame %#lx",
 				    i, first, r->node, want, first + i, r->what, r->start, pfn);

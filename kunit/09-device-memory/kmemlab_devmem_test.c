@@ -489,8 +489,8 @@ static u8 *ram_kernel_view(struct kunit *test, const struct devrange *r,
 		addr = (unsigned long)virt + i * PAGE_SIZE;
 		pte = lookup_address(addr, &level);
 		KUNIT_ASSERT_TRUE_MSG(test, pte && pte_present(*pte),
-				      "page %lu of the driver's mapping of the range (%px) is not mapped: it should cover %#lx bytes",
-				      i, (void *)addr, r->size);
+				      "page %lu of the driver's mapping of the range (%#lx) is not mapped: it should cover %#lx bytes",
+				      i, addr, r->size);
 		phys = slow_virt_to_phys((void *)addr);
 		KUNIT_ASSERT_EQ_MSG(test, (u64)phys, (u64)r->start + i * PAGE_SIZE,
 				    "page %lu of the driver's kernel mapping of the range is physical %#llx; [mem %#lx-%#lx] is the range reserved at boot",

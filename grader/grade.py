@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
+import boots
 import build
 import forbidden
 import report
@@ -110,6 +111,7 @@ class Lab:
 		self.channel = ''	# what the results channel said
 		self.test_glob = ''	# see select()
 		self.left_out: list[str] = []
+		self.sent_at = 0.0	# when the first VM got the student's module (time.monotonic())
 
 	def select(self, glob: str) -> None:
 		"""Grade only the rubric tests glob matches (--test, TEST=): the
@@ -248,6 +250,7 @@ class Lab:
 			self.mkinitramfs(late, self.bdir / 'late.cpio', lab_only=True)
 			if sock:
 				data = (self.bdir / 'late.cpio').read_bytes()
+				self.sent_at = time.monotonic()
 				if not send_when_asked(proc, sock, data, self.rubric.timeout):
 					self.timed_out = True
 		return '', proc
@@ -266,15 +269,37 @@ class Lab:
 			shutil.rmtree(self.run_dir, ignore_errors=True)
 		self.run_dir = None
 
-	def run_vm(self, deductions: dict[str, int]) -> tuple[score.LabResult, str, str]:
-		"""Build, boot, wait, read: (result, console log, QEMU's log)."""
+	def run_vm(self, deductions: dict[str, int]) -> score.LabResult:
+		"""Build, boot, wait, read; after a crash or hang in a test, go on
+		in fresh VMs (grader/boots.py): one result of them all. The
+		result's serial, channel and QEMU log are the first VM's; every
+		VM's plan, parsed run and logs are in result.boots."""
 		problem, proc = self.build_and_boot()
 		if problem:
 			return score.LabResult(self.name, self.arch, self.flavour,
-					       score.unrun(self.rubric, f'not run: {problem}'), problem=problem), '', ''
+					       score.unrun(self.rubric, f'not run: {problem}'), problem=problem)
+		start = self.sent_at or time.monotonic()
 		status = proc.wait()
 		if self.timed_out:
 			status = score.TIMEOUT_STATUS
+		steps = self.steps()
+		plan = boots.first_plan(steps, list(self.rubric.points))
+		vms = [self.read_boot(plan, status, time.monotonic() - start)]
+		first_secret = self.secret
+		while boots.go_on(vms, self.rubric.timeout):
+			plan = boots.next_plan(steps, plan, vms[-1].run, vms[-1].crash,
+					       self.suite.modules, self.test_glob)
+			self.end_run()
+			self.start_run()
+			vms.append(self.resume_boot(plan))
+		self.secret = first_secret	# the first VM's, with its logs (result.serial)
+		result = boots.merge(self.rubric, vms, deductions, self.arch, self.flavour)
+		result.serial, result.channel, result.qemu_log = vms[0].serial, vms[0].channel, vms[0].qemu
+		result.boots = vms
+		return result
+
+	def read_boot(self, plan: boots.Plan, status: int, seconds: float) -> boots.Boot:
+		"""Read what one VM left (the run dir's channel, the console log)."""
 		log = self.bdir / 'serial.log'
 		read = lambda p: p.read_text(errors='replace') if p.exists() else ''
 		serial, qemu = read(log), read(Path(f'{log}.qemu'))
@@ -285,9 +310,29 @@ class Lab:
 			# /init writes the channel before it loads anything: the port
 			# itself failed (no ttyS2 in the guest, QEMU could not write).
 			raise EnvironmentFailure('the VM ran but its results channel (ttyS2) stayed empty')
-		run = vmlog.parse(serial, qemu, self.channel, self.secret,
-				  suite_modules=[k.stem for k in self.suite.kos()])
-		return score.score(self.rubric, run, status, deductions, self.arch, self.flavour), serial, qemu
+		modules = [k.stem for k in self.suite.kos()]
+		run = vmlog.parse(serial, qemu, self.channel, self.secret, suite_modules=modules)
+		boot = boots.Boot(plan, run, status, seconds, serial=serial, channel=self.channel, qemu=qemu)
+		if not score.forged_reasons(self.rubric, run):
+			boot.crash = boots.crash(plan, run, status, modules, self.chains())
+		return boot
+
+	def chains(self) -> list[str]:
+		"""The user programs whose cases build on each other
+		(ktap_chain_case(), kunit/include/ktap_user.h)."""
+		return [p for p in self.suite.programs()
+			if 'ktap_chain_case(' in (self.test_dir / 'user' / f'{p}.c').read_text(errors='replace')]
+
+	def resume_boot(self, plan: boots.Plan) -> boots.Boot:
+		"""A fresh VM that goes on after a crash: every module and program
+		in its initramfs (no "receive"), plan's steps, the lab's time limit."""
+		vm = self.stage('vm-resume', self.suite.kos() + self.student.kos(), self.suite.executables(), plan.text)
+		self.mkinitramfs(vm, self.run_dir / 'initrd.cpio')
+		env = self.vm_env(self.rubric.timeout)
+		start = time.monotonic()
+		status = subprocess.run([QEMU_ENV / 'run-vm.sh', self.arch, str(self.kdir), str(self.run_dir / 'initrd.cpio'),
+					 str(self.bdir / 'serial.log')], env=env, check=False).returncode
+		return self.read_boot(plan, status, time.monotonic() - start)
 
 	def grade(self, deductions: dict[str, int]) -> score.LabResult:
 		start = time.monotonic()
@@ -300,7 +345,7 @@ class Lab:
 			return result
 		self.start_run()
 		try:
-			result, serial, qemu = self.run_vm(deductions)
+			result = self.run_vm(deductions)
 		finally:
 			self.end_run()
 		for t in result.tests:
@@ -313,8 +358,6 @@ class Lab:
 		result.notes = self.student.notes
 		result.warnings = self.warnings
 		result.seconds = time.monotonic() - start
-		result.serial, result.qemu_log = serial, qemu
-		result.channel = self.channel
 		result.test_glob, result.left_out = self.test_glob, self.left_out
 		return result
 
@@ -383,10 +426,17 @@ def save_transcript(out: Path, lab: Lab, result: score.LabResult) -> None:
 			+ (f'== left out by TEST={result.test_glob}: {", ".join(result.left_out)}\n'
 			   if result.left_out else '')
 			+ (f'== {result.problem}\n' if result.problem else '')
+			+ ''.join(f'== VM {n}: {why}\n' for n, why in enumerate(result.resumes, 2))
 			+ ''.join(f'== {d}\n' for d in (result.tests[0].details if result.verdict else []))
-			+ f'== build\n{lab.build_log}\n== steps\n{steps}\n'
+			+ f'== build\n{lab.build_log}\n'
+			+ (f'== VM 1 of {len(result.boots)}\n' if result.resumes else '')
+			+ f'== steps\n{steps}\n'
 			f'== serial console\n{result.serial}\n== results channel\n{result.channel}\n'
-			f'== QEMU\n{result.qemu_log}', encoding='utf-8', errors='replace')
+			f'== QEMU\n{result.qemu_log}'
+			+ ''.join(f'\n== VM {n} of {len(result.boots)}: {why}\n== steps\n{b.plan.text}'
+				  f'== serial console\n{b.serial}\n== results channel\n{b.channel}\n== QEMU\n{b.qemu}'
+				  for n, (why, b) in enumerate(zip(result.resumes, result.boots[1:]), 2)),
+			encoding='utf-8', errors='replace')
 	result.transcript = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
 
 

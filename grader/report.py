@@ -85,6 +85,8 @@ def render_lab(r: LabResult, verbose: bool = False) -> str:
 		if verbose:
 			for w in d.where[1:DETAIL_LINES]:	# the first is the text above
 				print(f'      | {w}')
+	for why in r.resumes:
+		print(f'  resumed: {why}')
 	if r.left_out:
 		n = len(r.left_out)
 		print(f'  left out by TEST={r.test_glob}: {n} test' + ('s' if n != 1 else ''))

@@ -140,6 +140,9 @@ class LabResult:
 	channel: str = ''	# the VM's results channel
 	test_glob: str = ''	# TEST=: only the rubric tests it matches were graded
 	left_out: list[str] = field(default_factory=list)	# the rubric tests TEST= left out
+	# One line per fresh VM that went on after a crash or hang (grader/boots.py).
+	resumes: list[str] = field(default_factory=list)
+	boots: list = field(default_factory=list)	# every VM's boots.Boot (plan, parsed run, logs)
 
 	@property
 	def max_points(self) -> int:

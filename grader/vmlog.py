@@ -639,6 +639,12 @@ def check_console(lines: list[str], ch: Channel, suite_steps: set[int]) -> list[
 	return problems
 
 
+def filter_skip(status: tuple[str, list[str], str]) -> bool:
+	"""Is this (status, diagnostics, skip reason) a user program's case
+	that KUnit's filter left out (ktap_user.h)?"""
+	return status[0] == 'skip' and status[2].startswith('left out by kunit.filter_glob=')
+
+
 def parse(serial: str, qemu: str = '', results: str = '', secret: str = '',
 	  suite_modules: frozenset[str] | set[str] | list[str] = frozenset()) -> Run:
 	"""Read one run: the console (serial), QEMU's log, and the results
@@ -664,7 +670,11 @@ def parse(serial: str, qemu: str = '', results: str = '', secret: str = '',
 
 	# Statuses, from the channel only: KUnit suites of a finished step
 	# that loaded one of the lab's suite modules; user programs' output.
+	# A user program run for one case (a resumed run, grader/boots.py)
+	# reports the others as left out by the filter: such a result gives
+	# way to another, and is no second result.
 	statuses: dict[str, tuple[str, list[str], str]] = {}
+	status_step: dict[str, int] = {}	# the step that gave each status
 	for step in steps:
 		docs = []
 		if step.number in suite_steps and step.rc is not None:
@@ -679,9 +689,12 @@ def parse(serial: str, qemu: str = '', results: str = '', secret: str = '',
 				continue
 			for case, st in doc.cases.items():
 				key = f'{doc.suite}.{case}'
-				if key in statuses:
+				if key in statuses and filter_skip(st):
+					continue
+				if key in statuses and not filter_skip(statuses[key]):
 					run.forged.append(f'a second result for {key} in step {step.number}')
 				statuses[key] = st
+				status_step[key] = step.number
 
 	# Each case's window on the console: from the previous case result (or
 	# its suite's header) to its own result line. Reports inside it belong
@@ -700,8 +713,9 @@ def parse(serial: str, qemu: str = '', results: str = '', secret: str = '',
 			m = CASE_RESULT.match(line)
 			if m and suite:
 				key = f'{suite}.{m.group(2)}'
-				run.on_console.add(key)
-				if key in statuses and key not in run.cases:
+				if '# SKIP left out by kunit.filter_glob=' not in line:
+					run.on_console.add(key)
+				if key in statuses and key not in run.cases and status_step[key] == step.number:
 					status, diag, skip = statuses[key]
 					timed = stamps[i] is not None and prev_ts is not None
 					seconds = stamps[i] - prev_ts if timed else 0.0

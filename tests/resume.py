@@ -1,0 +1,144 @@
+# SPDX-License-Identifier: GPL-2.0
+"""make test: a crash in one test of a lab costs that test alone.
+
+For every lab, tests/resume.toml names an edit of the solution that makes
+the kernel crash in one test (X) in the middle of the lab, and only there.
+The edit is applied to a copy of the solution, which is graded on the fast
+kernel (lab 03 on i386, where its high memory is) as make check grades it.
+Checks (grader/boots.py):
+
+- X scores 0 with the crash ("kernel crashed: ...") and what locates it;
+- every other test keeps the points the solution earns for it (the edit
+  breaks nothing else), the cases of X's own KUnit suite included;
+- the lab loses the "crashed" deduction and nothing else, once;
+- one fresh VM went on after X ("resumed: ..." in the report), and the
+  transcript holds both VMs' steps, console and results channel.
+
+The name of each check gives the score with and without the fresh VM (the
+first VM alone, scored as the grader scored a crash before).
+
+  run(record) - every case, one VM at a time; record(ok, name, why)
+  cases() - the cases of tests/resume.toml; run_case(record, case[, flavour])
+	grades one (for a pool job each)
+  python3 tests/resume.py [--lab NN ...] [--flavour fast|debug]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / 'grader'))
+
+import grade  # noqa: E402
+import report  # noqa: E402
+import score  # noqa: E402
+
+
+def cases() -> list[dict]:
+	"""tests/resume.toml's cases: lab, arch, file, replace, with, crashes."""
+	return tomllib.loads((ROOT / 'tests' / 'resume.toml').read_text())['case']
+
+
+def broken_copy(case: dict, tmp: Path) -> tuple[Path, str]:
+	"""A copy of the lab's solution with the case's edit: (its folder, ''),
+	or (_, why the edit does not apply)."""
+	src = tmp / f'resume-{case["lab"][:2]}-{os.getpid()}'	# a build/ folder of its own
+	shutil.copytree(ROOT / 'solutions' / case['lab'], src / case['lab'])
+	target = src / case['lab'] / case['file']
+	text = target.read_text()
+	if text.count(case['replace']) != 1:
+		return src, f'the text to replace occurs {text.count(case["replace"])} times in {case["file"]}'
+	target.write_text(text.replace(case['replace'], case['with']))
+	return src, ''
+
+
+def first_vm_alone(lab: grade.Lab, result: score.LabResult, deductions: dict[str, int]) -> score.LabResult:
+	"""The first VM's run scored alone: what a crash cost before resuming."""
+	first = result.boots[0]
+	return score.score(lab.rubric, first.run, first.status, deductions, lab.arch, lab.flavour)
+
+
+def problems(case: dict, result: score.LabResult, transcript: str) -> list[str]:
+	"""What is wrong with a broken solution's result (empty: nothing)."""
+	x = case['crashes']
+	out = []
+	by_key = {t.key: t for t in result.tests}
+	if x not in by_key:
+		return [f'{x} is no test of the rubric']
+	t = by_key[x]
+	if t.points or not t.reason.startswith('kernel crashed') or not t.details:
+		out.append(f'{x}: {t.points}/{t.max_points} "{t.reason}", want 0 with the crash and where it was')
+	lost = [f'{k.key} ({k.reason})' for k in result.tests if k.key != x and k.points < k.max_points]
+	if lost:
+		out.append(f'other tests lost points: {"; ".join(lost)}')
+	kinds = [d.kind for d in result.deductions]
+	if kinds != ['crashed']:
+		out.append(f'deductions {kinds}, want only "crashed"')
+	if len(result.resumes) != 1 or len(result.boots) != 2:
+		out.append(f'{len(result.boots) - 1} fresh VMs ({result.resumes}), want one')
+	if '== VM 2 of 2: ' not in transcript or '\nfilter ' not in transcript:
+		out.append('the transcript has no second VM with its steps')
+	for section in ('== serial console\n', '== results channel\n', '== QEMU\n'):
+		if transcript.count(section) != 2:
+			out.append(f'the transcript has {transcript.count(section)} "{section.strip()}", want 2')
+	if 'resumed: ' not in report.render_lab(result):
+		out.append('the report does not say a fresh VM went on')
+	return out
+
+
+def run_case(record, case: dict, flavour: str = 'fast') -> None:
+	lab_dir = ROOT / 'labs' / case['lab']
+	arch = case['arch']
+	name = f'resume: {case["lab"]} ({arch}, {flavour}): a crash in {case["crashes"]} costs that test alone'
+	deductions = score.load_deductions(ROOT / 'grader' / 'deductions.toml')
+	with tempfile.TemporaryDirectory(prefix='kmemlab-resume-') as tmp:
+		src, why = broken_copy(case, Path(tmp))
+		if why:
+			record(False, name, why)
+			return
+		lab = grade.Lab(lab_dir, str(src), arch, flavour, grade.kernel_dir(arch, flavour))
+		result = lab.grade(deductions)
+		grade.save_transcript(Path(tmp) / 'out', lab, result)
+		transcript = (Path(tmp) / 'out' / arch / f'{lab.name}.log').read_text(errors='replace')
+		alone = first_vm_alone(lab, result, deductions)
+		bad = problems(case, result, transcript)
+		if bad:	# keep the transcript for a person to read
+			keep = ROOT / 'results' / 'test' / 'resume' / arch
+			keep.mkdir(parents=True, exist_ok=True)
+			shutil.copy(Path(tmp) / 'out' / arch / f'{lab.name}.log', keep / f'{lab.name}.log')
+		record(not bad, f'{name} ({result.points}/{result.max_points}; '
+		       f'{alone.points}/{alone.max_points} without the fresh VM)',
+		       '; '.join(bad) + f' (transcript results/test/resume/{arch}/{lab.name}.log)')
+		if not bad:
+			shutil.rmtree(lab.bdir.parent, ignore_errors=True)
+			shutil.rmtree(lab.student.dir, ignore_errors=True)
+
+
+def run(record, labs: list[str] = (), flavour: str = 'fast') -> None:
+	"""Every case of tests/resume.toml (of labs, e.g. ["05"], if given)."""
+	for case in cases():
+		if not labs or case['lab'][:2] in labs:
+			run_case(record, case, flavour)
+
+
+if __name__ == '__main__':
+	ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+	ap.add_argument('--lab', action='append', default=[], help='lab number (repeatable)')
+	ap.add_argument('--flavour', default='fast', choices=['fast', 'debug'])
+	args = ap.parse_args()
+	failures = []
+
+	def show(ok: bool, name: str, why: str = '') -> None:
+		print(f'{"PASS" if ok else "FAIL"} {name}' + ('' if ok else f': {why}'), flush=True)
+		if not ok:
+			failures.append(name)
+
+	run(show, [l.zfill(2) for l in args.lab], args.flavour)
+	sys.exit(1 if failures else 0)

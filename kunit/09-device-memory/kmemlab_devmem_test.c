@@ -233,7 +233,7 @@ static void expect_io_pfnmap(struct kunit *test, const struct devrange *r)
 	vm_flags_t flags = user_vm_flags(addr);
 
 	KUNIT_EXPECT_EQ_MSG(test, flags & want, want,
-			    "a mapping of /dev/%s should be VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP (%#lx): memory without struct pages the kernel may count, pin or dump; its flags are %#lx",
+			    "a mapping of /dev/%s should be VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP (%#lx): frames the kernel must not count, pin or dump; its flags are %#lx",
 			    r->node, (unsigned long)want, (unsigned long)flags);
 	KUNIT_EXPECT_FALSE_MSG(test, flags & VM_MAYEXEC,
 			       "a mapping of /dev/%s should have VM_MAYEXEC cleared, or mprotect(PROT_EXEC) succeeds later",
@@ -263,7 +263,8 @@ static void expect_cache_mode(struct kunit *test, const struct devrange *r,
 
 	for (i = 0; i < r->size / PAGE_SIZE; i++) {
 		KUNIT_ASSERT_TRUE_MSG(test, user_pte(addr + i * PAGE_SIZE, &pfn, &prot),
-				      "page %lu of a mapping of /dev/%s has no pte", i, r->node);
+				      "page %lu of a mapping of /dev/%s has no pfn mapping the kernel can read back (follow_pfnmap_start() needs VM_IO or VM_PFNMAP and a present pte)",
+				      i, r->node);
 		bits = pgprot_val(prot) & _PAGE_CACHE_MASK;
 		ok = uncached ? bits == cachemode2protval(_PAGE_CACHE_MODE_UC_MINUS) ||
 				bits == cachemode2protval(_PAGE_CACHE_MODE_UC) : !bits;

@@ -83,7 +83,9 @@ set breakpoint pending on
 add-auto-load-safe-path {kdir}
 add-auto-load-safe-path {source}
 file {kdir}/vmlinux
-# lx-symbols also searches gdb's working directory: the VM's /lab files.
+# lx-symbols, with every section of a module where the kernel put it.
+source {ROOT / 'grader' / 'gdb_sections.py'}
+# lx-symbols looks for modules in gdb's working directory: the VM's /lab.
 cd {vm}
 # The modules were built in the sandbox, at these paths.
 set substitute-path {lab.student.mount_at} {lab.src_dir}
@@ -91,8 +93,12 @@ set substitute-path {lab.suite.mount_at} {lab.test_dir}
 target remote {sock}
 thbreak start_kernel
 continue
-lx-symbols {vm}
+lx-symbols
+# A crash stops here, its stack intact (the VM would end at once).
 break panic
+commands
+echo make gdb: the kernel is about to panic. After an oops, "frame function oops_end" then "list *regs->ip" shows the line that faulted.\n
+end
 echo \\nmake gdb: the kernel waits in start_kernel; {lab.name}'s modules get their symbols when insmod loads them.\\n
 echo make gdb: e.g. "break {example_function(lab)}", "continue", "bt", "lx-dmesg"; Ctrl-C stops the VM, "quit" ends it.\\n
 '''

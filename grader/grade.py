@@ -351,6 +351,9 @@ class Lab:
 		for t in result.tests:
 			t.reason = self.student_path(t.reason)
 			t.details = [self.student_path(d) for d in t.details]
+		for d in result.deductions:
+			d.text = self.student_path(d.text)
+			d.where = [self.student_path(w) for w in d.where]
 		if self.sparse:	# __user / __iomem confusion, found at build time
 			score.deduct(result, self.rubric, deductions, 'sparse', self.sparse[0], len(self.sparse))
 		if self.verdict:

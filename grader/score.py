@@ -318,7 +318,9 @@ def score(rubric: Rubric, run: Run, status: int, deductions: dict[str, int],
 	open_cases = [k for k in rubric.points if run.open_suite and k.startswith(run.open_suite + '.')]
 	crashed_case = None
 	if not run.finished and run.open_suite:
-		crashed_case = next((k for k in open_cases if k not in run.on_console), None)
+		# The first case with no end on the console, nor a result (its
+		# console line may be lost when the VM stopped right after it).
+		crashed_case = next((k for k in open_cases if k not in run.on_console and k not in run.cases), None)
 	for key, pts in rubric.points.items():
 		case = run.cases.get(key)
 		if key == crashed_case:

@@ -8,8 +8,9 @@ kernel (lab 03 on i386, where its high memory is) as make check grades it.
 Checks (grader/boots.py):
 
 - X scores 0 with the crash ("kernel crashed: ...") and what locates it;
-- every other test keeps the points the solution earns for it (the edit
-  breaks nothing else), the cases of X's own KUnit suite included;
+- every other test keeps the points the solution earns for it, the cases
+  of X's own KUnit suite included, but those the edit also breaks on
+  their merits (also_fails), which fail;
 - the lab loses the "crashed" deduction and nothing else, once;
 - one fresh VM went on after X ("resumed: ..." in the report), and the
   transcript holds both VMs' steps, console and results channel.
@@ -41,8 +42,16 @@ import report  # noqa: E402
 import score  # noqa: E402
 
 
+# How the reason of the test that stopped the VM begins (grader/score.py,
+# stop_reason): the kernel crashed, or QEMU's device model stopped it.
+STOPPED = ('kernel crashed', 'QEMU stopped the VM')
+
+
 def cases() -> list[dict]:
-	"""tests/resume.toml's cases: lab, arch, file, replace, with, crashes."""
+	"""tests/resume.toml's cases: lab, arch, file, replace, with, crashes
+	(a test, or a list: one fresh VM after each); optional: also (more
+	[replace, with] pairs), also_fails (tests the edit breaks on their
+	merits)."""
 	return tomllib.loads((ROOT / 'tests' / 'resume.toml').read_text())['case']
 
 
@@ -55,7 +64,12 @@ def broken_copy(case: dict, tmp: Path) -> tuple[Path, str]:
 	text = target.read_text()
 	if text.count(case['replace']) != 1:
 		return src, f'the text to replace occurs {text.count(case["replace"])} times in {case["file"]}'
-	target.write_text(text.replace(case['replace'], case['with']))
+	text = text.replace(case['replace'], case['with'])
+	for old, new in case.get('also', []):
+		if text.count(old) != 1:
+			return src, f'the text of "also" occurs {text.count(old)} times in {case["file"]}'
+		text = text.replace(old, new)
+	target.write_text(text)
 	return src, ''
 
 
@@ -65,29 +79,41 @@ def first_vm_alone(lab: grade.Lab, result: score.LabResult, deductions: dict[str
 	return score.score(lab.rubric, first.run, first.status, deductions, lab.arch, lab.flavour)
 
 
+def crashing(case: dict) -> list[str]:
+	"""The tests the case's edit crashes the kernel in, in the lab's order."""
+	return [case['crashes']] if isinstance(case['crashes'], str) else list(case['crashes'])
+
+
 def problems(case: dict, result: score.LabResult, transcript: str) -> list[str]:
 	"""What is wrong with a broken solution's result (empty: nothing)."""
-	x = case['crashes']
+	xs = crashing(case)
 	out = []
 	by_key = {t.key: t for t in result.tests}
-	if x not in by_key:
-		return [f'{x} is no test of the rubric']
-	t = by_key[x]
-	if t.points or not t.reason.startswith('kernel crashed') or not t.details:
-		out.append(f'{x}: {t.points}/{t.max_points} "{t.reason}", want 0 with the crash and where it was')
-	lost = [f'{k.key} ({k.reason})' for k in result.tests if k.key != x and k.points < k.max_points]
+	for x in xs:
+		if x not in by_key:
+			return [f'{x} is no test of the rubric']
+		t = by_key[x]
+		if t.points or not t.reason.startswith(STOPPED) or not t.details:
+			out.append(f'{x}: {t.points}/{t.max_points} "{t.reason}", want 0 with the crash and where it was')
+	merits = case.get('also_fails', [])
+	lost = [f'{k.key} ({k.reason})' for k in result.tests
+		if k.key not in xs and k.points < k.max_points and k.key not in merits]
 	if lost:
 		out.append(f'other tests lost points: {"; ".join(lost)}')
-	kinds = [d.kind for d in result.deductions]
-	if kinds != ['crashed']:
-		out.append(f'deductions {kinds}, want only "crashed"')
-	if len(result.resumes) != 1 or len(result.boots) != 2:
-		out.append(f'{len(result.boots) - 1} fresh VMs ({result.resumes}), want one')
-	if '== VM 2 of 2: ' not in transcript or '\nfilter ' not in transcript:
-		out.append('the transcript has no second VM with its steps')
+	kept = [k.key for k in result.tests if k.key in merits and k.status != 'fail']
+	if kept:
+		out.append(f'tests the edit breaks on their merits passed: {", ".join(kept)}')
+	kinds = [(d.kind, d.count) for d in result.deductions]
+	if kinds != [('crashed', len(xs))]:
+		out.append(f'deductions {kinds}, want only "crashed" ({len(xs)} times)')
+	vms = len(xs) + 1
+	if len(result.resumes) != len(xs) or len(result.boots) != vms:
+		out.append(f'{len(result.boots) - 1} fresh VMs ({result.resumes}), want {len(xs)}')
+	if f'== VM {vms} of {vms}: ' not in transcript or '\nfilter ' not in transcript:
+		out.append('the transcript does not have every VM with its steps')
 	for section in ('== serial console\n', '== results channel\n', '== QEMU\n'):
-		if transcript.count(section) != 2:
-			out.append(f'the transcript has {transcript.count(section)} "{section.strip()}", want 2')
+		if transcript.count(section) != vms:
+			out.append(f'the transcript has {transcript.count(section)} "{section.strip()}", want {vms}')
 	if 'resumed: ' not in report.render_lab(result):
 		out.append('the report does not say a fresh VM went on')
 	return out
@@ -96,7 +122,9 @@ def problems(case: dict, result: score.LabResult, transcript: str) -> list[str]:
 def run_case(record, case: dict, flavour: str = 'fast') -> None:
 	lab_dir = ROOT / 'labs' / case['lab']
 	arch = case['arch']
-	name = f'resume: {case["lab"]} ({arch}, {flavour}): a crash in {case["crashes"]} costs that test alone'
+	xs = crashing(case)
+	name = f'resume: {case["lab"]} ({arch}, {flavour}): a crash in {" and ".join(xs)} costs ' + \
+		('that test alone' if len(xs) == 1 else 'those tests alone')
 	deductions = score.load_deductions(ROOT / 'grader' / 'deductions.toml')
 	with tempfile.TemporaryDirectory(prefix='kmemlab-resume-') as tmp:
 		src, why = broken_copy(case, Path(tmp))

@@ -160,6 +160,44 @@ static void mmap_maps_every_buffer_page(struct kunit *test)
 	expect_maps_buffer(test, addr, KMEMLAB_REMAP_PAGES, 0);
 }
 
+/*
+ * The buffer is ordinary RAM, which the kernel's own mapping caches: the
+ * process must see it with the memory type the core chose for the VMA's
+ * flags. An uncached or write-combining user mapping of the same page
+ * (pgprot_noncached() and friends, meant for device registers) is an
+ * alias with another memory type, which neither x86 nor ARM supports,
+ * and makes every access slow. Only x86 with PAT enabled repairs it for RAM;
+ * the lab kernels have no PAT.
+ */
+static void mmap_maps_buffer_cacheable(struct kunit *test)
+{
+	unsigned long addr = map_or_fail(test, KMEMLAB_REMAP_PAGES, 0);
+	struct follow_pfnmap_args args = { };
+	unsigned long i, got, want;
+	int err;
+
+	for (i = 0; i < KMEMLAB_REMAP_PAGES; i++) {
+		args.address = addr + i * PAGE_SIZE;
+		mmap_read_lock(current->mm);
+		args.vma = vma_lookup(current->mm, args.address);
+		err = args.vma ? follow_pfnmap_start(&args) : -EFAULT;
+		if (!err) {
+			got = pgprot_val(args.pgprot) & _PAGE_CACHE_MASK;
+			follow_pfnmap_end(&args);
+			want = pgprot_val(vm_get_page_prot(args.vma->vm_flags)) &
+			       _PAGE_CACHE_MASK;
+		}
+		mmap_read_unlock(current->mm);
+		KUNIT_ASSERT_EQ_MSG(test, err, 0, "page %lu of the mapping has no pte", i);
+		KUNIT_EXPECT_EQ_MSG(test, got, want,
+				    "page %lu of the mapping has cache bits %#lx in its pte (%#lx: uncached, %#lx: write-through), the kernel maps ordinary memory of such a VMA with %#lx: map the buffer with the protection the core gave the VMA",
+				    i, got, (unsigned long)_PAGE_PCD,
+				    (unsigned long)_PAGE_PWT, want);
+		if (got != want)
+			return;	/* one report is enough */
+	}
+}
+
 static void mmap_honours_pgoff(struct kunit *test)
 {
 	static const unsigned long offsets[] = {
@@ -343,6 +381,7 @@ static void mmap_rejects_private(struct kunit *test)
 static struct kunit_case kmemlab_remap_cases[] = {
 	KUNIT_CASE_PARAM(mmap_buffer_starts_zeroed, kind_gen_params),
 	KUNIT_CASE_PARAM(mmap_maps_every_buffer_page, kind_gen_params),
+	KUNIT_CASE_PARAM(mmap_maps_buffer_cacheable, kind_gen_params),
 	KUNIT_CASE_PARAM(mmap_honours_pgoff, kind_gen_params),
 	KUNIT_CASE_PARAM(mmap_rounds_length_up, kind_gen_params),
 	KUNIT_CASE_PARAM(mmap_shares_bytes_both_ways, kind_gen_params),

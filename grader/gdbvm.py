@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""make gdb: a lab's VM under gdb, stopped before its first instruction.
+"""make gdb: a lab's VM under gdb, held at its first instruction.
 
   gdbvm.py --lab NN [--arch x86_64|i386] [--src skel|solutions|DIR]
            [--server] [--limit SECONDS] [--gdb PROGRAM]
@@ -20,11 +20,15 @@ Then gdb starts on this terminal with a setup file that loads vmlinux and
 its scripts (vmlinux-gdb.py: lx-symbols, lx-dmesg, lx-ps, ...), connects,
 runs the kernel to start_kernel, arms lx-symbols (a module's symbols are
 loaded the moment insmod loads it, so a breakpoint set before, e.g.
-`break kmemlab_hello_greet`, stays pending and then resolves), maps the
+`break kmemlab_hello_greet`, stays pending and then resolves; every
+section of the module placed where the kernel put it, see
+grader/gdb_sections.py), maps the
 sandbox's source paths back to the student's folder and kunit/, and
 breaks on panic (a crash stops there, stack intact, instead of ending
-the VM). Leaving gdb ends the VM. When the steps are done the VM powers
-off and gdb says the remote connection closed.
+the VM). On a terminal gdb runs in a process group of its own, so that
+Ctrl-C stops the VM and nothing else. Leaving gdb ends the VM. When the
+steps are done first, the VM powers off and gdb says the remote
+connection closed.
 
 --server: no gdb. Print three lines on stdout, "socket PATH" (the stub),
 "setup PATH" (the file above, for `gdb -x PATH`; it holds the socket) and
@@ -35,10 +39,10 @@ make test's batch session (tests/gdb_session.py).
 --limit: end the VM after SECONDS (default 0: no limit, the VM waits for
 the student as long as gdb runs).
 
-Exit status: 0 when gdb was left (or, with --server, the VM ended before
-the limit); 1 when the module did not build or was refused (its one-line
-reason; nothing boots), when gdb itself failed, or when the limit or a
-signal ended the VM; 2 for a bad request (no such lab or folder, a lab
+Exit status: 0 when gdb was left with status 0 (or, with --server, the
+VM ended by itself or by gdb's kill before the limit); 1 when the module
+did not build or was refused (its one-line reason; nothing boots), when
+gdb ended with another status, or when the limit or a signal ended the VM; 2 for a bad request (no such lab or folder, a lab
 not run on that arch, more than one lab); 3 when the environment failed
 (the gdb kernel, QEMU, gdb missing, no sandbox).
 """
@@ -46,6 +50,7 @@ not run on that arch, more than one lab); 3 when the environment failed
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import signal
@@ -97,10 +102,13 @@ lx-symbols
 # A crash stops here, its stack intact (the VM would end at once).
 break panic
 commands
-echo make gdb: the kernel is about to panic. After an oops, "frame function oops_end" then "list *regs->ip" shows the line that faulted.\n
+echo make gdb: the kernel is about to panic. After an oops, the line that\\n
+echo make gdb: faulted: "frame function oops_end", then "list *regs->ip".\\n
 end
-echo \\nmake gdb: the kernel waits in start_kernel; {lab.name}'s modules get their symbols when insmod loads them.\\n
-echo make gdb: e.g. "break {example_function(lab)}", "continue", "bt", "lx-dmesg"; Ctrl-C stops the VM, "quit" ends it.\\n
+echo \\nmake gdb: the kernel waits in start_kernel; the VM then runs {lab.name}'s steps.\\n
+echo make gdb: lx-symbols loads a module's symbols when insmod loads it. Try:\\n
+echo make gdb:   break {example_function(lab)}, continue, bt, lx-dmesg\\n
+echo make gdb: Ctrl-C stops the VM, continue resumes it, quit ends it.\\n
 '''
 
 
@@ -145,6 +153,45 @@ def wait_for_stub(lab: grade.Lab, proc: subprocess.Popen, sock: Path) -> None:
 		time.sleep(0.05)
 
 
+def run_gdb(command: list[str]) -> int:
+	"""Run gdb on this terminal; its exit status.
+
+	On a terminal gdb gets a process group of its own, in the foreground:
+	Ctrl-C (which gdb turns into a stop of the VM) then reaches gdb alone,
+	not make, which would otherwise end with "interrupted" once gdb is
+	left. There is no job control inside make gdb: a Ctrl-Z that stops
+	gdb is undone at once. The VM has its own session and sees neither."""
+	# Without a terminal (a pipe, make test) there is no Ctrl-C to route.
+	signal.signal(signal.SIGINT, lambda signum, frame: None)
+	if not os.isatty(0):
+		return subprocess.run(command, check=False).returncode
+	ours = os.getpgrp()
+
+	def foreground() -> None:	# in the child, before gdb starts
+		os.setpgid(0, 0)
+		signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+		os.tcsetpgrp(0, os.getpgrp())
+		signal.signal(signal.SIGTTOU, signal.SIG_DFL)
+
+	proc = subprocess.Popen(command, preexec_fn=foreground)
+	try:
+		while True:
+			_, status = os.waitpid(proc.pid, os.WUNTRACED)
+			if os.WIFSTOPPED(status):
+				os.killpg(proc.pid, signal.SIGCONT)
+				continue
+			proc.returncode = os.waitstatus_to_exitcode(status)
+			return proc.returncode
+	finally:
+		# The terminal back to make's group (we are in the background now).
+		old = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+		try:
+			os.tcsetpgrp(0, ours)
+		except OSError:
+			pass
+		signal.signal(signal.SIGTTOU, old)
+
+
 def terminate(signum, frame):
 	raise SystemExit(1)
 
@@ -179,10 +226,7 @@ def session(lab: grade.Lab, server: bool, limit: int, gdb: str) -> int:
 			print(f'socket {sock}\nsetup {setup}\nvm {proc.pid}', flush=True)
 			return 0 if proc.wait() == 0 else 1
 		say(f'{lab.name} ({lab.arch}, gdb kernel): console in {shown(lab.bdir / "gdb.log")}')
-		# Ctrl-C is gdb's (it stops the VM), not ours; the VM has its own
-		# session and never sees it.
-		signal.signal(signal.SIGINT, lambda signum, frame: None)
-		status = subprocess.run([gdb, '-q', '-x', str(setup)], check=False).returncode
+		status = run_gdb([gdb, '-q', '-x', str(setup)])
 		if status != 0:
 			say(f'gdb ended with exit status {status}')
 		return 0 if status == 0 else 1

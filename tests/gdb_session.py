@@ -20,7 +20,11 @@
 2. make gdb itself, gdb's commands on its standard input (not a
    terminal): the same breakpoint is hit, "quit" leaves gdb, make gdb
    exits 0 and its VM is gone.
-3. A module that does not compile: make gdb ends with 1 and the
+3. A module whose exit dereferences NULL (tests/integrity.py): rmmod
+   oopses, the session stops at the setup's breakpoint on panic, and
+   "frame function oops_end" then "list *regs->ip" names kmemlab_hello_exit
+   and the line of the copy's kmemlab_hello.c that stores through NULL.
+4. A module that does not compile: make gdb ends with 1 and the
    compiler's one line, and boots nothing.
 
 Every wait has a limit; on a time-out the session is killed (its process
@@ -42,6 +46,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+import integrity
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB = '00-hello'
@@ -108,9 +114,13 @@ def ensure_kernel(record) -> bool:
 	return ok
 
 
-def batch(record) -> None:
-	name = f'make gdb: batch session, breakpoint in {FUNCTION}'
-	server = subprocess.Popen([sys.executable, ROOT / 'grader' / 'gdbvm.py', '--lab', LAB, '--src', 'solutions',
+def served(record, name: str, src: Path | str, commands: list[str]) -> tuple[str, bool]:
+	"""gdbvm.py --server for lab 00 from src, then gdb -batch -nx with its
+	setup file and commands (each one -ex). (gdb's output, True when the
+	session ran and the server then exited 0 with its VM gone); a session
+	that did not run is recorded as a failure of name and gives ('', False).
+	The server and the VM are killed on every path."""
+	server = subprocess.Popen([sys.executable, ROOT / 'grader' / 'gdbvm.py', '--lab', LAB, '--src', str(src),
 				   '--arch', 'x86_64', '--server', '--limit', str(VM_LIMIT)],
 				  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
 	said: dict[str, str] = {}
@@ -133,31 +143,22 @@ def batch(record) -> None:
 		if 'vm' not in said:
 			record(False, name, f'gdbvm.py --server printed no socket/setup/vm within {START_LIMIT} s '
 			       f'(exit status {server.poll()}): {tail(chr(10).join(lines))}')
-			return
+			return '', False
 		vm = int(said['vm'])
 		try:
-			gdb = subprocess.run(['gdb', '-batch', '-nx', '-x', said['setup'],
-					      '-ex', f'break {INIT}', '-ex', f'break {FUNCTION}',
-					      '-ex', 'continue', '-ex', 'echo @@init\\n', '-ex', 'bt 1',
-					      '-ex', 'continue', '-ex', 'echo @@function\\n', '-ex', 'bt',
-					      '-ex', 'lx-dmesg', '-ex', 'kill'],
+			gdb = subprocess.run(['gdb', '-batch', '-nx', '-x', said['setup']] +
+					     [a for c in commands for a in ('-ex', c)],
 					     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
 					     timeout=GDB_LIMIT, start_new_session=True, check=False)
-			out = gdb.stdout
 		except subprocess.TimeoutExpired as e:
 			out = e.stdout.decode(errors='replace') if isinstance(e.stdout, bytes) else (e.stdout or '')
 			record(False, name, f'gdb did not finish within {GDB_LIMIT} s: {tail(out)}')
-			return
-		check_init(record, name, out)
-		check_session(record, name, out)
-		dmesg = 'kmemlab: step 1 begin: insmod kmemlab_hello.ko'
-		record(dmesg in out, f'{name}: lx-dmesg reads the kernel log', f'no "{dmesg}" in its output: {tail(out)}')
+			return '', False
 		try:
 			rc = server.wait(timeout=EXIT_LIMIT)
 		except subprocess.TimeoutExpired:
 			rc = None
-		record(rc == 0 and not alive(vm), f'{name}: gdb\'s kill ends the VM, gdbvm.py --server exits 0',
-		       f'exit status {rc} (None: still running after {EXIT_LIMIT} s); VM alive: {alive(vm)}')
+		return gdb.stdout, rc == 0 and not alive(vm)
 	finally:
 		if server.poll() is None:
 			server.terminate()	# gdbvm.py ends its VM on SIGTERM
@@ -169,6 +170,38 @@ def batch(record) -> None:
 		if vm:
 			killpg(vm)
 		server.wait()
+
+
+def batch(record) -> None:
+	name = f'make gdb: batch session, breakpoint in {FUNCTION}'
+	out, ended = served(record, name, 'solutions',
+			    [f'break {INIT}', f'break {FUNCTION}', 'continue', 'echo @@init\\n', 'bt 1',
+			     'continue', 'echo @@function\\n', 'bt', 'lx-dmesg', 'kill'])
+	if not out:
+		return
+	check_init(record, name, out)
+	check_session(record, name, out)
+	dmesg = 'kmemlab: step 1 begin: insmod kmemlab_hello.ko'
+	record(dmesg in out, f'{name}: lx-dmesg reads the kernel log', f'no "{dmesg}" in its output: {tail(out)}')
+	record(ended, f'{name}: gdb\'s kill ends the VM, gdbvm.py --server exits 0',
+	       f'the server did not exit 0 within {EXIT_LIMIT} s, or its VM is still there')
+
+
+def crash(record, tmp: Path) -> None:
+	name = 'make gdb: a module whose exit oopses stops at panic, and the faulting line is found'
+	src = integrity.make('exit-crashes', tmp / f'gdb-crash-{os.getpid()}')
+	try:
+		out, _ = served(record, name, src, ['continue', 'frame function oops_end', 'list *regs->ip', 'kill'])
+		if not out:
+			return
+		# gdb: "0xADDR is in kmemlab_hello_exit (/submission/00-hello/kmemlab_hello.c:N)."
+		m = re.search(rf'^0x[0-9a-f]+ is in (\w+) \(/submission/{LAB}/{MODULE}\.c:(\d+)\)\.$', out, re.M)
+		lines = (src / LAB / f'{MODULE}.c').read_text().splitlines()
+		faulted = bool(m) and m.group(1) == 'kmemlab_hello_exit' and '*nowhere = 1;' in lines[int(m.group(2)) - 1]
+		record(re.search(r'^Breakpoint \d+, panic \(', out, re.M) is not None and faulted, name,
+		       f'stop at panic and "list *regs->ip" on the NULL store in kmemlab_hello_exit: {tail(out)}')
+	finally:
+		shutil.rmtree(ROOT / 'build' / 'x86_64-gdb' / src.name, ignore_errors=True)
 
 
 def check_init(record, name: str, out: str) -> None:
@@ -282,7 +315,7 @@ def does_not_build(record, tmp: Path) -> None:
 
 
 def run(record) -> None:
-	"""The kernel, then the three sessions, one after the other (one VM at a time)."""
+	"""The kernel, then the four sessions, one after the other (one VM at a time)."""
 	if not shutil.which('gdb'):
 		record(False, 'make gdb: gdb is installed', 'no gdb on the PATH (Debian package gdb; make deps)')
 		return
@@ -291,6 +324,7 @@ def run(record) -> None:
 	batch(record)
 	interactive(record)
 	with tempfile.TemporaryDirectory(prefix='kmemlab-gdb-') as tmp:
+		crash(record, Path(tmp))
 		does_not_build(record, Path(tmp))
 
 

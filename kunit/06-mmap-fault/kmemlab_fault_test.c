@@ -184,6 +184,34 @@ static void fault_takes_page_reference(struct kunit *test)
 			    count);
 }
 
+/*
+ * The pages are ordinary memory, so the rest of the kernel may reach them
+ * through the mapping: O_DIRECT, a debugger, a driver pinning them for
+ * DMA. All of them call get_user_pages(), which faults a page in through
+ * .fault when it is not mapped yet, and refuses a VMA that says it holds
+ * I/O memory or raw pfns (VM_IO, VM_PFNMAP: check_vma_flags() in
+ * mm/gup.c).
+ */
+static void fault_serves_get_user_pages(struct kunit *test)
+{
+	const unsigned long pgoff = 2;
+	struct file *file = open_device(test);
+	unsigned long addr = map_pages(test, file, 1, pgoff);
+	struct page *page = NULL;
+	int got;
+
+	got = get_user_pages_fast(addr, 1, FOLL_WRITE, &page);
+	KUNIT_ASSERT_EQ_MSG(test, got, 1,
+			    "get_user_pages() of a mapped page never touched returned %d: the kernel cannot reach this mapping's memory (is the VMA marked as I/O memory?)",
+			    got);
+	put_page(page);
+	KUNIT_EXPECT_PTR_EQ_MSG(test, page, kmemlab_fault_page(file, pgoff),
+				"get_user_pages() should find buffer page %lu, which the fault handed over",
+				pgoff);
+	KUNIT_EXPECT_EQ_MSG(test, stats_of(file).faults, 1,
+			    "get_user_pages() of an untouched page should fault once");
+}
+
 static void fault_honours_pgoff(struct kunit *test)
 {
 	const unsigned long pgoff = 5;
@@ -371,6 +399,7 @@ static struct kunit_case kmemlab_fault_cases[] = {
 	KUNIT_CASE(mmap_sets_vma_flags),
 	KUNIT_CASE(mmap_allocates_nothing),
 	KUNIT_CASE(fault_takes_page_reference),
+	KUNIT_CASE(fault_serves_get_user_pages),
 	KUNIT_CASE(fault_counts_one_per_page),
 	KUNIT_CASE(fault_honours_pgoff),
 	KUNIT_CASE(fault_hands_zeroed_pages),

@@ -18,9 +18,10 @@ test (crash()), the next Plan (next_plan()) is:
    between cases), a user program run once per case (ktap_user.h reports
    the others as skipped). Of a KUnit suite that means every case but X,
    since KUnit reports a suite's results only when it ends; of a user
-   program, the cases after X (those before it were reported). A program
-   whose cases build on each other (ktap_chain_case()) cannot leave X out:
-   the cases after X are lost with it;
+   program, the cases after X (those before it were reported). A case
+   begun with ktap_chain_case() builds on the ones before it and runs
+   even when the filter leaves it out: when X is one, any run of the
+   program runs X again, so the program's cases after X are lost with it;
 3. the filter back as it was, and the planned steps after that one.
 
 merge() makes one LabResult of the VMs' parsed runs: each test is scored
@@ -77,7 +78,7 @@ class Crash:
 	key: str		# X, the rubric test that was running
 	origin: int		# the planned step X was in
 	pending: list[str]	# the other tests of that step still to grade, in order
-	lost: list[str] = field(default_factory=list)	# lost with X: the rest of a chain
+	lost: list[str] = field(default_factory=list)	# lost with X: a run of their program runs X again
 	hung: bool = False	# the VM hit its time limit (not a crash)
 
 
@@ -141,17 +142,24 @@ def suite_of(key: str) -> str:
 	return key.split('.', 1)[0]
 
 
-def crash(plan: Plan, run: vmlog.Run, status: int, suite_modules, chains) -> Optional[Crash]:
+def crash(plan: Plan, run: vmlog.Run, status: int, suite_modules,
+	  chains: dict[str, set[str]]) -> Optional[Crash]:
 	"""The test the VM stopped in, or None when it finished or stopped
 	outside every test (while loading the student's module, in an rmmod,
 	the leak check, or a run whose results are void).
 
-	suite_modules: the lab's KUnit modules; chains: the user programs whose
-	cases build on each other. X is named by the step itself in a step
-	that runs one test; else, in a KUnit step, by the console (the suite's
-	first case not reported there: KUnit prints a case's line when it
-	ends); in a user program, by the results channel (its first case
-	without a result)."""
+	suite_modules: the lab's KUnit modules; chains: per user program, its
+	cases that build on each other (ktap_chain_case(): they run even when
+	the filter leaves them out, so a rerun of the program would run X
+	again). X is named by the step itself in a step
+	that runs one test; else by the first case of the running suite or
+	program that has not ended: KUnit prints a case's line on the console
+	when it ends (its results reach the channel only when the suite ends);
+	a user program's result lines go to the channel, then to the console,
+	and ktap_user.h waits for /init to take each one before it goes on.
+	The console names no score, only where the VM stopped: a line forged
+	there to move X makes the real X run again in the next VM, which then
+	stops in X's own step."""
 	step = run.stopped_step
 	if run.finished or step is None or run.forged or not 0 < step.number <= len(plan.items):
 		return None
@@ -177,13 +185,17 @@ def crash(plan: Plan, run: vmlog.Run, status: int, suite_modules, chains) -> Opt
 		doc = vmlog.read_doc(docs[-1]) if docs else None
 		if doc is None or not doc.suite or doc.problem:
 			return None
+		# A result line the channel lost when the VM stopped may be on the
+		# console, which /init writes next: that case ended (and runs
+		# again, since only the channel's results count).
 		tests = [k for k in plan.owns if suite_of(k) == doc.suite and k not in done]
-		if not tests:
+		x = next((k for k in tests if k not in run.on_console), None)
+		if x is None:
 			return None
-		x, after = tests[0], tests[1:]
-		if step.args.split()[0] in set(chains):
-			return Crash(x, item.origin, [], lost=after, hung=hung)
-		return Crash(x, item.origin, after, hung=hung)
+		others = [k for k in tests if k != x]
+		if x.split('.', 1)[1] in chains.get(step.args.split()[0], set()):
+			return Crash(x, item.origin, [], lost=others, hung=hung)
+		return Crash(x, item.origin, others, hung=hung)
 	return None
 
 
@@ -250,7 +262,8 @@ def merge(rubric: score.Rubric, boots: list[Boot], deductions: dict[str, int],
 	results = [score.score(rubric, without_left_out(b.run), b.status, deductions, arch, flavour)
 		   for b in boots]
 	void = next((r for r in results if r.verdict), None)
-	if void:
+	if void:	# the VMs up to the one whose results are void, in the transcript
+		void.resumes = [resume_line(rubric, b, nxt) for b, nxt in zip(boots, boots[1:])]
 		return void
 	if len(boots) == 1 and boots[0].crash is None:
 		return results[0]
@@ -271,8 +284,9 @@ def merge(rubric: score.Rubric, boots: list[Boot], deductions: dict[str, int],
 					       details=details, hidden=x.key in rubric.hidden)
 		for k in x.lost:
 			tests[k] = score.TestScore(k, 0, rubric.points[k], 'fail',
-						   reason=f'not run: its program\'s cases build on each other, '
-							  f'and {x.key} stopped the VM', hidden=k in rubric.hidden)
+						   reason=f'not run: {shown(rubric, x.key)} stopped the VM, and every run of its '
+							  f'program runs it (its cases build on each other)',
+						   hidden=k in rubric.hidden)
 	result = score.LabResult(rubric.lab, arch, flavour, [tests[k] for k in rubric.points])
 	result.problem = results[-1].problem
 	kinds: dict[str, score.Deduction] = {}

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -317,11 +318,15 @@ class Lab:
 			boot.crash = boots.crash(plan, run, status, modules, self.chains())
 		return boot
 
-	def chains(self) -> list[str]:
-		"""The user programs whose cases build on each other
-		(ktap_chain_case(), kunit/include/ktap_user.h)."""
-		return [p for p in self.suite.programs()
-			if 'ktap_chain_case(' in (self.test_dir / 'user' / f'{p}.c').read_text(errors='replace')]
+	def chains(self) -> dict[str, set[str]]:
+		"""Per user program, its cases that build on each other: those
+		begun with ktap_chain_case("name") (kunit/include/ktap_user.h),
+		which run even when the test filter leaves them out."""
+		out = {}
+		for p in self.suite.programs():
+			text = (self.test_dir / 'user' / f'{p}.c').read_text(errors='replace')
+			out[p] = set(re.findall(r'\bktap_chain_case\(\s*"([^"]+)"', text))
+		return out
 
 	def resume_boot(self, plan: boots.Plan) -> boots.Boot:
 		"""A fresh VM that goes on after a crash: every module and program

@@ -9,7 +9,9 @@
    cases the suite reports, in the suite's order; in the fast kernel, the
    skeleton builds and scores below full marks without breaking the grader.
 4. Every typical mistake listed in kunit/NN-name/mutants.toml, applied to a
-   copy of the solution, loses points in the cases it names.
+   copy of the solution, loses points in the cases it names: on the arches
+   its `arches` lists, else on the lab's default arch (make mutants ARCH=..
+   runs every mistake on the arch asked for).
 5. make grade-class on a small class with bad entries (tests/classgrade.py);
    make dist's student edition holds no answer and grades a skeleton
    (tests/dist.py); make autograder's Gradescope bundle grades a solution,
@@ -193,7 +195,7 @@ def lab_jobs(lab_dir: Path, arch: str, flavour: str, kdirs, mutants: bool) -> li
 	jobs = [job(f'{name}: solution', cost(lab_dir, flavour), solution_test, lab_dir, arch, flavour, kdirs),
 		job(f'{lab_dir.name} ({arch}, fast): skeleton', cost(lab_dir, 'fast'),
 		    skeleton_test, lab_dir, arch, kdirs)]
-	return jobs + (mutant_jobs(lab_dir, arch, kdirs) if mutants else [])
+	return jobs + (mutant_jobs(lab_dir, arch, kdirs, default_arch_only=True) if mutants else [])
 
 
 def solution_test(record, lab_dir: Path, arch: str, flavour: str, kdirs) -> None:
@@ -213,14 +215,18 @@ def skeleton_test(record, lab_dir: Path, arch: str, kdirs) -> None:
 	       f'{lab_dir.name} ({arch}, fast): skeleton builds and scores below full marks', summary(skel))
 
 
-def mutant_jobs(lab_dir: Path, arch: str, kdirs) -> list[pool.Job]:
+def mutant_jobs(lab_dir: Path, arch: str, kdirs, default_arch_only: bool = False) -> list[pool.Job]:
+	"""The lab's typical mistakes on arch: those whose `arches` name it; with
+	default_arch_only (make test), a mistake without `arches` only on the
+	lab's default arch (the first of its rubric), else on every arch."""
 	spec = ROOT / 'kunit' / lab_dir.name / 'mutants.toml'
 	if not spec.is_file():
 		return []
+	default = score.load_rubric(lab_dir / 'rubric.toml').arches[0]
 	jobs = []
 	for m in tomllib.loads(spec.read_text()).get('mutant', []):
 		flavour = m.get('flavour', 'fast')
-		if arch not in m.get('arches', [arch]):
+		if arch not in m.get('arches', [default] if default_arch_only else [arch]):
 			continue
 		name = f'{lab_dir.name} ({arch}, {flavour}) mistake "{m["name"]}"'
 		jobs.append(job(name, cost(lab_dir, flavour), mutant_test, name, m, lab_dir, arch, kdirs))

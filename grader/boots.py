@@ -93,6 +93,7 @@ class Boot:
 	serial: str = ''
 	channel: str = ''
 	qemu: str = ''
+	secret: str = ''	# the channel's tag in this VM
 
 
 def go_on(vms: list[Boot], limit: int) -> bool:

@@ -313,7 +313,8 @@ class Lab:
 			raise EnvironmentFailure('the VM ran but its results channel (ttyS2) stayed empty')
 		modules = [k.stem for k in self.suite.kos()]
 		run = vmlog.parse(serial, qemu, self.channel, self.secret, suite_modules=modules)
-		boot = boots.Boot(plan, run, status, seconds, serial=serial, channel=self.channel, qemu=qemu)
+		boot = boots.Boot(plan, run, status, seconds, serial=serial, channel=self.channel, qemu=qemu,
+				  secret=self.secret)
 		if not score.forged_reasons(self.rubric, run):
 			boot.crash = boots.crash(plan, run, status, modules, self.chains())
 		return boot

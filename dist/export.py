@@ -18,9 +18,10 @@ of README.md), tests/skeletons.sha256 (what the skeletons were, so
 student edition). Left out: solutions/, skelgen/ (it needs the solutions),
 every kunit/NN-name/mutants.toml (typical mistakes, written as edits of the
 solution), tests that need the solutions (tests/run.py, hostile.py,
-integrity.py, dist.py, test_export.py), bench/ (it times the solutions),
-dist/ itself, docs/writing-a-lab.md and docs/performance.md (about the
-solutions, the mistake lists and their timing), and each rubric's [hidden]
+integrity.py, dist.py, test_export.py, resume.py and resume.toml), bench/
+(it times the solutions), dist/ itself, docs/writing-a-lab.md and
+docs/performance.md (about the solutions, the mistake lists and their
+timing), and each rubric's [hidden]
 tests: their cases, their files in kunit/NN-name/, and their steps in
 Kbuild and vm-steps (docs/writing-a-lab.md, "Hidden tests").
 
@@ -60,7 +61,7 @@ MANIFEST = 'tests/skeletons.sha256'
 SHIP = [
 	'Makefile', '.gitignore', 'grader', 'qemu-env', 'labs', 'kunit',
 	'tests/student.py', 'tests/test_grader.py', 'tests/test_build.py',
-	'tests/fixtures',
+	'tests/test_resume.py', 'tests/fixtures',
 	'docs/grading.md', 'docs/kernel.md', 'docs/edu-device.md',
 ]
 # Files the edition also has at another place: its path -> the checkout's.
@@ -70,13 +71,17 @@ PLACED = {'.github/workflows/kmemlab.yml': 'grader/classroom/kmemlab.yml'}	# Git
 OMIT = re.compile(r'^kunit/[^/]+/mutants\.toml$')
 # Never in an edition, whatever SHIP says (checked on the result).
 NEVER = re.compile(r'^(solutions|skelgen|bench|dist|\.ci)/|(^|/)mutants\.toml$'
-		   r'|^tests/(run|hostile|integrity|dist|test_export)\.py$'
+		   r'|^tests/(run|hostile|integrity|dist|test_export|resume)\.py$|^tests/resume\.toml$'
 		   r'|^docs/(writing-a-lab|performance)\.md$')
 JUNK = re.compile(r'(^|/)(__pycache__|\.[^/]*)(/|$)|(\.pyc|~|\.orig|\.rej|\.swp)$')
 # Edits of shipped files, each old text found exactly once: a sentence
 # that points at a file the edition leaves out.
 EDITS = {
 	'docs/kernel.md': [(' Measured figures: see\n[performance.md](performance.md).', '')],
+	'docs/grading.md': [("`tests/resume.toml` holds, for every lab, an edit of the solution that\n"
+			     "crashes the kernel in one test in the middle of the lab (or in two);\n"
+			     "`tests/resume.py` grades it and checks that only those tests and the\n"
+			     "deduction are lost.\n\n", '')],
 }
 STUDENT_BANNER = ('kmemlab, lab {lab}: the file you complete. Each TODO n matches\n'
 		  'exercise n of the handout, labs/{lab}/README.md;\n'

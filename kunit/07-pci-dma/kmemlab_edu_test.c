@@ -14,12 +14,22 @@
 #include <linux/dma-mapping.h>
 #include <linux/ktime.h>
 #include <linux/pci.h>
+#include <linux/sched/signal.h>
+#include <linux/signal.h>
 #include <linux/string.h>
 #include <linux/swiotlb.h>
 
 #include "kmemlab_edu.h"
 
 #define EDU_MASK	DMA_BIT_MASK(KMEMLAB_EDU_DMA_BITS)
+
+/*
+ * A factorial that keeps edu's computing thread busy for milliseconds
+ * (it multiplies n times). n! has at least 32 factors of two once
+ * n >= 34, so the device's answer, n! modulo 2^32, is 0; while it
+ * computes, the factorial register still reads n.
+ */
+#define EDU_SLOW_FACTORIAL	20000000U
 
 /* Every case needs the bound device; fail the case cleanly without it. */
 static struct kmemlab_edu *bound_edu(struct kunit *test)
@@ -165,6 +175,38 @@ static void irq_raised_is_acknowledged(struct kunit *test)
 	kmemlab_edu_writel(edu, EDU_REG_IRQ_ACK, 0xffffffff);
 }
 
+/* Wait up to 1 s for the device to finish what it is doing. */
+static void wait_device_idle(struct kmemlab_edu *edu)
+{
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		if (!(kmemlab_edu_readl(edu, EDU_REG_STATUS) & EDU_STATUS_BUSY) &&
+		    !(kmemlab_edu_readl(edu, EDU_REG_DMA_CMD) & EDU_DMA_START))
+			return;
+		msleep(20);
+	}
+}
+
+/*
+ * Make a signal pending for the case's own thread (a kernel thread, which
+ * ignores signals unless it allows them), as a process gets one while it
+ * sleeps in read() or write().
+ */
+static void pend_signal(struct kunit *test)
+{
+	allow_signal(SIGUSR1);
+	send_sig(SIGUSR1, current, 1);
+	KUNIT_ASSERT_TRUE_MSG(test, signal_pending(current),
+			      "could not make a signal pending for the test's thread");
+}
+
+static void clear_signal(void)
+{
+	flush_signals(current);
+	disallow_signal(SIGUSR1);
+}
+
 struct factorial_case {
 	u32 n, want;
 };
@@ -209,6 +251,54 @@ static void factorial_ends_by_interrupt(struct kunit *test)
 			    "the factorial interrupt should be acknowledged");
 	KUNIT_EXPECT_EQ_MSG(test, kmemlab_edu_readl(edu, EDU_REG_STATUS) & EDU_STATUS_BUSY, 0,
 			    "kmemlab_edu_factorial() returned while the device was still computing");
+}
+
+/*
+ * An interrupt nobody waited for (a late answer after a time-out looks
+ * just the same) must not end the next wait: what it left in the
+ * completion has to be cleared before the device is started again.
+ */
+static void factorial_ignores_stale_interrupt(struct kunit *test)
+{
+	struct kmemlab_edu *edu = bound_edu(test);
+	unsigned long before = kmemlab_edu_irq_count(edu);
+	u32 result = 1;
+	int ret;
+
+	kmemlab_edu_writel(edu, EDU_REG_IRQ_RAISE, EDU_IRQ_FACT);
+	KUNIT_ASSERT_GE_MSG(test, wait_irqs(edu, before + 1), before + 1,
+			    "raising the factorial interrupt (0x1) through register 0x60 should run the handler");
+	ret = kmemlab_edu_factorial(edu, EDU_SLOW_FACTORIAL, &result);
+	wait_device_idle(edu);
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "kmemlab_edu_factorial(%u) failed",
+			    EDU_SLOW_FACTORIAL);
+	KUNIT_EXPECT_EQ_MSG(test, result, 0,
+			    "after a factorial interrupt nobody waited for, kmemlab_edu_factorial(%u) gave %u, the device computes 0 (n! modulo 2^32, n >= 34): the wait ended on the old interrupt, before the device was done",
+			    EDU_SLOW_FACTORIAL, result);
+}
+
+/*
+ * A signal may arrive while a process sleeps in the driver. Whatever the
+ * driver makes of it, it may not take it for the device's answer.
+ */
+static void factorial_waits_with_signal_pending(struct kunit *test)
+{
+	struct kmemlab_edu *edu = bound_edu(test);
+	u32 result = 1;
+	int ret;
+
+	pend_signal(test);
+	ret = kmemlab_edu_factorial(edu, EDU_SLOW_FACTORIAL, &result);
+	clear_signal();
+	wait_device_idle(edu);
+	if (ret)
+		KUNIT_EXPECT_TRUE_MSG(test, ret == -EINTR || ret == -ERESTARTSYS,
+				      "with a signal pending, kmemlab_edu_factorial() may fail with -EINTR, it returned %d",
+				      ret);
+	else
+		KUNIT_EXPECT_EQ_MSG(test, result, 0,
+				    "with a signal pending, kmemlab_edu_factorial(%u) gave %u, the device computes 0: a wait that the signal ended was taken for the interrupt",
+				    EDU_SLOW_FACTORIAL, result);
 }
 
 static void coherent_xfer_round_trip(struct kunit *test)
@@ -314,6 +404,47 @@ static void stream_xfer_returns_after_device_done(struct kunit *test)
 	KUNIT_EXPECT_GE_MSG(test, ms, 50,
 			    "a transfer takes about 100 ms of device time, this one returned after %lld ms",
 			    ms);
+}
+
+/* The same after a DMA interrupt nobody waited for. */
+static void stream_xfer_ignores_stale_interrupt(struct kunit *test)
+{
+	struct kmemlab_edu *edu = bound_edu(test);
+	unsigned long before = kmemlab_edu_irq_count(edu);
+	bool running;
+	int ret;
+
+	KUNIT_ASSERT_NOT_NULL(test, kmemlab_edu_stream_buf(edu));
+	kmemlab_edu_writel(edu, EDU_REG_IRQ_RAISE, EDU_IRQ_DMA);
+	KUNIT_ASSERT_GE_MSG(test, wait_irqs(edu, before + 1), before + 1,
+			    "raising the DMA interrupt (0x100) through register 0x60 should run the handler");
+	ret = kmemlab_edu_stream_xfer(edu, 0, 256, false);
+	running = kmemlab_edu_readl(edu, EDU_REG_DMA_CMD) & EDU_DMA_START;
+	wait_device_idle(edu);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	KUNIT_EXPECT_FALSE_MSG(test, running,
+			       "after a DMA interrupt nobody waited for, kmemlab_edu_stream_xfer() returned while its transfer was still running: the wait ended on the old interrupt, and the buffer was unmapped under the device");
+}
+
+/*
+ * With a signal pending, a transfer may fail or complete, but it may not
+ * end (and unmap the memory) while the device is still using it.
+ */
+static void stream_xfer_waits_with_signal_pending(struct kunit *test)
+{
+	struct kmemlab_edu *edu = bound_edu(test);
+	bool running;
+	int ret;
+
+	KUNIT_ASSERT_NOT_NULL(test, kmemlab_edu_stream_buf(edu));
+	pend_signal(test);
+	ret = kmemlab_edu_stream_xfer(edu, 0, 256, false);
+	running = kmemlab_edu_readl(edu, EDU_REG_DMA_CMD) & EDU_DMA_START;
+	clear_signal();
+	wait_device_idle(edu);
+	KUNIT_EXPECT_FALSE_MSG(test, running,
+			       "with a signal pending, kmemlab_edu_stream_xfer() returned %d while its transfer was still running: a wait that the signal ended was taken for the interrupt, and the buffer was unmapped under the device",
+			       ret);
 }
 
 /*
@@ -468,12 +599,16 @@ static struct kunit_case kmemlab_edu_test_cases[] = {
 	KUNIT_CASE(irq_raised_is_acknowledged),
 	KUNIT_CASE_PARAM(factorial_computes, factorial_gen_params),
 	KUNIT_CASE(factorial_ends_by_interrupt),
+	KUNIT_CASE(factorial_ignores_stale_interrupt),
+	KUNIT_CASE(factorial_waits_with_signal_pending),
 	KUNIT_CASE(coherent_xfer_round_trip),
 	KUNIT_CASE(coherent_xfer_at_offset),
 	KUNIT_CASE(dma_irq_acknowledged),
 	KUNIT_CASE(stream_xfer_round_trip),
 	KUNIT_CASE(stream_xfer_matches_coherent),
 	KUNIT_CASE(stream_xfer_returns_after_device_done),
+	KUNIT_CASE(stream_xfer_ignores_stale_interrupt),
+	KUNIT_CASE(stream_xfer_waits_with_signal_pending),
 	KUNIT_CASE_PARAM(stream_xfer_to_device_exact, stream_range_gen_params),
 	KUNIT_CASE_PARAM(stream_xfer_from_device_exact, stream_range_gen_params),
 	KUNIT_CASE(stream_xfer_gives_device_dma_handle),

@@ -173,6 +173,36 @@ static void xfer_from_device_dirties_pages(struct kunit *test)
 	put_page(page);
 }
 
+/*
+ * The converse: a page the device only read stays as clean as it was. A
+ * page dirtied for nothing is written back for nothing, and for a file
+ * mapped read-only (pinned without FOLL_WRITE, so the file system never
+ * heard of a write) that is a write the file system did not prepare for.
+ * The kernel's own direct I/O dirties user pages only when the device
+ * wrote them (fs/iomap/direct-io.c).
+ */
+static void xfer_to_device_leaves_pages_clean(struct kunit *test)
+{
+	struct kmemlab_zc *zc = bound_zc(test);
+	unsigned long uaddr = user_pages(test, 1, PROT_READ | PROT_WRITE);
+	u8 *want = pattern(test, 256, 3);
+	struct page *page;
+	bool dirty;
+
+	/* A store maps a fresh page: its pte is dirty, the page itself not. */
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)uaddr, want, 256), 0);
+	page = page_at(test, uaddr);
+	dirty = folio_test_dirty(page_folio(page));
+	put_page(page);
+	if (dirty)
+		kunit_skip(test, "a freshly stored anonymous page is already marked dirty here");
+	KUNIT_ASSERT_EQ(test, kmemlab_zc_xfer(zc, uaddr, 256, true), 0);
+	page = page_at(test, uaddr);
+	KUNIT_EXPECT_FALSE_MSG(test, folio_test_dirty(page_folio(page)),
+			       "the device only read this page, yet it is marked dirty after the transfer: make_dirty only when the device wrote");
+	put_page(page);
+}
+
 /* Fetching into never-touched memory must not write the shared zero page. */
 static void xfer_from_device_into_fresh_memory(struct kunit *test)
 {
@@ -425,6 +455,7 @@ static struct kunit_case kmemlab_zc_test_cases[] = {
 	KUNIT_CASE(xfer_is_zero_copy),
 	KUNIT_CASE(xfer_unpins_pages),
 	KUNIT_CASE(xfer_from_device_dirties_pages),
+	KUNIT_CASE(xfer_to_device_leaves_pages_clean),
 	KUNIT_CASE(xfer_rejects_bad_length),
 	KUNIT_CASE(xfer_rejects_unaligned),
 	KUNIT_CASE(xfer_rejects_unmapped),

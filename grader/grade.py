@@ -7,7 +7,9 @@ boot the VM with them, read the results, score them with the lab's rubric.
            [--lab NN ...] [--out DIR] [--check] [--test GLOB]
 
 Without --arch each lab runs on its own default arch, the first of its
-rubric's arches (lab 03, high memory, on i386). With --test (make TEST=)
+rubric's arches (lab 03, high memory, on i386). When the kernel crashes or
+hangs in a test, fresh VMs grade the tests it took down (grader/boots.py,
+at most three). With --test (make TEST=)
 only the rubric tests "suite.case" that GLOB matches run and count, as
 KUnit's kunit.filter_glob matches them (grader/testglob.py); the report
 says how many were left out.

@@ -95,6 +95,7 @@ class Tree:
 
 	def __init__(self, lab: str, kdir: Path, arch: str):
 		self.lab, self.kdir, self.arch = lab, kdir, arch
+		self.held = None	# the tree's lock file, held shared while in use
 		self.mount_at = f'/{self.kind}/{lab}'
 		self.log = ''
 		self.dir = BUILD / self.kind / lab / f'{kdir.name}-{self.key()}'
@@ -114,20 +115,43 @@ class Tree:
 		Graders running side by side (make test, make grade-class, a
 		make check beside them) that need the same tree wait for each
 		other on the tree's lock file: one builds it, the others reuse it."""
-		if self.reuse():
-			return ''
+		if (self.dir / DONE).exists():
+			if self.held is None:
+				self.hold()
+			if self.reuse():
+				return ''
+			self.release()
 		why = sandbox.probe()
 		if why:
 			raise Missing(why)
 		self.dir.parent.mkdir(parents=True, exist_ok=True)
-		with open(self.dir.with_name(self.dir.name + LOCK), 'w') as lock:
-			fcntl.flock(lock, fcntl.LOCK_EX)
-			if self.reuse():
-				return ''
-			problem = self.build_locked()
-		if not problem:
-			self.prune()
-		return problem
+		lock = open(self.dir.with_name(self.dir.name + LOCK), 'a')
+		fcntl.flock(lock, fcntl.LOCK_EX)
+		try:
+			problem = '' if self.reuse() else self.build_locked()
+		except BaseException:
+			lock.close()
+			raise
+		if problem:
+			lock.close()
+			return problem
+		# Held (shared) until release(): prune() leaves a tree in use alone.
+		fcntl.flock(lock, fcntl.LOCK_SH)
+		self.held = lock
+		self.prune()
+		return ''
+
+	def hold(self) -> None:
+		"""Take the tree's lock shared (waiting for a build of it to end)."""
+		self.dir.parent.mkdir(parents=True, exist_ok=True)
+		self.held = open(self.dir.with_name(self.dir.name + LOCK), 'a')
+		fcntl.flock(self.held, fcntl.LOCK_SH)
+
+	def release(self) -> None:
+		"""The tree is no longer used by this grader (it may be pruned)."""
+		if self.held is not None:
+			self.held.close()
+			self.held = None
 
 	def reuse(self) -> bool:
 		if not (self.dir / DONE).exists():
@@ -176,13 +200,20 @@ class Tree:
 		stale += [d for d in self.dir.parent.iterdir() if d.is_dir()
 			  and not (self.kdir.parent / d.name.split('.')[0].rsplit('-', 1)[0]).is_dir()]
 		for d in stale:
-			shutil.rmtree(d, ignore_errors=True)
-		# Lock files of trees long gone (opening one for a build
-		# refreshes its time, so none in use is this old).
+			remove_unused(d)
+		# Lock files of trees long gone, unless someone holds them (a
+		# build of that tree may be starting).
 		for lock in self.dir.parent.glob(f'*{LOCK}'):
-			if not lock.with_name(lock.name[:-len(LOCK)]).exists() and \
-			   lock.stat().st_mtime < self.dir.stat().st_mtime - 3600:
-				lock.unlink(missing_ok=True)
+			tree = lock.with_name(lock.name[:-len(LOCK)])
+			if tree.exists() or lock.stat().st_mtime > self.dir.stat().st_mtime - 3600:
+				continue
+			with open(lock, 'a') as f:
+				try:
+					fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+				except OSError:
+					continue
+				if not tree.exists():
+					lock.unlink(missing_ok=True)
 
 
 class Suite(Tree):
@@ -359,6 +390,24 @@ class Student(Tree):
 			elif 'warning:' in line:
 				others.append(line)
 		return spaces, others
+
+
+def remove_unused(tree: Path) -> None:
+	"""Remove a built tree unless a grader holds it (its lock file is
+	held shared while a lab is graded from it, or exclusively while it is
+	built): a long run beside many short ones (make test, grade-class) must
+	not lose its modules to another run's pruning."""
+	lock_path = tree.with_name(tree.name + LOCK)
+	try:
+		lock = open(lock_path, 'a')
+	except OSError:
+		return
+	with lock:
+		try:
+			fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+		except OSError:
+			return	# in use
+		shutil.rmtree(tree, ignore_errors=True)
 
 
 def strip_banner(text: bytes) -> bytes:

@@ -356,6 +356,9 @@ class Lab:
 			result = self.run_vm(deductions)
 		finally:
 			self.end_run()
+			# The built trees may be pruned by other graders from now on.
+			self.suite.release()
+			self.student.release()
 		for t in result.tests:
 			t.reason = self.student_path(t.reason)
 			t.details = [self.student_path(d) for d in t.details]

@@ -234,3 +234,30 @@ class ForbiddenTest(unittest.TestCase):
 
 if __name__ == '__main__':
 	unittest.main()
+
+
+class PruneTest(unittest.TestCase):
+	"""Graders side by side (make test, grade-class): pruning keeps a few
+	recent trees per lab and kernel, but never one a grader still holds."""
+
+	def test_a_held_tree_survives_pruning_and_a_released_one_does_not(self):
+		with tempfile.TemporaryDirectory(prefix='kmemlab-prune-test-') as tmp:
+			parent = Path(tmp) / 'kernel-x'
+			parent.mkdir()
+			trees = []
+			for i in range(4):
+				d = parent / f'kernel-x-{i}'
+				(d).mkdir()
+				(d / build.DONE).touch()
+				os.utime(d, (1000 + i, 1000 + i))
+				trees.append(d)
+			held = open(trees[0].with_name(trees[0].name + build.LOCK), 'a')
+			import fcntl
+			fcntl.flock(held, fcntl.LOCK_SH)
+			for d in trees[:2]:	# the two oldest, as prune() would choose
+				build.remove_unused(d)
+			self.assertTrue(trees[0].is_dir(), 'a tree in use was removed')
+			self.assertFalse(trees[1].is_dir(), 'an unused stale tree stayed')
+			held.close()
+			build.remove_unused(trees[0])
+			self.assertFalse(trees[0].is_dir(), 'a released tree could not be pruned')

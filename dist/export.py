@@ -79,9 +79,10 @@ JUNK = re.compile(r'(^|/)(__pycache__|\.[^/]*)(/|$)|(\.pyc|~|\.orig|\.rej|\.swp)
 EDITS = {
 	'docs/kernel.md': [(' Measured figures: see\n[performance.md](performance.md).', '')],
 	'docs/grading.md': [("`tests/resume.toml` holds, for every lab, an edit of the solution that\n"
-			     "crashes the kernel in one test in the middle of the lab (or in two);\n"
-			     "`tests/resume.py` grades it and checks that only those tests and the\n"
-			     "deduction are lost.\n\n", '')],
+			     "crashes the kernel in one test in the middle of the lab (or in two; in\n"
+			     "lab 07 also in a chained case); `tests/resume.py` grades it and checks\n"
+			     "that only those tests (and the rest of the chain) and the deduction\n"
+			     "are lost.\n\n", '')],
 }
 STUDENT_BANNER = ('kmemlab, lab {lab}: the file you complete. Each TODO n matches\n'
 		  'exercise n of the handout, labs/{lab}/README.md;\n'

@@ -331,4 +331,6 @@ def resume_line(rubric: score.Rubric, b: Boot, nxt: Boot) -> str:
 	name = shown(rubric, x.key) if x else 'a step'
 	why = f'{name} hung (the VM hit its time limit)' if x and x.hung else f'the kernel crashed in {name}'
 	n = len(nxt.plan.owns)
+	if not n:
+		return f'{why}: a fresh VM ran the steps after it'
 	return f'{why}: a fresh VM went on with the {n} test{"s" if n != 1 else ""} left'

@@ -10,7 +10,8 @@ Checks (grader/boots.py):
 - X scores 0 with the crash ("kernel crashed: ...") and what locates it;
 - every other test keeps the points the solution earns for it, the cases
   of X's own KUnit suite included, but those the edit also breaks on
-  their merits (also_fails), which fail;
+  their merits (also_fails), which fail, and the cases of a chain after
+  X (lost), which are lost with it (not run);
 - the lab loses the "crashed" deduction and nothing else, once;
 - one fresh VM went on after X ("resumed: ..." in the report), and the
   transcript holds both VMs' steps, console and results channel.
@@ -51,7 +52,7 @@ def cases() -> list[dict]:
 	"""tests/resume.toml's cases: lab, arch, file, replace, with, crashes
 	(a test, or a list: one fresh VM after each); optional: also (more
 	[replace, with] pairs), also_fails (tests the edit breaks on their
-	merits)."""
+	merits), lost (the cases of a chain after the last crash, lost with it)."""
 	return tomllib.loads((ROOT / 'tests' / 'resume.toml').read_text())['case']
 
 
@@ -96,22 +97,27 @@ def problems(case: dict, result: score.LabResult, transcript: str) -> list[str]:
 		if t.points or not t.reason.startswith(STOPPED) or not t.details:
 			out.append(f'{x}: {t.points}/{t.max_points} "{t.reason}", want 0 with the crash and where it was')
 	merits = case.get('also_fails', [])
+	chained = case.get('lost', [])
 	lost = [f'{k.key} ({k.reason})' for k in result.tests
-		if k.key not in xs and k.points < k.max_points and k.key not in merits]
+		if k.key not in xs and k.points < k.max_points and k.key not in merits + chained]
 	if lost:
 		out.append(f'other tests lost points: {"; ".join(lost)}')
 	kept = [k.key for k in result.tests if k.key in merits and k.status != 'fail']
 	if kept:
 		out.append(f'tests the edit breaks on their merits passed: {", ".join(kept)}')
+	wrong = [f'{k.key} ({k.reason})' for k in result.tests
+		 if k.key in chained and (k.points or not k.reason.startswith(f'not run: {xs[-1]} stopped the VM'))]
+	if wrong:
+		out.append(f'tests of the chain not lost with the crash: {"; ".join(wrong)}')
 	kinds = [(d.kind, d.count) for d in result.deductions]
 	if kinds != [('crashed', len(xs))]:
 		out.append(f'deductions {kinds}, want only "crashed" ({len(xs)} times)')
 	vms = len(xs) + 1
 	if len(result.resumes) != len(xs) or len(result.boots) != vms:
 		out.append(f'{len(result.boots) - 1} fresh VMs ({result.resumes}), want {len(xs)}')
-	if f'== VM {vms} of {vms}: ' not in transcript or '\nfilter ' not in transcript:
-		out.append('the transcript does not have every VM with its steps')
-	for section in ('== serial console\n', '== results channel\n', '== QEMU\n'):
+	if f'== VM {vms} of {vms}: ' not in transcript:
+		out.append('the transcript does not have every VM')
+	for section in ('== steps\n', '== serial console\n', '== results channel\n', '== QEMU\n'):
 		if transcript.count(section) != vms:
 			out.append(f'the transcript has {transcript.count(section)} "{section.strip()}", want {vms}')
 	if 'resumed: ' not in report.render_lab(result):
@@ -124,7 +130,8 @@ def run_case(record, case: dict, flavour: str = 'fast') -> None:
 	arch = case['arch']
 	xs = crashing(case)
 	name = f'resume: {case["lab"]} ({arch}, {flavour}): a crash in {" and ".join(xs)} costs ' + \
-		('that test alone' if len(xs) == 1 else 'those tests alone')
+		('that test alone' if len(xs) == 1 else 'those tests alone') + \
+		(' and the rest of its chain' if case.get('lost') else '')
 	deductions = score.load_deductions(ROOT / 'grader' / 'deductions.toml')
 	with tempfile.TemporaryDirectory(prefix='kmemlab-resume-') as tmp:
 		src, why = broken_copy(case, Path(tmp))
@@ -137,13 +144,14 @@ def run_case(record, case: dict, flavour: str = 'fast') -> None:
 		transcript = (Path(tmp) / 'out' / arch / f'{lab.name}.log').read_text(errors='replace')
 		alone = first_vm_alone(lab, result, deductions)
 		bad = problems(case, result, transcript)
+		kept = ROOT / 'results' / 'test' / 'resume' / arch / f'{lab.name}-{flavour}.log'
+		kept.unlink(missing_ok=True)	# an earlier failing run's
 		if bad:	# keep the transcript for a person to read
-			keep = ROOT / 'results' / 'test' / 'resume' / arch
-			keep.mkdir(parents=True, exist_ok=True)
-			shutil.copy(Path(tmp) / 'out' / arch / f'{lab.name}.log', keep / f'{lab.name}.log')
+			kept.parent.mkdir(parents=True, exist_ok=True)
+			shutil.copy(Path(tmp) / 'out' / arch / f'{lab.name}.log', kept)
 		record(not bad, f'{name} ({result.points}/{result.max_points}; '
 		       f'{alone.points}/{alone.max_points} without the fresh VM)',
-		       '; '.join(bad) + f' (transcript results/test/resume/{arch}/{lab.name}.log)')
+		       '; '.join(bad) + f' (transcript {kept.relative_to(ROOT)})')
 		if not bad:
 			shutil.rmtree(lab.bdir.parent, ignore_errors=True)
 			shutil.rmtree(lab.student.dir, ignore_errors=True)

@@ -21,7 +21,9 @@ test (crash()), the next Plan (next_plan()) is:
    program, the cases after X (those before it were reported). A case
    begun with ktap_chain_case() builds on the ones before it and runs
    even when the filter leaves it out: when X is one, any run of the
-   program runs X again, so the program's cases after X are lost with it;
+   program runs X again, so the program's cases after X are lost with it
+   (and when the chain stops a VM behind a case run alone, its first case
+   without a result is X);
 3. the filter back as it was, and the planned steps after that one.
 
 merge() makes one LabResult of the VMs' parsed runs: each test is scored
@@ -169,6 +171,17 @@ def crash(plan: Plan, run: vmlog.Run, status: int, suite_modules,
 	if item.key:
 		at = plan.items.index(item)
 		pending = [i.key for i in plan.items[at + 1:] if i.origin == item.origin and i.key]
+		chain = chains.get(step.args.split()[0], set()) if step.verb == 'run' else set()
+		if item.key in graded(run) and chain:
+			# The case ended: the program's chain, which runs (muted) in
+			# every run, stopped the VM. Every later run would run it too.
+			owned = [k for k in plan.owns if suite_of(k) == suite_of(item.key) and k not in graded(run)]
+			x = next((k for k in owned if k.split('.', 1)[1] in chain), None)
+			if x is None:
+				return None
+			return Crash(x, item.origin, [], lost=[k for k in pending if k != x], hung=hung)
+		if item.key.split('.', 1)[1] in chain:
+			return Crash(item.key, item.origin, [], lost=pending, hung=hung)
 		return Crash(item.key, item.origin, pending, hung=hung)
 	if item.replay or item.origin < 0:
 		return None

@@ -153,6 +153,23 @@ class WhereItStopped(unittest.TestCase):
 		self.assertIsNone(boots.crash(plan, stopped_at(plan, at + 1), 0, hello.modules, {}))
 
 
+	def test_a_chain_that_stops_a_vm_running_one_case(self):
+		walk = Recorded('resume-walk')
+		plan = walk.boots()[1].plan
+		bad, nonres, copy = ('walk_user.ioctl_bad_pointer_efault', 'walk_user.ioctl_request_not_resident',
+				     'walk_user.ioctl_copy_failures_efault')
+		at = next(n for n, i in enumerate(plan.items, 1) if i.key == bad)
+		# The case run alone is chained: every later run runs it again.
+		chain = {'walk_user': {'ioctl_bad_pointer_efault', 'ioctl_copy_failures_efault'}}
+		x = boots.crash(plan, stopped_at(plan, at), 0, walk.modules, chain)
+		self.assertEqual((x.key, x.pending, x.lost), (bad, [], [nonres, copy]))
+		# The case ended, then the chain (muted) stopped the VM.
+		run = stopped_at(plan, at)
+		run.cases[bad] = vmlog.Case('walk_user', 'ioctl_bad_pointer_efault', 'pass')
+		x = boots.crash(plan, run, 0, walk.modules, {'walk_user': {'ioctl_copy_failures_efault'}})
+		self.assertEqual((x.key, x.pending, x.lost), (copy, [], [nonres]))
+
+
 class NextPlan(unittest.TestCase):
 
 	def test_the_plans_are_those_that_ran(self):

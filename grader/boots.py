@@ -154,9 +154,9 @@ def crash(plan: Plan, run: vmlog.Run, status: int, suite_modules,
 	suite_modules: the lab's KUnit modules; chains: per user program, its
 	cases that build on each other (ktap_chain_case(): they run even when
 	the filter leaves them out, so a rerun of the program would run X
-	again). X is named by the step itself in a step
-	that runs one test; else by the first case of the running suite or
-	program that has not ended: KUnit prints a case's line on the console
+	again). X is named by the step itself in a step that runs one test;
+	else by the first case of the running suite or program that has not
+	ended: KUnit prints a case's line on the console
 	when it ends (its results reach the channel only when the suite ends);
 	a user program's result lines go to the channel, then to the console,
 	and ktap_user.h waits for /init to take each one before it goes on.

@@ -17,7 +17,8 @@
    (tests/dist.py); make autograder's Gradescope bundle grades a solution,
    a skeleton and a zip with an extra folder (tests/autograder.py); make
    shell sessions (tests/shell.py); make check TEST=glob (tests/testfilter.py);
-   make gdb sessions (tests/gdb_session.py).
+   make gdb sessions (tests/gdb_session.py); a solution broken in one test
+   of each lab keeps the points of the others (tests/resume.py).
 6. On x86_64, hostile submissions made from lab 00 (tests/hostile.py) lose
    their marks with a named reason and touch nothing on the host; those that
    attack or break the results (tests/integrity.py, fast kernel) get their
@@ -76,6 +77,7 @@ def tests_module(name: str):
 
 shell_sessions = tests_module('shell')
 gdb_session = tests_module('gdb_session')
+resume = tests_module('resume')
 import pool  # noqa: E402
 import report  # noqa: E402
 import score  # noqa: E402
@@ -363,6 +365,8 @@ def main() -> int:
 				jobs.append(job('make shell: lab 00 sessions (x86_64, fast)', 30, shell_sessions.run))
 				jobs.append(job('TEST=glob: lab 00 (x86_64 and i386, fast)', 40, testfilter.run))
 				jobs.append(job('make gdb: lab 00 sessions (x86_64, gdb kernel)', 60, gdb_session.run))
+				for c in resume.cases():	# a crash in one test of each lab
+					jobs.append(job(f'resume: {c["lab"]} ({c["arch"]}, fast)', 40, resume.run_case, c))
 		if args.integrity:
 			continue
 		for lab_dir in labs:

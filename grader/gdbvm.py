@@ -62,7 +62,6 @@ from pathlib import Path
 import build
 import grade
 import sandbox
-import score
 
 ROOT = grade.ROOT
 FLAVOUR = 'gdb'
@@ -246,23 +245,11 @@ def main() -> int:
 	ap.add_argument('--gdb', default='gdb', help='the gdb to run (default: gdb on the PATH)')
 	args = ap.parse_args()
 
-	wanted = args.lab.replace(',', ' ').split()
-	if len(wanted) != 1:
-		say(f'one lab at a time (LAB={args.lab})')
+	picked = grade.one_lab(args.lab, args.arch, args.src)	# exits 2 for an unknown lab
+	if isinstance(picked, str):
+		say(picked)
 		return 2
-	lab_dir = grade.find_labs(wanted)[0]	# exits 2 for an unknown lab
-	try:
-		rubric = score.load_rubric(lab_dir / 'rubric.toml')
-	except score.RubricError as e:
-		say(f'bad rubric: {e}')
-		return 2
-	arch = args.arch or rubric.arches[0]
-	if arch not in rubric.arches:
-		say(f'{lab_dir.name} does not run on {arch} (it runs on {", ".join(rubric.arches)})')
-		return 2
-	if not (ROOT / args.src / lab_dir.name).is_dir():
-		say(f'no folder {lab_dir.name} in {args.src}')
-		return 2
+	lab_dir, rubric, arch = picked
 	if not args.server and not shutil.which(args.gdb):
 		say(f'{args.gdb} not found: run "make deps" as root, or: apt-get install gdb')
 		return 3

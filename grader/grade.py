@@ -75,6 +75,26 @@ def find_labs(wanted: list[str]) -> list[Path]:
 	return chosen
 
 
+def one_lab(lab: str, arch: str, src: str):
+	"""The lab a one-lab command (make shell, make gdb) asks for:
+	(lab folder, rubric, arch) or a one-line reason it is a bad request.
+	An unknown lab exits 2 (find_labs)."""
+	wanted = lab.replace(',', ' ').split()
+	if len(wanted) != 1:
+		return f'one lab at a time (LAB={lab})'
+	lab_dir = find_labs(wanted)[0]
+	try:
+		rubric = score.load_rubric(lab_dir / 'rubric.toml')
+	except score.RubricError as e:
+		return f'bad rubric: {e}'
+	arch = arch or rubric.arches[0]
+	if arch not in rubric.arches:
+		return f'{lab_dir.name} does not run on {arch} (it runs on {", ".join(rubric.arches)})'
+	if not (ROOT / src / lab_dir.name).is_dir():
+		return f'no folder {lab_dir.name} in {src}'
+	return lab_dir, rubric, arch
+
+
 def kernel_dir(arch: str, flavour: str) -> Path:
 	proc = subprocess.run([QEMU_ENV / 'build-kernel.sh', arch, flavour],
 			      stdout=subprocess.PIPE, text=True, check=False)

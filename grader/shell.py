@@ -37,7 +37,6 @@ from pathlib import Path
 import build
 import grade
 import sandbox
-import score
 import vmlog
 
 ROOT = grade.ROOT
@@ -128,23 +127,11 @@ def main() -> int:
 	ap.add_argument('--no-load', action='store_true', help="do not insmod the student's module")
 	args = ap.parse_args()
 
-	wanted = args.lab.replace(',', ' ').split()
-	if len(wanted) != 1:
-		say(f'one lab at a time (LAB={args.lab})')
+	picked = grade.one_lab(args.lab, args.arch, args.src)	# exits 2 for an unknown lab
+	if isinstance(picked, str):
+		say(picked)
 		return 2
-	lab_dir = grade.find_labs(wanted)[0]	# exits 2 for an unknown lab
-	try:
-		rubric = score.load_rubric(lab_dir / 'rubric.toml')
-	except score.RubricError as e:
-		say(f'bad rubric: {e}')
-		return 2
-	arch = args.arch or rubric.arches[0]
-	if arch not in rubric.arches:
-		say(f'{lab_dir.name} does not run on {arch} (it runs on {", ".join(rubric.arches)})')
-		return 2
-	if not (ROOT / args.src / lab_dir.name).is_dir():
-		say(f'no folder {lab_dir.name} in {args.src}')
-		return 2
+	lab_dir, rubric, arch = picked
 	why = sandbox.probe()
 	if why:
 		say(why)

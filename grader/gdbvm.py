@@ -59,7 +59,6 @@ import sys
 import time
 from pathlib import Path
 
-import build
 import grade
 import sandbox
 
@@ -197,20 +196,10 @@ def terminate(signum, frame):
 
 def session(lab: grade.Lab, server: bool, limit: int, gdb: str) -> int:
 	"""Build, boot, debug; the exit status of main()."""
-	try:
-		problem = lab.suite.build()
-		if problem:
-			say(lab.student_path(problem))
-			return 1
-		problem = lab.build_student()
-	except build.Missing as e:
-		say(str(e))
-		return 3
-	for w in lab.warnings[:5]:
-		print(f'  compiler: {w}', file=sys.stderr)
-	if problem:
-		say(problem)
-		return 1
+	status, why = lab.build_for_session()
+	if status:
+		say(why)
+		return status
 	signal.signal(signal.SIGTERM, terminate)
 	signal.signal(signal.SIGHUP, terminate)
 	lab.start_run()

@@ -170,6 +170,22 @@ class Lab:
 		self.verdict = forbidden.check(rules, self.student.kos(), texts)
 		return self.verdict.text if self.verdict else ''
 
+	def build_for_session(self) -> tuple[int, str]:
+		"""Build the suite and the student's module for make shell or
+		make gdb: (0, '') or (exit status, one line): 1 when a build or
+		the deny list failed, 3 when a tool is missing. Compiler
+		warnings in the student's files go to stderr."""
+		try:
+			problem = self.suite.build()
+			if problem:
+				return 1, self.student_path(problem)
+			problem = self.build_student()
+		except build.Missing as e:
+			return 3, str(e)
+		for w in self.warnings[:5]:
+			print(f'  compiler: {w}', file=sys.stderr)
+		return (1, problem) if problem else (0, '')
+
 	def steps(self) -> str:
 		custom = self.test_dir / 'vm-steps'
 		if custom.is_file():

@@ -34,7 +34,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import build
 import grade
 import sandbox
 import vmlog
@@ -71,20 +70,10 @@ def shell_steps(lab: grade.Lab, load: bool) -> str:
 
 def run_shell(lab: grade.Lab, load: bool) -> int:
 	"""Build, boot, hand the terminal over; the exit status of main()."""
-	try:
-		problem = lab.suite.build()
-		if problem:
-			say(lab.student_path(problem))
-			return 1
-		problem = lab.build_student()
-	except build.Missing as e:
-		say(str(e))
-		return 3
-	for w in lab.warnings[:5]:
-		print(f'  compiler: {w}', file=sys.stderr)
-	if problem:
-		say(problem)
-		return 1
+	status, why = lab.build_for_session()
+	if status:
+		say(why)
+		return status
 	vm = lab.stage('vm-shell', lab.student.kos() + lab.suite.kos(), lab.suite.executables(),
 		       shell_steps(lab, load))
 	log = lab.bdir / 'shell.log'

@@ -18,7 +18,9 @@ taken within the same run. Run it on an otherwise idle machine.
   labs        the same warm check, fast kernel, for every lab on --arch,
               each against the floor of the same round
   costs       what the graded run's safeguards cost: the student's module
-              build in the sandbox with sparse (C=1) and without; the floor
+              build in the sandbox with sparse (C=1) and without, and what
+              replaying Kbuild's recorded steps saves against running the
+              whole of Kbuild (make -C KDIR M=, same sandbox); the floor
               and the lab 00 check with the default CPU model (SMEP, SMAP,
               UMIP, LA57) and with plain qemu64 (QEMU_CPU)
   throughput  labs graded per hour on the debug kernel, the solutions and
@@ -149,21 +151,38 @@ def part_costs(b: Bench) -> None:
 	kdir = kernel(b.arch, 'fast')
 	sub, _ = b.submission('00')
 	lab = next(sub.iterdir())
-	plain, sparse = [], []
+	# The student build as the grader runs it: Kbuild's recorded steps
+	# (build.Recipe), with sparse and without (KBUILD_CHECKSRC=0), and the
+	# whole of Kbuild (make -C KDIR M=) that the recording saves.
+	recipe = build.Recipe(lab.name, kdir, b.arch)
+	if recipe.build():
+		raise SystemExit(f'bench: Kbuild steps not recorded: {recipe.log[-500:]}')
+	replay = recipe.script()
+	recipe.release()
+	mount = f'/{build.Student.kind}/{lab.name}'
+	variants = {
+		'plain': (replay.replace("export KBUILD_CHECKSRC='1'", "export KBUILD_CHECKSRC='0'"), None),
+		'sparse': (replay, None),
+		'kbuild': ('', build.make_args(kdir, b.arch, mount) + ['C=1', f'CHECK={build.SPARSE}'])}
+	assert variants['plain'][0] != replay
+	times = {v: [] for v in variants}
 	for _ in range(b.rounds):
-		for c1, out in ((False, plain), (True, sparse)):
+		for name, (script, cmd) in variants.items():
 			scratch = b.tmp / 'sparse-build'
 			shutil.rmtree(scratch, ignore_errors=True)
 			shutil.copytree(lab, scratch)
 			for h in (ROOT / 'kunit' / lab.name).glob('*.h'):
 				shutil.copy(h, scratch)
 			(scratch / 'Kbuild').write_text(f'obj-m := {next(lab.glob("*.c")).stem}.o\n')
-			cmd = build.make_args(kdir, b.arch, '/submission/x') + (['C=1', f'CHECK={build.SPARSE}'] if c1 else [])
+			if script:
+				(scratch / build.REPLAY).write_text(script)
+				cmd = ['sh', f'{mount}/{build.REPLAY}']
 			t = time.monotonic()
-			proc = sandbox.run(cmd, scratch, '/submission/x', build.sandbox_ro(kdir))
+			proc = sandbox.run(cmd, scratch, mount, build.sandbox_ro(kdir))
 			if proc.returncode:
 				raise subprocess.CalledProcessError(proc.returncode, cmd, proc.stdout)
-			out.append(time.monotonic() - t)
+			times[name].append(time.monotonic() - t)
+	plain, sparse, kbuild = times['plain'], times['sparse'], times['kbuild']
 	plain_cpu = dict(os.environ, QEMU_CPU='qemu64' if b.arch == 'x86_64' else 'qemu32')
 	floors = {'default': [], 'plain': []}
 	checks = {'default': [], 'plain': []}
@@ -174,14 +193,16 @@ def part_costs(b: Bench) -> None:
 	print(f'\n## costs: {b.arch}, fast kernel, lab 00, {b.rounds} rounds, medians')
 	print('| what | without | with | with / without |')
 	print('|---|---|---|---|')
-	print(f'| sparse (C=1) in the sandboxed module build | {med(plain):.2f} s | {med(sparse):.2f} s '
+	print(f'| sparse (C=1) in the sandboxed module build (replayed steps) | {med(plain):.2f} s | {med(sparse):.2f} s '
 	      f'| {med(sparse) / med(plain):.2f} |')
 	print(f'| CPU model (SMEP, SMAP, UMIP{", LA57" if b.arch == "x86_64" else ""}): floor '
 	      f'| {med(floors["plain"]):.2f} s | {med(floors["default"]):.2f} s '
 	      f'| {med(floors["default"]) / med(floors["plain"]):.2f} |')
 	print(f'| CPU model: warm check | {med(checks["plain"]):.2f} s | {med(checks["default"]):.2f} s '
 	      f'| {med(checks["default"]) / med(checks["plain"]):.2f} |')
-	print(f'sparse runs: without {runs(plain)}; with {runs(sparse)}')
+	print(f'| Kbuild\'s recorded steps (build.Recipe) instead of `make -C KDIR M=`, with sparse '
+	      f'| {med(kbuild):.2f} s | {med(sparse):.2f} s | {med(sparse) / med(kbuild):.2f} |')
+	print(f'sparse runs: without {runs(plain)}; with {runs(sparse)}; whole Kbuild {runs(kbuild)}')
 
 
 def edit(tree: Path, tag: str) -> None:

@@ -78,6 +78,7 @@ def tests_module(name: str):
 shell_sessions = tests_module('shell')
 gdb_session = tests_module('gdb_session')
 resume = tests_module('resume')
+recipe = tests_module('recipe')
 import pool  # noqa: E402
 import report  # noqa: E402
 import score  # noqa: E402
@@ -369,6 +370,8 @@ def main() -> int:
 					jobs.append(job(f'resume: {c["lab"]} ({c["arch"]}, fast)', 40, resume.run_case, c))
 		if args.integrity:
 			continue
+		if not args.mutants:
+			jobs.append(job(f'recorded Kbuild steps ({arch}, fast)', 15, recipe.run, arch, kdir))
 		for lab_dir in labs:
 			if arch not in score.load_rubric(lab_dir / 'rubric.toml').arches:
 				continue

@@ -157,6 +157,62 @@ class TakeTest(unittest.TestCase):
 		self.assertEqual(build.Suite(LAB, self.kdir, 'x86_64').dir, before)
 
 
+class RecipeTest(unittest.TestCase):
+	"""build.Recipe.replay: replay.sh from records of the sub-makes."""
+
+	SRC = '/src/linux'
+
+	def setUp(self):
+		self.tmp = tempfile.TemporaryDirectory(prefix='kmemlab-recipe-test-')
+		self.records = Path(self.tmp.name) / 'records'
+		self.records.mkdir()
+		kdir = Path(self.tmp.name) / 'x86_64-fast-0'
+		kdir.mkdir()
+		self.recipe = build.Recipe(LAB, kdir, 'x86_64')
+		self.n = 0
+
+	def tearDown(self):
+		self.tmp.cleanup()
+
+	def sub_make(self, *args, env=None, cwd='/kdir'):
+		env = env or {'srctree': self.SRC, 'KBUILD_CFLAGS': "-O2 -D'x'",
+			      'MAKEFLAGS': 'rR -j2 --jobserver-auth=3,4 -- M=/submission/x MAKE=/submission/x/record-make',
+			      'MAKE': '/submission/x/record-make', 'KMEMLAB_RECORDS': '/submission/x/records'}
+		(self.records / f'{self.n}.env').write_bytes(b''.join(f'{k}={v}'.encode() + b'\0' for k, v in env.items()))
+		(self.records / f'{self.n}.args').write_bytes(b''.join(a.encode() + b'\0' for a in (cwd,) + args))
+		self.n += 1
+
+	def test_the_three_sub_makes_in_order_with_their_environment(self):
+		self.sub_make('--no-print-directory', '-C', '/kdir', '-f', f'{self.SRC}/Makefile')
+		self.sub_make('-f', f'{self.SRC}/scripts/Makefile.build', 'obj=/submission/x', 'need-builtin=1')
+		self.sub_make('-f', f'{self.SRC}/scripts/Makefile.modpost')
+		self.sub_make('-f', f'{self.SRC}/scripts/Makefile.modfinal')
+		text = self.recipe.replay(self.records)
+		lines = text.splitlines()
+		steps = [l for l in lines if l.startswith(('cd ', 'sh '))]
+		self.assertEqual(len(steps), 4, text)
+		self.assertIn('Makefile.build', steps[0])
+		self.assertIn('modules-check.sh', steps[1])
+		self.assertIn('Makefile.modpost', steps[2])
+		self.assertIn('Makefile.modfinal', steps[3])
+		self.assertIn("export KBUILD_CFLAGS='-O2 -D'\\''x'\\'''", lines)
+		self.assertIn("export MAKEFLAGS='rR -j2 -- M=/submission/x'", lines)
+		self.assertFalse([l for l in lines if l.startswith(('export MAKE=', 'export KMEMLAB_RECORDS='))])
+		self.assertIn('set -e', lines)
+
+	def test_a_missing_or_unexpected_step_is_refused(self):
+		self.sub_make('-f', f'{self.SRC}/scripts/Makefile.build', 'obj=/submission/x')
+		self.sub_make('-f', f'{self.SRC}/scripts/Makefile.modfinal')
+		with self.assertRaisesRegex(ValueError, 'expected the sub-makes'):
+			self.recipe.replay(self.records)
+
+	def test_sub_makes_with_different_environments_are_refused(self):
+		self.sub_make('-f', f'{self.SRC}/scripts/Makefile.build', 'obj=/submission/x')
+		self.sub_make('-f', f'{self.SRC}/scripts/Makefile.modpost', env={'srctree': self.SRC, 'A': '1'})
+		with self.assertRaisesRegex(ValueError, 'another environment'):
+			self.recipe.replay(self.records)
+
+
 class ForbiddenTest(unittest.TestCase):
 	def test_a_detector_switched_off_is_named_with_file_and_line(self):
 		v = verdict('void f(void *p)\n{\n\tkmemleak_not_leak(p);\n}\n')

@@ -1,0 +1,93 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The student build's recorded Kbuild steps (grader/build.py, class
+Recipe) build what the whole of Kbuild builds.
+
+For one lab on each lab kernel's arch (fast kernel), the solution's module
+is built twice in the sandbox at the grader's path: once by replaying the
+recorded sub-makes, once by `make -C KDIR M=`; the .ko files must be the
+same bytes (the build id is a hash of the content, so any change of a flag
+shows). A source with a compile error must fail both ways with the same
+first error line. No VM.
+
+  run(record, arch, kdir) records two PASS/FAIL lines; kdir(flavour)
+  gives the arch's lab kernel build dir. Standalone: both arches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / 'grader'))
+
+import build  # noqa: E402
+import sandbox  # noqa: E402
+
+LAB = '05-mmap-remap'
+
+
+def built(kdir: Path, arch: str, source: Path, script: str, tmp: Path) -> tuple[int, dict[str, str], str]:
+	"""(make's exit status, {ko name: sha256}, the first error line) of one
+	build of source: replayed steps when script, else the whole of Kbuild."""
+	mount = f'/{build.Student.kind}/{LAB}'
+	tree = tmp / ('replay' if script else 'kbuild')
+	shutil.rmtree(tree, ignore_errors=True)
+	tree.mkdir()
+	shutil.copy(source, tree)
+	for h in (ROOT / 'kunit' / LAB).glob('*.h'):
+		shutil.copy(h, tree)
+	(tree / 'Kbuild').write_text(f'obj-m := {source.stem}.o\n')
+	if script:
+		(tree / build.REPLAY).write_text(script)
+		cmd = ['sh', f'{mount}/{build.REPLAY}']
+	else:
+		cmd = build.make_args(kdir, arch, mount) + ['C=1', f'CHECK={build.SPARSE}']
+	proc = sandbox.run(cmd, tree, mount, build.sandbox_ro(kdir))
+	kos = {k.name: hashlib.sha256(k.read_bytes()).hexdigest() for k in tree.glob('*.ko')}
+	errors = [l for l in proc.stdout.splitlines() if ' error: ' in l]
+	return proc.returncode, kos, errors[0] if errors else ''
+
+
+def run(record, arch: str, kdir) -> None:
+	check(record, arch, kdir('fast'))
+
+
+def check(record, arch: str, kdir: Path) -> None:
+	name = f'recorded Kbuild steps: {LAB} ({arch}) builds the same .ko as make -C KDIR M='
+	recipe = build.Recipe(LAB, kdir, arch)
+	problem = recipe.build()
+	if problem:
+		record(False, name, f'not recorded: {problem}')
+		return
+	script = recipe.script()
+	recipe.release()
+	source = sorted((ROOT / 'solutions' / LAB).glob('*.c'))[0]
+	with tempfile.TemporaryDirectory(prefix='kmemlab-recipe-') as t:
+		tmp = Path(t)
+		good = tmp / source.name
+		good.write_bytes(source.read_bytes())
+		a, b = built(kdir, arch, good, script, tmp), built(kdir, arch, good, '', tmp)
+		ok = a[0] == 0 and b[0] == 0 and a[1] and a[1] == b[1]
+		record(ok, name, f'replayed: status {a[0]}, {a[1]}; Kbuild: status {b[0]}, {b[1]}')
+		good.write_bytes(source.read_bytes() + b'\nint kmemlab_broken(void) { return undeclared; }\n')
+		a, b = built(kdir, arch, good, script, tmp), built(kdir, arch, good, '', tmp)
+		ok = a[0] != 0 and b[0] != 0 and a[2] and a[2] == b[2]
+		record(ok, f'recorded Kbuild steps: {LAB} ({arch}) fails a compile error as Kbuild does',
+		       f'replayed: status {a[0]}, {a[2]!r}; Kbuild: status {b[0]}, {b[2]!r}')
+
+
+if __name__ == '__main__':
+	import grade
+	failures = []
+
+	def rec(ok, name, why=''):
+		print(('PASS ' if ok else 'FAIL ') + name + ('' if ok else f': {why}'))
+		if not ok:
+			failures.append(name)
+	for arch in ('x86_64', 'i386'):
+		check(rec, arch, grade.kernel_dir(arch, 'fast'))
+	sys.exit(1 if failures else 0)

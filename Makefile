@@ -23,6 +23,9 @@ labs_arg := $(foreach l,$(subst $(comma), ,$(LAB)),--lab $(l))
 arch_arg := $(if $(ARCH),--arch $(ARCH))
 # TEST=glob: only the tests "suite.case" it matches (KUnit's filter_glob).
 test_arg := $(if $(TEST),--test '$(TEST)')
+# RUN=name: only a rubric's [runs.name] (RUN=iommu: labs 07 and 08 behind
+# an emulated IOMMU, on its own kernel); make grade grades every run anyway.
+run_arg := $(if $(RUN),--run '$(RUN)')
 # VMs at once (make test, make mutants): default the number of cores.
 jobs_arg := $(if $(JOBS),--jobs $(JOBS))
 # deps and kernel: the arch asked for, or both (labs default to either).
@@ -41,14 +44,17 @@ help:
 	@echo '  make check LAB=NN DEBUG=1  the same on the debug kernel, as graded'
 	@echo '  make check LAB=NN TEST=glob  only the tests glob matches: suite.case, as KUnit'"'"'s'
 	@echo '                           filter_glob (TEST='"'"'kmemlab_hello.*'"'"'); the others are left out'
+	@echo '  make check LAB=07 RUN=iommu  the lab'"'"'s iommu run: x86_64 behind an emulated IOMMU'
+	@echo '                           (labs 07 and 08; its own kernel, built on first use)'
 	@echo '  make shell LAB=NN        a shell in the lab'"'"'s VM: your module loaded (LOAD=0: not),'
 	@echo '                           the lab'"'"'s programs on the PATH; exit or Ctrl-D powers it off'
 	@echo '  make gdb LAB=NN          the lab'"'"'s VM under gdb, held at its first instruction: the'
 	@echo '                           kernel'"'"'s gdb scripts (lx-symbols, lx-dmesg) and your module'"'"'s'
 	@echo '                           symbols, so "break your_function" works; quit ends the VM'
 	@echo '                           (a debug-info kernel, built once on first use: docs/kernel.md)'
-	@echo '  make grade               grade every lab (debug kernel): score table,'
-	@echo '                           results/results.json (Gradescope), results/junit.xml'
+	@echo '  make grade               grade every lab (debug kernel, and the runs a rubric names,'
+	@echo '                           e.g. iommu): score table, results/results.json (Gradescope),'
+	@echo '                           results/junit.xml'
 ifeq ($(EDITION),full)
 	@echo '  make grade-class SUBMISSIONS=dir [LAB=NN] [JOBS=n]  grade a class: dir/<student>/ or'
 	@echo '                           <student>.zip each; gradebook.csv and per-student results'
@@ -77,10 +83,10 @@ endif
 	@echo
 ifeq ($(EDITION),full)
 	@echo 'Variables: LAB=NN[,NN] ARCH=x86_64|i386 (default: each lab'"'"'s own) SRC=skel|solutions|DIR DEBUG=1'
-	@echo '           TEST=suite.case glob (check, grade) LOAD=0 (shell)'
+	@echo '           TEST=suite.case glob (check, grade) RUN=iommu (check, grade) LOAD=0 (shell)'
 else
 	@echo 'Variables: LAB=NN[,NN] ARCH=x86_64|i386 (default: each lab'"'"'s own) SRC=skel|DIR DEBUG=1'
-	@echo '           TEST=suite.case glob (check, grade) LOAD=0 (shell)'
+	@echo '           TEST=suite.case glob (check, grade) RUN=iommu (check, grade) LOAD=0 (shell)'
 endif
 	@echo 'Kernel cache: $${KMEMLAB_CACHE:-~/.cache/kmemlab}; KERNEL_TARBALL=... for other distros.'
 
@@ -94,7 +100,7 @@ kernel: deps
 check: deps
 	@if [ -z "$(LAB)" ]; then echo 'make check needs LAB=NN (e.g. make check LAB=01)'; exit 2; fi
 	@if [ ! -d '$(SRC)' ]; then echo 'make check: there is no submission $(SRC) (no such folder)'; exit 2; fi
-	@$(PYTHON) grader/grade.py --check $(arch_arg) --flavour $(CHECK_FLAVOUR) --src $(SRC) $(labs_arg) $(test_arg)
+	@$(PYTHON) grader/grade.py --check $(arch_arg) --flavour $(CHECK_FLAVOUR) --src $(SRC) $(labs_arg) $(test_arg) $(run_arg)
 
 shell: deps
 	@if [ -z "$(LAB)" ]; then echo 'make shell needs LAB=NN (e.g. make shell LAB=05)'; exit 2; fi
@@ -110,7 +116,7 @@ gdb:
 	@$(PYTHON) grader/gdbvm.py $(arch_arg) --src $(SRC) --lab '$(LAB)'
 
 grade: deps
-	@$(PYTHON) grader/grade.py $(arch_arg) --flavour debug --src $(SRC) $(labs_arg) $(test_arg)
+	@$(PYTHON) grader/grade.py $(arch_arg) --flavour debug --src $(SRC) $(labs_arg) $(test_arg) $(run_arg)
 
 ifeq ($(EDITION),full)
 grade-class: deps

@@ -4,12 +4,16 @@
 boot the VM with them, read the results, score them with the lab's rubric.
 
   grade.py [--arch x86_64|i386] [--flavour fast|debug] [--src skel|solutions]
-           [--lab NN ...] [--out DIR] [--check] [--test GLOB]
+           [--lab NN ...] [--out DIR] [--check] [--test GLOB] [--run NAME]
 
 Without --arch each lab runs on its own default arch, the first of its
-rubric's arches (lab 03, high memory, on i386). When the kernel crashes or
-hangs in a test, fresh VMs grade the tests it took down (grader/boots.py,
-at most three). With --test (make TEST=)
+rubric's arches (lab 03, high memory, on i386). A rubric's [runs.NAME]
+tables (labs 07 and 08: iommu, the x86_64 VM behind an emulated IOMMU)
+are graded too, each as a result row of its own on its own kernel
+flavour, except with --check (make check), which grades the lab's own
+run only; --run NAME grades only that run (make check RUN=iommu). When
+the kernel crashes or hangs in a test, fresh VMs grade the tests it took
+down (grader/boots.py, at most three). With --test (make TEST=)
 only the rubric tests "suite.case" that GLOB matches run and count, as
 KUnit's kunit.filter_glob matches them (grader/testglob.py); the report
 says how many were left out.
@@ -109,16 +113,22 @@ class Lab:
 	The suite and user programs come from kunit/<lab>/ (grader/build.py,
 	built once and reused); the student's module from the rubric's listed
 	sources in <src>/<lab>/. What the VM gets is staged in the run dir
-	build/<arch>-<flavour>/<src>/<lab>/, with the serial log."""
+	build/<arch>-<flavour>/<src>/<lab>/, with the serial log. run names
+	one of the rubric's [runs.NAME] (score.LabRun): its arch, flavour,
+	memory and kernel arguments replace the lab's own, and its run dir is
+	build/<arch>-<flavour>-<run>/<src>/<lab>/."""
 
-	def __init__(self, lab_dir: Path, src: str, arch: str, flavour: str, kdir: Path):
+	def __init__(self, lab_dir: Path, src: str, arch: str, flavour: str, kdir: Path, run: str = ''):
 		self.name = lab_dir.name
 		self.rubric = score.load_rubric(lab_dir / 'rubric.toml')
+		self.run = run
+		if run:
+			self.rubric = self.rubric.for_run(run)
 		self.src_dir = ROOT / src / self.name
 		self.test_dir = ROOT / 'kunit' / self.name
 		self.arch, self.flavour, self.kdir = arch, flavour, kdir
 		tree = Path(src).name if Path(src).is_absolute() else src
-		self.bdir = ROOT / 'build' / f'{arch}-{flavour}' / tree / self.name
+		self.bdir = ROOT / 'build' / f'{arch}-{flavour}{"-" + run if run else ""}' / tree / self.name
 		self.src = src
 		self.suite = build.Suite(self.name, kdir, arch)
 		self.student = build.Student(self.name, self.rubric.sources, self.src_dir, kdir, arch)
@@ -226,14 +236,16 @@ class Lab:
 		# in ten here), before any lab code ran, and generic KASAN prints
 		# only its first report. Five-level walks are checked on the fast
 		# kernel (make check, and lab 04's typical mistakes).
-		no5lvl = 'no5lvl' if self.flavour == 'debug' and self.arch == 'x86_64' else ''
+		no5lvl = 'no5lvl' if self.flavour in score.DEBUG_FLAVOURS and self.arch == 'x86_64' else ''
 		# With TEST=, KUnit runs only the matching cases (kunit_module_init)
 		# and ktap_user.h's programs read the same parameter.
 		only = f'kunit.filter_glob={self.test_glob}' if self.test_glob else ''
-		append = ['page_poison=1' if self.flavour == 'debug' else '', no5lvl,
+		append = ['page_poison=1' if self.flavour in score.DEBUG_FLAVOURS else '', no5lvl,
 			  self.rubric.append.get(self.arch, ''), only, os.environ.get('QEMU_APPEND', '')]
 		return dict(os.environ, QEMU_MEM=self.rubric.memory, QEMU_TIMEOUT=str(limit),
 			    QEMU_LAB_SOCKET=socket_path, QEMU_APPEND=' '.join(filter(None, append)),
+			    # The iommu kernel boots on q35 behind QEMU's Intel IOMMU.
+			    QEMU_IOMMU='intel' if self.flavour == 'iommu' else '',
 			    QEMU_RESULTS=str(self.run_dir / 'results.log'))
 
 	def boot(self, initrd: Path, socket_path: str = '') -> subprocess.Popen:
@@ -409,6 +421,7 @@ class Lab:
 		result.warnings = self.warnings
 		result.seconds = time.monotonic() - start
 		result.test_glob, result.left_out = self.test_glob, self.left_out
+		result.run = self.run
 		return result
 
 
@@ -454,8 +467,9 @@ def send_when_asked(proc: subprocess.Popen, sock: socket.socket, data: bytes, se
 	return True
 
 
-def transcript_path(out: Path, arch: str, lab: str) -> Path:
-	return out / arch / f'{lab}.log'
+def transcript_path(out: Path, arch: str, lab: str, run: str = '') -> Path:
+	"""results/<arch>/<lab>.log, or <lab>.<run>.log for a rubric's run."""
+	return out / arch / (f'{lab}.{run}.log' if run else f'{lab}.log')
 
 
 def keep_transcript(out: Path, lab: Lab, result: score.LabResult) -> None:
@@ -463,13 +477,13 @@ def keep_transcript(out: Path, lab: Lab, result: score.LabResult) -> None:
 	A lab with full marks has none: one that an earlier, failing run left
 	is removed, so that it cannot be read as this run's."""
 	if result.full_marks:
-		transcript_path(out, lab.arch, lab.name).unlink(missing_ok=True)
+		transcript_path(out, lab.arch, lab.name, result.run).unlink(missing_ok=True)
 	else:
 		save_transcript(out, lab, result)
 
 
 def save_transcript(out: Path, lab: Lab, result: score.LabResult) -> None:
-	path = transcript_path(out, lab.arch, lab.name)
+	path = transcript_path(out, lab.arch, lab.name, result.run)
 	path.parent.mkdir(parents=True, exist_ok=True)
 	steps = lab.steps() if lab.test_dir.is_dir() else ''
 	path.write_text(f'== {report.lab_header(result)}: {result.points}/{result.max_points}\n'
@@ -488,6 +502,26 @@ def save_transcript(out: Path, lab: Lab, result: score.LabResult) -> None:
 				  for n, (why, b) in enumerate(zip(result.resumes, result.boots[1:]), 2)),
 			encoding='utf-8', errors='replace')
 	result.transcript = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
+def lab_runs(rubric: score.Rubric, args) -> list[str]:
+	"""The runs of one lab to grade: '' for the lab's own (its default
+	arch or --arch, --flavour), then the rubric's [runs.NAME] tables. make
+	grade grades them all; make check only the lab's own (the student's
+	quick loop); --run NAME (RUN=) only that run, of the labs that have
+	it; --arch leaves out the runs on another arch."""
+	if args.run:
+		return [args.run] if args.run in rubric.runs else []
+	runs = [n for n, r in rubric.runs.items() if not args.arch or r.arch == args.arch]
+	return [''] + ([] if args.check else runs)
+
+
+def prebuilt_has(arch: str, flavour: str) -> bool:
+	"""False when KMEMLAB_PREBUILT (a Gradescope bundle, a course's
+	prebuilt kernels) is set and holds no kernel of this arch and flavour:
+	such a bundle grades the lab's own run only."""
+	pre = os.environ.get('KMEMLAB_PREBUILT')
+	return not pre or (Path(pre) / f'{arch}-{flavour}' / '.kmemlab-built').is_file()
 
 
 def unmatched(glob: str, labs: list[Path]) -> str:
@@ -518,6 +552,8 @@ def main() -> int:
 	ap.add_argument('--check', action='store_true', help="student's loop: details, exit 1 unless all pass")
 	ap.add_argument('--test', default='', metavar='GLOB',
 			help='only the tests "suite.case" GLOB matches (KUnit\'s filter_glob form)')
+	ap.add_argument('--run', default='', metavar='NAME',
+			help="only the rubrics' [runs.NAME] run (e.g. iommu), of the labs that have one")
 	args = ap.parse_args()
 
 	labs = find_labs([w for l in args.lab for w in l.replace(',', ' ').split()])
@@ -525,6 +561,16 @@ def main() -> int:
 		why = unmatched(args.test, labs)
 		if why:
 			print(f'grade: {why}', file=sys.stderr)
+			return 2
+	if args.run:
+		try:
+			labs = [l for l in labs if args.run in score.load_rubric(l / 'rubric.toml').runs]
+		except score.RubricError as e:
+			print(f'grade: bad rubric: {e}', file=sys.stderr)
+			return 2
+		if not labs:
+			print(f'grade: no lab asked for has a run "{args.run}" ([runs.{args.run}] in its rubric)',
+			      file=sys.stderr)
 			return 2
 	for stream in (sys.stdout, sys.stderr):
 		stream.reconfigure(errors='replace')
@@ -541,40 +587,48 @@ def main() -> int:
 	deductions = score.load_deductions(ROOT / 'grader' / 'deductions.toml')
 	results = []
 	try:
-		kernels: dict[str, Path] = {}
+		kernels: dict[tuple[str, str], Path] = {}
 		for lab_dir in labs:
-			rubric = score.load_rubric(lab_dir / 'rubric.toml')
-			arch = args.arch or rubric.arches[0]
-			if arch not in rubric.arches:
-				print(f'{lab_dir.name}: not graded on {arch} (runs on {", ".join(rubric.arches)})')
-				continue
-			left_out: list[str] = []
-			if args.test:
-				kept, left_out = testglob.split(rubric.points, args.test)
-				if not kept:
-					print(f'{lab_dir.name}: no test matches TEST={args.test}')
+			for run in lab_runs(score.load_rubric(lab_dir / 'rubric.toml'), args):
+				rubric = score.load_rubric(lab_dir / 'rubric.toml')
+				if run:
+					rubric = rubric.for_run(run)
+					arch, flavour = rubric.arches[0], rubric.runs[run].flavour
+				else:
+					arch, flavour = args.arch or rubric.arches[0], args.flavour
+				if arch not in rubric.arches:
+					print(f'{lab_dir.name}: not graded on {arch} (runs on {", ".join(rubric.arches)})')
 					continue
-				rubric.points = {k: rubric.points[k] for k in kept}
-			missing = no_submission or ('' if (src / lab_dir.name).is_dir() else
-						    f'no folder {lab_dir.name} in the submission')
-			if missing:
-				result = score.LabResult(lab_dir.name, arch, args.flavour,
-							 score.unrun(rubric, f'not run: {missing}'), problem=missing,
-							 test_glob=args.test, left_out=left_out)
-				# Nothing ran: no transcript, and none of an earlier run.
-				transcript_path(out, arch, lab_dir.name).unlink(missing_ok=True)
+				if run and not prebuilt_has(arch, flavour):
+					print(f'{lab_dir.name}: the {run} run is not graded: KMEMLAB_PREBUILT has no {arch}/{flavour} kernel')
+					continue
+				left_out: list[str] = []
+				if args.test:
+					kept, left_out = testglob.split(rubric.points, args.test)
+					if not kept:
+						print(f'{lab_dir.name}: no test matches TEST={args.test}')
+						continue
+					rubric.points = {k: rubric.points[k] for k in kept}
+				missing = no_submission or ('' if (src / lab_dir.name).is_dir() else
+							    f'no folder {lab_dir.name} in the submission')
+				if missing:
+					result = score.LabResult(lab_dir.name, arch, flavour,
+								 score.unrun(rubric, f'not run: {missing}'), problem=missing,
+								 test_glob=args.test, left_out=left_out, run=run)
+					# Nothing ran: no transcript, and none of an earlier run.
+					transcript_path(out, arch, lab_dir.name, run).unlink(missing_ok=True)
+					report.print_lab(result, verbose=args.check)
+					results.append(result)
+					continue
+				if (arch, flavour) not in kernels:
+					kernels[arch, flavour] = kernel_dir(arch, flavour)
+				lab = Lab(lab_dir, args.src, arch, flavour, kernels[arch, flavour], run)
+				if args.test:
+					lab.select(args.test)
+				result = lab.grade(deductions)
+				keep_transcript(out, lab, result)
 				report.print_lab(result, verbose=args.check)
 				results.append(result)
-				continue
-			if arch not in kernels:
-				kernels[arch] = kernel_dir(arch, args.flavour)
-			lab = Lab(lab_dir, args.src, arch, args.flavour, kernels[arch])
-			if args.test:
-				lab.select(args.test)
-			result = lab.grade(deductions)
-			keep_transcript(out, lab, result)
-			report.print_lab(result, verbose=args.check)
-			results.append(result)
 	except score.RubricError as e:
 		print(f'grade: bad rubric: {e}', file=sys.stderr)
 		return 2

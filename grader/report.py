@@ -44,7 +44,15 @@ def clean_all(data):
 
 
 def lab_header(r: LabResult) -> str:
+	if r.run:	# a rubric's [runs.NAME]
+		return f'{r.lab} ({r.run} run: {r.arch}, {r.flavour} kernel)'
 	return f'{r.lab} ({r.arch}, {r.flavour} kernel)'
+
+
+def row(r: LabResult) -> str:
+	"""What names a result row in results.json and junit.xml: the arch,
+	or the name of a rubric's run (07-pci-dma (iommu))."""
+	return r.run or r.arch
 
 
 def print_lab(r: LabResult, verbose: bool = False) -> None:
@@ -128,17 +136,17 @@ def write_gradescope(results: list[LabResult], path: Path) -> None:
 			if t.status == 'skip':
 				continue
 			tests.append({
-				'name': f'{r.lab} ({r.arch}): {t.key}',
+				'name': f'{r.lab} ({row(r)}): {t.key}',
 				'score': t.points,
 				'max_score': t.max_points,
 				'status': 'passed' if t.status == 'pass' else 'failed',
 				'output': test_output(r, t),
 				'visibility': 'after_published' if t.hidden else 'visible',
-				'extra_data': {'lab': r.lab, 'arch': r.arch, 'seconds': round(t.seconds, 3)},
+				'extra_data': {'lab': r.lab, 'arch': r.arch, 'run': row(r), 'seconds': round(t.seconds, 3)},
 			})
 		for d in r.deductions:
 			tests.append({
-				'name': f'{r.lab} ({r.arch}): deduction: {d.kind}',
+				'name': f'{r.lab} ({row(r)}): deduction: {d.kind}',
 				'score': -d.points,
 				'max_score': 0,
 				'status': 'failed',
@@ -161,12 +169,12 @@ def write_junit(results: list[LabResult], path: Path) -> None:
 	# Every text and attribute cleaned before it is written.
 	Sub = lambda parent, tag, **attrs: ET.SubElement(parent, tag, {k: clean(v) for k, v in attrs.items()})  # noqa: E731
 	for r in results:
-		suite = Sub(root, 'testsuite', name=f'{r.lab}.{r.arch}',
+		suite = Sub(root, 'testsuite', name=f'{r.lab}.{row(r)}',
 				      tests=str(len(r.tests)), time=f'{r.seconds:.3f}',
 				      failures=str(sum(t.status == 'fail' for t in r.tests)),
 				      skipped=str(sum(t.status == 'skip' for t in r.tests)))
 		for t in r.tests:
-			case = Sub(suite, 'testcase', classname=f'{r.lab}.{r.arch}',
+			case = Sub(suite, 'testcase', classname=f'{r.lab}.{row(r)}',
 					     name=t.key, time=f'{t.seconds:.3f}')
 			if t.status == 'skip':
 				Sub(case, 'skipped', message=t.reason)
@@ -174,7 +182,7 @@ def write_junit(results: list[LabResult], path: Path) -> None:
 				fail = Sub(case, 'failure', message=t.reason)
 				fail.text = clean(test_output(r, t))
 		for d in r.deductions:
-			case = Sub(suite, 'testcase', classname=f'{r.lab}.{r.arch}',
+			case = Sub(suite, 'testcase', classname=f'{r.lab}.{row(r)}',
 					     name=f'deduction.{d.kind}')
 			Sub(case, 'failure', message=f'-{d.points}: {d.text}')
 	ET.indent(root)

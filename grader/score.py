@@ -10,13 +10,30 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
 from vmlog import Case, Report, Run, Step
 
 TIMEOUT_STATUS = 124
+
+
+# Kernel flavours with the debug aids (KASAN, kmemleak, lockdep, the
+# DMA-API checker): debug, and iommu, which is debug plus ACPI and Intel's
+# IOMMU (qemu-env/config/iommu.config).
+DEBUG_FLAVOURS = ('debug', 'iommu')
+
+
+@dataclass
+class LabRun:
+	"""A rubric's [runs.NAME] table: one more way the lab is graded, on
+	its own kernel flavour and VM, as a result row of its own."""
+	name: str
+	arch: str
+	flavour: str
+	memory: str
+	append: str	# the kernel arguments of this run, instead of the rubric's append
 
 
 @dataclass
@@ -34,10 +51,19 @@ class Rubric:
 	# of the student edition, see dist/export.py).
 	hidden: list[str] = field(default_factory=list)
 	hidden_files: list[str] = field(default_factory=list)
+	runs: dict[str, LabRun] = field(default_factory=dict)	# [runs.NAME], see load_runs
 
 	@property
 	def total(self) -> int:
 		return sum(self.points.values())
+
+	def for_run(self, name: str) -> 'Rubric':
+		"""This rubric as the run NAME grades it: the run's arch, memory
+		and kernel arguments; the same tests and points. KeyError: no
+		such run."""
+		r = self.runs[name]
+		return replace(self, arches=[r.arch], memory=r.memory, append={r.arch: r.append},
+			       points=dict(self.points))
 
 
 class RubricError(Exception):
@@ -67,7 +93,33 @@ def load_rubric(path: Path) -> Rubric:
 	return Rubric(lab=path.parent.name, title=data.get('title', path.parent.name),
 		      arches=arches, memory=data.get('memory', '256M'),
 		      timeout=int(data.get('timeout', 60)), points=points, append=append,
-		      sources=sources, hidden=hidden, hidden_files=hidden_files)
+		      sources=sources, hidden=hidden, hidden_files=hidden_files,
+		      runs=load_runs(path, data.get('runs', {}), arches, data.get('memory', '256M')))
+
+
+RUN_NAME = re.compile(r'^[a-z][a-z0-9-]*$')
+
+
+def load_runs(path: Path, table, arches: list[str], memory: str) -> dict[str, LabRun]:
+	"""The rubric's [runs.NAME] tables: NAME (lower case) -> LabRun. Each
+	takes arch (one of the rubric's arches), flavour (a kernel flavour of
+	qemu-env/build-kernel.sh other than fast and gdb), memory (default: the
+	rubric's) and append (default: none)."""
+	if not isinstance(table, dict):
+		raise RubricError(f'{path}: [runs.NAME] tables hold arch, flavour, memory, append')
+	runs = {}
+	for name, t in table.items():
+		if not RUN_NAME.match(name) or not isinstance(t, dict) or set(t) - {'arch', 'flavour', 'memory', 'append'}:
+			raise RubricError(f'{path}: [runs.{name}]: a lower-case name, and arch, flavour, memory, append')
+		if t.get('arch') not in arches or t.get('flavour') not in ('debug', 'iommu'):
+			raise RubricError(f'{path}: [runs.{name}] needs arch = one of {arches} and flavour = "debug" or "iommu"')
+		if t.get('flavour') == 'iommu' and t['arch'] != 'x86_64':
+			raise RubricError(f'{path}: [runs.{name}]: the iommu flavour is x86_64 only')
+		mem, append = t.get('memory', memory), t.get('append', '')
+		if not isinstance(mem, str) or not isinstance(append, str):
+			raise RubricError(f'{path}: [runs.{name}]: memory and append are strings')
+		runs[name] = LabRun(name, t['arch'], t['flavour'], mem, append)
+	return runs
 
 
 HIDDEN_FILE = re.compile(r'^(user/)?[A-Za-z0-9_][A-Za-z0-9_-]*\.c$')
@@ -129,6 +181,7 @@ class LabResult:
 	flavour: str
 	tests: list[TestScore]
 	deductions: list[Deduction] = field(default_factory=list)
+	run: str = ''		# a rubric's [runs.NAME] this row grades, '' for the lab's own run
 	problem: str = ''	# one line, when the lab did not run to the end
 	warnings: list[str] = field(default_factory=list)	# compiler warnings
 	notes: list[str] = field(default_factory=list)	# e.g. files of the submission not used
@@ -285,7 +338,7 @@ def step_fates(run: Run, status: int, flavour: str) -> list[tuple[str, str, Opti
 			said = [l.strip() for l in step.output if l.strip()]
 			fates.append(('rmmod-failed', f'rmmod {step.args} failed, the module stays loaded: '
 				      + (said[-1] if said else f'exit status {step.rc}'), None))
-	if flavour == 'debug':
+	if flavour in DEBUG_FLAVOURS:
 		checks = [s for s in run.steps if s.verb == 'leakcheck']
 		ran = [s for s in checks if s.rc == 0 and not any('no kmemleak' in l for l in s.output)]
 		if not ran:

@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # build-kernel.sh ARCH FLAVOUR - make sure the lab kernel for ARCH (x86_64,
-# i386) and FLAVOUR (fast, debug, gdb) is built, and print its build
+# i386) and FLAVOUR (fast, debug, gdb, iommu) is built, and print its build
 # directory. gdb is the fast kernel with debug info and the kernel's gdb
 # scripts (config/gdb.config), for make gdb only: nothing builds it before
-# make gdb first asks for it.
+# make gdb first asks for it. iommu (x86_64 only) is the debug kernel with
+# ACPI and Intel's IOMMU (config/iommu.config), for the runs a rubric names
+# in its [runs] table (labs 07 and 08): built the first time one is graded.
 # build-kernel.sh --config-key ARCH FLAVOUR - print the key of the config
 # fragments alone (what a prebuilt kernel records, below), build nothing.
 #
@@ -34,17 +36,20 @@ fi
 ARCH=${1:-x86_64}
 FLAVOUR=${2:-fast}
 case $ARCH in x86_64|i386) ;; *) die "unknown ARCH '$ARCH' (use x86_64 or i386)" ;; esac
-case $FLAVOUR in fast|debug|gdb) ;; *) die "unknown FLAVOUR '$FLAVOUR' (use fast, debug or gdb)" ;; esac
+case $FLAVOUR in fast|debug|gdb|iommu) ;; *) die "unknown FLAVOUR '$FLAVOUR' (use fast, debug, gdb or iommu)" ;; esac
+[ "$FLAVOUR" = iommu ] && [ "$ARCH" != x86_64 ] && die "the iommu flavour is x86_64 only (QEMU's intel-iommu needs the q35 machine of qemu-system-x86_64)"
 
 # The fragments for this arch and flavour, in merge order.
 frags="$here/config/common.config $here/config/$ARCH.config"
-if [ "$FLAVOUR" = debug ]; then
+if [ "$FLAVOUR" = debug ] || [ "$FLAVOUR" = iommu ]; then
 	frags="$frags $here/config/debug.config"
 	[ -f "$here/config/debug-$ARCH.config" ] && frags="$frags $here/config/debug-$ARCH.config"
 fi
 # The fast kernel's fragments and one more: the fast and debug keys, made
 # of their own fragments only, do not change with it.
 [ "$FLAVOUR" = gdb ] && frags="$frags $here/config/gdb.config"
+# The debug kernel's fragments and one more, likewise.
+[ "$FLAVOUR" = iommu ] && frags="$frags $here/config/iommu.config"
 
 # Bump BUILD_REV when a change to this script changes the kernel it builds.
 BUILD_REV=1

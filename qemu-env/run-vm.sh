@@ -15,7 +15,16 @@
 # (a Unix socket path: the guest's second serial port, on which /init's
 # "receive" step takes more lab files while it runs), QEMU_RESULTS (where
 # the third serial port goes), QEMU_CONSOLE (stdio: the console on this
-# terminal instead, see below). No network, no host share, no root needed.
+# terminal instead, see below), QEMU_IOMMU (intel: the iommu run, below).
+# No network, no host share, no root needed.
+#
+# QEMU_IOMMU=intel (x86_64, the iommu kernel flavour): the q35 machine
+# with QEMU's emulated Intel IOMMU (VT-d) in front of every PCI device,
+# edu included (its DMA goes through pci_dma_read/write, so through the
+# IOMMU's translation), and ACPI on, which carries the IOMMU's DMAR
+# table. intremap=off: no interrupt remapping (the kernel has none, and
+# one CPU does not need it). Otherwise the default pc (i440fx) machine,
+# no IOMMU, acpi=off.
 #
 # QEMU_CONSOLE=stdio (make shell): ttyS0 is QEMU's standard input and
 # output, with a copy of what the guest prints in LOG; Ctrl-C goes to the
@@ -40,8 +49,21 @@ accel=$("$here/kvm-probe.sh" "$bzimage")
 # watchdog_thresh=5: a soft lockup panics after 10 s, not 20.
 # i8042.noaux: no PS/2 mouse probe, which held up every poweroff by 0.1 s.
 append="console=ttyS0 quiet panic=-1 oops=panic printk.devkmsg=on"
-append="$append watchdog_thresh=5 hung_task_timeout_secs=20 acpi=off i8042.noaux=1"
-# Without ACPI there is no HPET or PM timer to calibrate the TSC against,
+append="$append watchdog_thresh=5 hung_task_timeout_secs=20 i8042.noaux=1"
+machine=
+iommu=
+case ${QEMU_IOMMU:-} in
+'') append="$append acpi=off" ;;
+intel)
+	[ "$ARCH" = x86_64 ] || die "QEMU_IOMMU=intel needs ARCH=x86_64"
+	machine="-M q35"
+	# Listed before edu, the device behind it.
+	iommu="-device intel-iommu,intremap=off"
+	;;
+*) die "unknown QEMU_IOMMU '$QEMU_IOMMU' (use intel, or leave it empty)" ;;
+esac
+# Without ACPI (all but the iommu run) there is no HPET or PM timer to
+# calibrate the TSC against,
 # and the guest falls back to a 4 ms jiffies clock plus a 0.3 s delay-loop
 # calibration. Under TCG (and KVM) the guest's TSC ticks at the host's
 # rate, so tell it that rate when the host's TSC is constant.
@@ -71,19 +93,19 @@ results=${QEMU_RESULTS:-$LOG.results}
 rm -f "$LOG" "$LOG.qemu" "$results"
 rc=0
 if [ "${QEMU_CONSOLE:-}" = stdio ]; then
-	# shellcheck disable=SC2086 # labport and QEMU_EXTRA are lists of arguments
-	timeout --foreground -k 5 "$QEMU_TIMEOUT" "$qemu" -accel "$accel" -cpu "$cpu" -m "$QEMU_MEM" -smp 1 \
+	# shellcheck disable=SC2086 # machine, labport, iommu, QEMU_EXTRA: lists of arguments
+	timeout --foreground -k 5 "$QEMU_TIMEOUT" "$qemu" $machine -accel "$accel" -cpu "$cpu" -m "$QEMU_MEM" -smp 1 \
 		-nodefaults -no-user-config -display none -nic none -no-reboot \
 		-kernel "$bzimage" -initrd "$INITRD" -append "$append" \
 		-chardev "stdio,id=console,mux=on,signal=off,logfile=$LOG" -mon chardev=console \
-		-serial chardev:console $labport -serial "file:$results" -device edu -d guest_errors -D "$LOG.qemu" \
+		-serial chardev:console $labport -serial "file:$results" $iommu -device edu -d guest_errors -D "$LOG.qemu" \
 		${QEMU_EXTRA:-} 2>>"$LOG.qemu" || rc=$?
 	exit "$rc"
 fi
-# shellcheck disable=SC2086 # labport and QEMU_EXTRA are lists of arguments
-timeout -k 5 "$QEMU_TIMEOUT" "$qemu" -accel "$accel" -cpu "$cpu" -m "$QEMU_MEM" -smp 1 \
+# shellcheck disable=SC2086 # machine, labport, iommu, QEMU_EXTRA: lists of arguments
+timeout -k 5 "$QEMU_TIMEOUT" "$qemu" $machine -accel "$accel" -cpu "$cpu" -m "$QEMU_MEM" -smp 1 \
 	-nodefaults -no-user-config -display none -nic none -no-reboot \
 	-kernel "$bzimage" -initrd "$INITRD" -append "$append" \
-	-serial "file:$LOG" $labport -serial "file:$results" -device edu -d guest_errors -D "$LOG.qemu" \
+	-serial "file:$LOG" $labport -serial "file:$results" $iommu -device edu -d guest_errors -D "$LOG.qemu" \
 	${QEMU_EXTRA:-} >>"$LOG.qemu" 2>&1 || rc=$?
 exit "$rc"

@@ -8,7 +8,10 @@
 ARCH	?=
 SRC	?= skel
 LAB	?=
-PYTHON	?= python3
+# Debian's own python3 (make deps installs it) when there is one: a
+# version manager's shim first on PATH (pyenv) costs about a second per
+# call, and make check calls python once per run.
+PYTHON	?= $(firstword $(wildcard /usr/bin/python3) python3)
 
 # make check: the fast kernel (seconds); DEBUG=1 or make grade: the
 # debug kernel (KASAN, kmemleak, lockdep, DMA-API checks), as graded.

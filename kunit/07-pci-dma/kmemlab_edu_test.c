@@ -18,8 +18,10 @@
 #include <linux/signal.h>
 #include <linux/string.h>
 #include <linux/swiotlb.h>
+#include <linux/vmalloc.h>
 
 #include "kmemlab_edu.h"
+#include "include/kmemlab_bus.h"
 
 #define EDU_MASK	DMA_BIT_MASK(KMEMLAB_EDU_DMA_BITS)
 
@@ -128,17 +130,34 @@ static void dma_mask_is_28_bits(struct kunit *test)
 			    "the coherent DMA mask should be DMA_BIT_MASK(28) too (dma_set_mask_and_coherent())");
 }
 
+/*
+ * The coherent buffer's handle must lead the device to the buffer itself:
+ * without an IOMMU it is the buffer's physical address; behind one (the
+ * iommu run) an I/O virtual address that the IOMMU maps to the buffer's
+ * page, and the buffer may sit in the vmalloc area (dma-iommu.c maps its
+ * pages there when they need not be contiguous).
+ */
 static void coherent_buffer_below_mask(struct kunit *test)
 {
 	struct kmemlab_edu *edu = bound_edu(test);
+	struct device *dev = &kmemlab_edu_pci_dev(edu)->dev;
 	dma_addr_t handle;
 	u8 *buf = reachable_coherent(test, edu);
+	phys_addr_t cpu, bus;
 
 	kmemlab_edu_coherent(edu, &handle);
 	KUNIT_EXPECT_TRUE_MSG(test, PAGE_ALIGNED(buf),
 			      "dma_alloc_coherent() returns whole pages; mmap() needs that");
 	KUNIT_EXPECT_EQ_MSG(test, handle & (PAGE_SIZE - 1), 0,
 			    "the bus address of the coherent buffer should be page aligned");
+	cpu = is_vmalloc_addr(buf) ? page_to_phys(vmalloc_to_page(buf)) : virt_to_phys(buf);
+	bus = kmemlab_bus_to_phys(dev, handle);
+	kunit_info(test, "coherent buffer at CPU physical %pa, its handle %pad%s\n", &cpu, &handle,
+		   use_dma_iommu(dev) ? " (an I/O virtual address the IOMMU maps to the buffer)" :
+		   " (no IOMMU: the physical address)");
+	KUNIT_EXPECT_EQ_MSG(test, (u64)bus, (u64)cpu,
+			    "the coherent buffer's handle %pad leads the device to %pa, not to the buffer at %pa (0: to nothing, the device's access faults): keep the handle dma_alloc_coherent() gave",
+			    &handle, &bus, &cpu);
 }
 
 static void irq_uses_msi(struct kunit *test)
@@ -552,11 +571,52 @@ static void stream_xfer_from_device_exact(struct kunit *test)
 			    "inside the range: not the device's byte");
 }
 
+struct edu_given {
+	struct kmemlab_edu *edu;
+	bool to_device;
+};
+
+/* The RAM-side address of the transfer edu is running, if any. */
+static dma_addr_t edu_given_ram(void *arg)
+{
+	struct edu_given *g = arg;
+
+	if (!(kmemlab_edu_readl(g->edu, EDU_REG_DMA_CMD) & EDU_DMA_START))
+		return DMA_MAPPING_ERROR;
+	return kmemlab_edu_readl(g->edu, g->to_device ? EDU_REG_DMA_SRC : EDU_REG_DMA_DST);
+}
+
+/*
+ * Behind an IOMMU (the iommu run), the streaming mapping lives only from
+ * the map to the unmap: where the address the device holds leads is read
+ * while the transfer runs (kmemlab_bus.h).
+ */
+static void stream_xfer_iommu_handle(struct kunit *test, struct kmemlab_edu *edu,
+				     phys_addr_t cpu, bool to_device)
+{
+	struct device *dev = &kmemlab_edu_pci_dev(edu)->dev;
+	struct edu_given g = { edu, to_device };
+	struct kmemlab_bus_watch w;
+	int ret;
+
+	KUNIT_ASSERT_EQ(test, kmemlab_bus_watch_start(&w, dev, edu_given_ram, &g), 0);
+	ret = kmemlab_edu_stream_xfer(edu, 100, 200, to_device);
+	kmemlab_bus_watch_stop(&w);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	if (w.phys)
+		kunit_info(test, "%s: streaming buffer + 100 at CPU physical %pa, device given %pad (an I/O virtual address, which the IOMMU mapped to %pa)\n",
+			   to_device ? "to device" : "from device", &cpu, &w.bus, &w.phys);
+	KUNIT_EXPECT_EQ_MSG(test, (u64)w.phys, (u64)cpu,
+			    "while the transfer ran, the device held %pad, which the IOMMU maps to %pa (0: to nothing, the device's access faults), not to the buffer at %pa: give the device the handle dma_map_single() returned",
+			    w.phys ? &w.bus : &w.stray, &w.phys, &cpu);
+}
+
 /*
  * The RAM-side address the device was given (its DMA source or
  * destination register, read back after the transfer) must be the DMA
  * handle of the streaming buffer: without bounce buffers its physical
- * address, with swiotlb=force a slot of the bounce buffer pool.
+ * address, with swiotlb=force a slot of the bounce buffer pool, behind an
+ * IOMMU an address the IOMMU maps to the buffer while it runs.
  */
 static void stream_xfer_gives_device_dma_handle(struct kunit *test)
 {
@@ -571,6 +631,10 @@ static void stream_xfer_gives_device_dma_handle(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, stream);
 	cpu = virt_to_phys(stream + 100);
 	for (to_device = 1; to_device >= 0; to_device--) {
+		if (use_dma_iommu(dev)) {
+			stream_xfer_iommu_handle(test, edu, cpu, to_device);
+			continue;
+		}
 		KUNIT_ASSERT_EQ(test, kmemlab_edu_stream_xfer(edu, 100, 200, to_device), 0);
 		given = kmemlab_edu_readl(edu, to_device ? EDU_REG_DMA_SRC : EDU_REG_DMA_DST);
 		kunit_info(test, "%s: streaming buffer + 100 at CPU physical %pa, device given %pad%s\n",

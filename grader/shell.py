@@ -60,11 +60,22 @@ def terminal_size() -> tuple[int, int]:
 	return 0, 0
 
 
+def insmod_line(lab: grade.Lab, module: str) -> str:
+	"""The graded run's first insmod of module, with its parameters (lab
+	09's driver needs the reserved range memmap= set aside), else a bare
+	insmod."""
+	for line in lab.steps().splitlines():
+		words = line.split()
+		if words[:2] == ['insmod', f'{module}.ko']:
+			return line.strip()
+	return f'insmod {module}.ko'
+
+
 def shell_steps(lab: grade.Lab, load: bool) -> str:
 	"""/lab/steps: insmod of each student module, then the shell."""
 	cols, rows = terminal_size()
 	title = f'{lab.name}, {lab.arch}, {lab.flavour} kernel'
-	plan = [f'insmod {m}.ko' for m in lab.student.modules] if load else []
+	plan = [insmod_line(lab, m) for m in lab.student.modules] if load else []
 	return '\n'.join(plan + [f'shell {cols} {rows} {title}']) + '\n'
 
 

@@ -3,7 +3,8 @@
 the fast x86_64 kernel, lab 00.
 
 1. The solution, loaded: the banner names the module; the module's
-   parameter reads "world"; the CPU has the graded run's SMAP and LA57;
+   parameter reads "penguin", the value of the graded run's first insmod
+   (kunit/00-hello/vm-steps); the CPU has the graded run's SMAP and LA57;
    the suites are in /lab and not loaded; a lab program runs from the
    PATH; a shell sum comes back (marker-42); "exit" ends make shell with 0.
 2. LOAD=0: the banner says nothing is loaded, /proc/modules agrees, and
@@ -126,7 +127,8 @@ def loaded(record) -> None:
 			record(False, name, f'no banner naming kmemlab_hello and prompt within {BOOT_LIMIT} s: {s.tail()}')
 			return
 		checks = [
-			('the parameter reads its default', 'cat /sys/module/kmemlab_hello/parameters/*', '\nworld\n'),
+			("the parameter the graded run's insmod gives", 'cat /sys/module/kmemlab_hello/parameters/*',
+			 '\npenguin\n'),
 			("the graded run's CPU (SMAP, LA57)",
 			 'echo cpu-$(grep -c -w smap /proc/cpuinfo)-$(grep -c -w la57 /proc/cpuinfo)', 'cpu-1-1'),
 			('the suites are in /lab, not loaded',

@@ -242,7 +242,7 @@ class Suite(Tree):
 		"""(name in the tree, file) for everything the suite is built from."""
 		t = self.test_dir
 		files = [(f.name, f) for f in sorted(t.iterdir()) if f.suffix in ('.c', '.h') or f.name == 'Kbuild']
-		files += [(f'user/{f.name}', f) for f in sorted((t / 'user').glob('*.c'))]
+		files += [(f'user/{f.name}', f) for f in sorted((t / 'user').glob('*.[ch]'))]
 		files += [(f'include/{f.name}', f) for f in sorted((ROOT / 'kunit' / 'include').glob('*.h'))]
 		return files
 

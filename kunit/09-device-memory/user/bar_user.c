@@ -26,6 +26,7 @@
 #include "ktap_user.h"
 #include "lab_user.h"
 #include "kmemlab_devmem.h"
+#include "mmap_refusals.h"
 
 #define NCASES	12
 #define DEV	"/dev/" KMEMLAB_DEVMEM_BAR_DEV
@@ -35,6 +36,7 @@ static long page;
 static char bdf[256];
 static unsigned long long bar_start, bar_end;	/* from sysfs */
 static size_t bar_len;
+static struct region region;	/* BAR0 as the driver maps it */
 
 static uint32_t reg_read(volatile void *bar, unsigned int reg)
 {
@@ -76,26 +78,6 @@ static int open_dev(void)
 
 	KTAP_EXPECT(fd >= 0, "open(%s): %s (is the driver bound?)", DEV, strerror(errno));
 	return fd;
-}
-
-static void *map_fd(int fd, size_t len, unsigned long off)
-{
-	return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)off);
-}
-
-static void expect_mmap_errno(int fd, size_t len, unsigned long off, int prot,
-			      int flags, int err, const char *what)
-{
-	void *p = mmap(NULL, len, prot, flags, fd, (off_t)off);
-
-	if (p == MAP_FAILED) {
-		KTAP_EXPECT(errno == err, "mmap(len %#zx, offset %#lx) %s: expected %s, got %s",
-			    len, off, what, strerrorname_np(err), strerrorname_np(errno));
-		return;
-	}
-	KTAP_EXPECT(0, "mmap(len %#zx, offset %#lx) %s: expected %s, got a mapping at %p",
-		    len, off, what, strerrorname_np(err), p);
-	munmap(p, len);
 }
 
 /* Map the first page of BAR0 through the driver, or NULL (case failed). */
@@ -225,97 +207,6 @@ static void offset_selects_page(void)
 		KTAP_EXPECT(first == 0xffffffff,
 			    "a mapping at page offset %lu reads %#x at its start: it should be page %lu of BAR0, which reads all ones, not the registers of page 0",
 			    offsets[i], first, offsets[i]);
-		munmap(p, page);
-	}
-	close(fd);
-out:
-	ktap_case_end();
-}
-
-static void past_end_einval(void)
-{
-	int fd;
-
-	if (!ktap_case("past_end_einval"))
-		return;
-	fd = open_dev();
-	if (fd < 0)
-		goto out;
-	expect_mmap_errno(fd, bar_len + page, 0, PROT_READ, MAP_SHARED, EINVAL,
-			  "is a page longer than BAR0");
-	expect_mmap_errno(fd, page, bar_len, PROT_READ, MAP_SHARED, EINVAL,
-			  "starts at the end of BAR0");
-	expect_mmap_errno(fd, 2 * page, bar_len - page, PROT_READ, MAP_SHARED, EINVAL,
-			  "runs from BAR0's last page past its end");
-	close(fd);
-out:
-	ktap_case_end();
-}
-
-/* Offsets chosen to wrap or truncate in a driver's arithmetic. */
-static void hostile_offsets_einval(void)
-{
-	int fd;
-
-	if (!ktap_case("hostile_offsets_einval"))
-		return;
-	fd = open_dev();
-	if (fd < 0)
-		goto out;
-	expect_mmap_errno(fd, page, 0UL - bar_start, PROT_READ, MAP_SHARED, EINVAL,
-			  "wraps BAR0's start + offset to physical 0");
-	expect_mmap_errno(fd, page, 0UL - 2 * page, PROT_READ, MAP_SHARED, EINVAL,
-			  "is the largest the core lets through: start + offset wraps below BAR0");
-	expect_mmap_errno(fd, page, 1UL << 31, PROT_READ, MAP_SHARED, EINVAL,
-			  "is 2 GiB, negative as an int");
-	if (sizeof(long) == 8) {
-		expect_mmap_errno(fd, page, (unsigned long)(1ULL << 32), PROT_READ, MAP_SHARED,
-				  EINVAL, "is 4 GiB, 0 in 32 bits");
-		expect_mmap_errno(fd, (size_t)(1ULL << 32) + page, 0, PROT_READ, MAP_SHARED,
-				  EINVAL, "is 4 GiB + 1 page long, 1 page in 32 bits");
-	}
-	close(fd);
-out:
-	ktap_case_end();
-}
-
-static void private_mapping_einval(void)
-{
-	int fd;
-
-	if (!ktap_case("private_mapping_einval"))
-		return;
-	fd = open_dev();
-	if (fd < 0)
-		goto out;
-	expect_mmap_errno(fd, page, 0, PROT_READ, MAP_PRIVATE, EINVAL,
-			  "is MAP_PRIVATE, read-only");
-	expect_mmap_errno(fd, page, 0, PROT_READ | PROT_WRITE, MAP_PRIVATE, EINVAL,
-			  "is MAP_PRIVATE, writable");
-	close(fd);
-out:
-	ktap_case_end();
-}
-
-static void exec_refused(void)
-{
-	void *p;
-	int fd;
-
-	if (!ktap_case("exec_refused"))
-		return;
-	fd = open_dev();
-	if (fd < 0)
-		goto out;
-	expect_mmap_errno(fd, page, 0, PROT_READ | PROT_EXEC, MAP_SHARED, EPERM,
-			  "asks for PROT_EXEC");
-	p = map_fd(fd, page, 0);
-	KTAP_EXPECT(p != MAP_FAILED, "mmap of one page: %s", strerror(errno));
-	if (p != MAP_FAILED) {
-		errno = 0;
-		KTAP_EXPECT(mprotect(p, page, PROT_READ | PROT_EXEC) && errno == EACCES,
-			    "mprotect(PROT_EXEC) of a register mapping: expected EACCES, got %s",
-			    errno ? strerrorname_np(errno) : "success");
 		munmap(p, page);
 	}
 	close(fd);
@@ -489,15 +380,16 @@ int main(void)
 		printf("    # cannot find edu's BAR0 in sysfs\n");
 		return ktap_end();
 	}
+	region = (struct region){ "BAR0", bar_start, bar_len, page };
 
 	reads_identification();
 	liveness_inverts();
 	factorial_polls_status();
 	offset_selects_page();
-	past_end_einval();
-	hostile_offsets_einval();
-	private_mapping_einval();
-	exec_refused();
+	past_end_einval(&region);
+	hostile_offsets_einval(&region);
+	private_mapping_einval(&region);
+	exec_refused(&region);
 
 	devmem_refuses_claimed_bar();
 	unbind_releases_bar();

@@ -44,6 +44,7 @@ from typing import Optional
 
 import score
 import vmlog
+from outcome import Outcome, test_reason
 
 MAX_RESUMES = 3
 BUDGET = 2
@@ -290,19 +291,16 @@ def merge(rubric: score.Rubric, boots: list[Boot], deductions: dict[str, int],
 		x = b.crash
 		if x is None:
 			continue
-		_, phrase = score.stop_reason(b.run, b.status)
 		details = score.stop_details(b.run, b.status, rubric.timeout)
 		if b is not boots[-1]:
 			details.append('the other tests it took down were graded in a fresh VM')
-		tests[x.key] = score.TestScore(x.key, 0, rubric.points[x.key], 'fail', reason=phrase,
-					       details=details, hidden=x.key in rubric.hidden)
+		tests[x.key] = score.stop_test(x.key, rubric.points[x.key], score.stopped(b.run, b.status),
+					       details, hidden=x.key in rubric.hidden)
 		for k in x.lost:
-			tests[k] = score.TestScore(k, 0, rubric.points[k], 'fail',
-						   reason=f'not run: {shown(rubric, x.key)} stopped the VM, and every run of its '
-							  f'program runs it (its cases build on each other)',
+			tests[k] = score.TestScore(k, 0, rubric.points[k], Outcome.LOST, cause=shown(rubric, x.key),
 						   hidden=k in rubric.hidden)
 	result = score.LabResult(rubric.lab, arch, flavour, [tests[k] for k in rubric.points])
-	result.problem = results[-1].problem
+	result.halted = results[-1].halted
 	kinds: dict[str, score.Deduction] = {}
 	for n, r in enumerate(results):
 		for d in r.deductions:
@@ -316,15 +314,16 @@ def merge(rubric: score.Rubric, boots: list[Boot], deductions: dict[str, int],
 		if b.crash is None:
 			continue
 		kind = 'hung' if b.crash.hung else 'crashed'
-		_, phrase = score.stop_reason(b.run, b.status)
+		stop = score.stopped(b.run, b.status)
 		if kind in kinds:
 			kinds[kind].count += 1
 		else:
 			pts = round(rubric.total * deductions.get(kind, 0) / 100)
-			kinds[kind] = score.Deduction(kind, pts, f'{shown(rubric, b.crash.key)}: {phrase}', 1)
+			kinds[kind] = score.Deduction(kind, pts, f'{shown(rubric, b.crash.key)}: '
+						      f'{test_reason(stop.outcome, stop.cause)}', 1)
 	last, owned = boots[-1], set(boots[-1].plan.owns)
 	if not last.run.finished and last.crash is None and not results[-1].deductions and \
-	   all(t.status != 'fail' for t in result.tests if t.key in owned):
+	   not any(t.outcome.failed for t in result.tests if t.key in owned):
 		pts = round(rubric.total * deductions.get('unfinished', 0) / 100)
 		kinds['unfinished'] = score.Deduction('unfinished', pts,
 						      f'the run did not finish: {result.problem}', 1)

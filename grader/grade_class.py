@@ -59,6 +59,7 @@ import pool
 import report
 import sandbox
 import score
+from outcome import Outcome, Problem
 
 ROOT = Path(__file__).resolve().parent.parent
 ARCHIVES = ('.zip', '.tar', '.tar.gz', '.tgz', '.tar.xz')
@@ -312,8 +313,9 @@ def main() -> int:
 				staged = st.work / lab_dir.name
 				shutil.rmtree(staged, ignore_errors=True)
 				if problem:
+					halted = Problem(Outcome.NO_SUBMISSION, problem)
 					result = score.LabResult(lab_dir.name, arch, args.flavour,
-								 score.unrun(rubric, f'not run: {problem}'), problem=problem)
+								 score.unrun(rubric, halted), halted=halted)
 					record.update(save(out, st, lab_dir.name, result, ''))
 					continue
 				stage(found, staged)
@@ -324,7 +326,7 @@ def main() -> int:
 					skipped += 1
 					continue
 				jobs.append(pool.Job(f'{st.name} {lab_dir.name}',
-						     grade_one(lab_dir, st.work, arch, args.flavour,
+						     grade_one(lab_dir, rubric, st.work, arch, args.flavour,
 							       kernels[arch], deductions, out, st, key),
 						     cost=rubric.timeout))
 		total = len(jobs)
@@ -357,9 +359,9 @@ def main() -> int:
 	return 3 if env_failures else 0
 
 
-def grade_one(lab_dir, src, arch, flavour, kdir, deductions, out, st, key):
+def grade_one(lab_dir, rubric, src, arch, flavour, kdir, deductions, out, st, key):
 	def run():
-		lab = grade.Lab(lab_dir, str(src), arch, flavour, kdir)
+		lab = grade.Lab(lab_dir, str(src), arch, flavour, kdir, rubric=rubric)
 		result = lab.grade(deductions)
 		transcript = ''
 		if not result.full_marks:

@@ -72,19 +72,20 @@ def render_lab(r: LabResult, verbose: bool = False) -> str:
 	for t in r.tests:
 		label = f'  {t.key} '
 		dots = '.' * max(2, WIDTH - len(label))
-		score = 'skip' if t.status == 'skip' else f'{t.points}/{t.max_points}'
+		score = 'skip' if t.outcome.skipped else f'{t.points}/{t.max_points}'
 		# A test that never ran to its end has no time (not 0.00s).
 		line = f'{label}{dots} {score:>5}  ' + (f'{t.seconds:5.2f}s' if t.timed else '     -')
-		if t.status != 'pass':
-			line += '  not run' if r.problem and t.reason == f'not run: {r.problem}' else f'  {t.reason}'
+		if not t.outcome.passed:
+			# Not run for the lab's problem: the "!!" line above says why.
+			line += '  not run' if r.halted and t.problem else f'  {t.reason}'
 		print(line)
-		if verbose and t.status == 'fail':
+		if verbose and t.outcome.failed:
 			shown = [d for d in t.details if not TOTALS.search(d)]
 			for d in shown[:DETAIL_LINES]:
 				print(f'      | {d}')
 			if len(shown) > DETAIL_LINES:
 				print(f'      | ... ({len(shown) - DETAIL_LINES} more lines in the transcript)')
-		elif verbose and t.status == 'pass':
+		elif verbose and t.outcome.passed:
 			for d in t.details[:DETAIL_LINES]:	# what it measured or found
 				print(f'      # {d}')
 	for d in r.deductions:
@@ -118,10 +119,10 @@ def test_output(r: LabResult, t) -> str:
 def summary_line(r: LabResult) -> str:
 	"""A lab's line in results.json's top-level output, which students see
 	at once: with hidden tests, the visible tests' points only."""
-	hidden = [t for t in r.tests if t.hidden and t.status != 'skip']
+	hidden = [t for t in r.tests if t.hidden and not t.outcome.skipped]
 	if not hidden:
 		return f'{lab_header(r)}: {r.points}/{r.max_points}'
-	shown = [t for t in r.tests if not t.hidden and t.status != 'skip']
+	shown = [t for t in r.tests if not t.hidden and not t.outcome.skipped]
 	return (f'{lab_header(r)}: {sum(t.points for t in shown)}/{sum(t.max_points for t in shown)}'
 		f' in the visible tests; {len(hidden)} more shown once grades are published')
 
@@ -129,20 +130,22 @@ def summary_line(r: LabResult) -> str:
 def write_gradescope(results: list[LabResult], path: Path) -> None:
 	"""Gradescope autograder format: score, tests[] with max_score. A
 	rubric's [hidden] cases get visibility "after_published"; the score
-	counts every test."""
+	counts every test. Each test's extra_data.outcome is its Outcome's
+	value (outcome.py: passed, failed, not-built, crashed, ...)."""
 	tests = []
 	for r in results:
 		for t in r.tests:
-			if t.status == 'skip':
+			if t.outcome.skipped:
 				continue
 			tests.append({
 				'name': f'{r.lab} ({row(r)}): {t.key}',
 				'score': t.points,
 				'max_score': t.max_points,
-				'status': 'passed' if t.status == 'pass' else 'failed',
+				'status': 'passed' if t.outcome.passed else 'failed',
 				'output': test_output(r, t),
 				'visibility': 'after_published' if t.hidden else 'visible',
-				'extra_data': {'lab': r.lab, 'arch': r.arch, 'run': row(r), 'seconds': round(t.seconds, 3)},
+				'extra_data': {'lab': r.lab, 'arch': r.arch, 'run': row(r), 'seconds': round(t.seconds, 3),
+					       'outcome': t.outcome.value},
 			})
 		for d in r.deductions:
 			tests.append({
@@ -171,15 +174,16 @@ def write_junit(results: list[LabResult], path: Path) -> None:
 	for r in results:
 		suite = Sub(root, 'testsuite', name=f'{r.lab}.{row(r)}',
 				      tests=str(len(r.tests)), time=f'{r.seconds:.3f}',
-				      failures=str(sum(t.status == 'fail' for t in r.tests)),
-				      skipped=str(sum(t.status == 'skip' for t in r.tests)))
+				      failures=str(sum(t.outcome.failed for t in r.tests)),
+				      skipped=str(sum(t.outcome.skipped for t in r.tests)))
 		for t in r.tests:
 			case = Sub(suite, 'testcase', classname=f'{r.lab}.{row(r)}',
 					     name=t.key, time=f'{t.seconds:.3f}')
-			if t.status == 'skip':
-				Sub(case, 'skipped', message=t.reason)
-			elif t.status == 'fail':
-				fail = Sub(case, 'failure', message=t.reason)
+			# type: the test's Outcome (outcome.py), message: its reason.
+			if t.outcome.skipped:
+				Sub(case, 'skipped', message=t.reason, type=t.outcome.value)
+			elif t.outcome.failed:
+				fail = Sub(case, 'failure', message=t.reason, type=t.outcome.value)
 				fail.text = clean(test_output(r, t))
 		for d in r.deductions:
 			case = Sub(suite, 'testcase', classname=f'{r.lab}.{row(r)}',

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
+from outcome import Outcome, Problem, not_run, test_reason
 from vmlog import Case, Report, Run, Step
 
 TIMEOUT_STATUS = 124
@@ -59,8 +60,11 @@ class Rubric:
 
 	def for_run(self, name: str) -> 'Rubric':
 		"""This rubric as the run NAME grades it: the run's arch, memory
-		and kernel arguments; the same tests and points. KeyError: no
+		and kernel arguments; the same tests and points. A copy (its
+		points a dict of its own), '' for the lab's own run. KeyError: no
 		such run."""
+		if not name:
+			return replace(self, points=dict(self.points))
 		r = self.runs[name]
 		return replace(self, arches=[r.arch], memory=r.memory, append={r.arch: r.append},
 			       points=dict(self.points))
@@ -157,12 +161,18 @@ class TestScore:
 	key: str		# suite.case
 	points: int
 	max_points: int
-	status: str		# pass, fail, skip
+	outcome: Outcome
 	seconds: float = 0.0
 	timed: bool = False	# seconds was measured (False: the test never ran to its end)
-	reason: str = ''	# one line: why points were lost or skipped
+	cause: str = ''		# the text its reason is made of (outcome.test_reason)
 	details: list[str] = field(default_factory=list)
 	hidden: bool = False	# a [hidden] case: shown to students once grades are published
+	problem: Optional[Problem] = None	# the lab's problem, when that kept it from running
+
+	@property
+	def reason(self) -> str:
+		"""One line: why points were lost or skipped ('' for a pass)."""
+		return test_reason(self.outcome, self.cause, self.problem)
 
 
 @dataclass
@@ -182,7 +192,7 @@ class LabResult:
 	tests: list[TestScore]
 	deductions: list[Deduction] = field(default_factory=list)
 	run: str = ''		# a rubric's [runs.NAME] this row grades, '' for the lab's own run
-	problem: str = ''	# one line, when the lab did not run to the end
+	halted: Optional[Problem] = None	# why the lab did not run to its end
 	warnings: list[str] = field(default_factory=list)	# compiler warnings
 	notes: list[str] = field(default_factory=list)	# e.g. files of the submission not used
 	verdict: str = ''	# what zeroed the lab: forged-results, or a grader/forbidden.toml rule's kind
@@ -198,8 +208,23 @@ class LabResult:
 	boots: list = field(default_factory=list)	# every VM's boots.Boot (plan, parsed run, logs)
 
 	@property
+	def problem(self) -> str:
+		"""One line, when the lab did not run to the end ('' when it did)."""
+		return self.halted.text if self.halted else ''
+
+	@property
+	def outcome(self) -> Optional[Outcome]:
+		"""What kept the lab from running to its end (None: nothing)."""
+		return self.halted.outcome if self.halted else None
+
+	@property
+	def parsed(self) -> Optional[Run]:
+		"""The first VM's parsed run (vmlog.parse); None when no VM ran."""
+		return self.boots[0].run if self.boots else None
+
+	@property
 	def max_points(self) -> int:
-		return sum(t.max_points for t in self.tests if t.status != 'skip')
+		return sum(t.max_points for t in self.tests if not t.outcome.skipped)
 
 	@property
 	def points(self) -> int:
@@ -210,7 +235,7 @@ class LabResult:
 
 	@property
 	def full_marks(self) -> bool:
-		return self.points == self.max_points and not self.problem
+		return self.points == self.max_points and not self.halted
 
 
 def deduct(result: LabResult, rubric: Rubric, deductions: dict[str, int], kind: str,
@@ -220,38 +245,48 @@ def deduct(result: LabResult, rubric: Rubric, deductions: dict[str, int], kind: 
 	result.deductions.append(Deduction(kind, pts, text, count))
 
 
-def unrun(rubric: Rubric, reason: str) -> list[TestScore]:
-	return [TestScore(k, 0, p, 'fail', reason=reason, hidden=k in rubric.hidden)
+def unrun(rubric: Rubric, problem: Problem) -> list[TestScore]:
+	"""Every test of the rubric, not run because of the lab's problem."""
+	out = not_run(problem)
+	return [TestScore(k, 0, p, out, problem=None if out is Outcome.FORGED else problem,
+			  hidden=k in rubric.hidden)
 		for k, p in rubric.points.items()]
 
 
-def failure_reason(case: Case) -> str:
-	"""The line a student most needs: the test's own message, and where."""
+def failure(case: Case) -> tuple[Outcome, str]:
+	"""A case that reported and did not pass: (its outcome, the cause a
+	student most needs: the kernel's report, or the test's own message and
+	where)."""
 	if case.reports:
 		r = case.reports[0]
-		return f'kernel reported {r.kind}: {r.text}'
+		return Outcome.KERNEL_REPORT, f'{r.kind}: {r.text}'
 	if case.status == 'crash':
-		return 'the test did not finish'
+		return Outcome.FAILED, 'the test did not finish'
 	if case.message:
-		return case.message
+		return Outcome.FAILED, case.message
 	lines = [d.lstrip('# ').strip() for d in case.diagnostics]
-	return next((l for l in lines if l), 'failed')
+	return Outcome.FAILED, next((l for l in lines if l), '')
 
 
-def stop_reason(run: Run, status: int) -> tuple[str, str]:
-	"""(why the VM stopped early, the same in a phrase for a test)."""
+def stopped(run: Run, status: int) -> Problem:
+	"""Why the VM stopped early (run.finished is False), and in which step:
+	the kernel crashed, it timed out, QEMU stopped it, or it just ended."""
 	step = run.stopped_step
 	where = f"step {step.number} '{(step.verb + ' ' + step.args).strip()}'" if step else 'boot'
 	if run.panic:
 		first = next((r for r in run.stop_reports + run.reports if r.kind != 'panic'), None)
-		what = first.text if first else run.panic.text
-		return f'kernel crashed during {where}: {what}', f'kernel crashed: {what}'
+		return Problem(Outcome.CRASHED, first.text if first else run.panic.text, where)
 	if status == TIMEOUT_STATUS:
-		return f'timed out during {where}', 'timed out while this test ran'
+		return Problem(Outcome.TIMED_OUT, '', where)
 	device = next((r for r in run.reports if r.kind == 'device'), None)
 	if device:
-		return f'QEMU stopped the VM during {where}: {device.text}', f'QEMU stopped the VM: {device.text}'
-	return f'the VM stopped during {where} (QEMU exit status {status})', 'the VM stopped while this test ran'
+		return Problem(Outcome.QEMU_STOPPED, device.text, where)
+	return Problem(Outcome.VM_STOPPED, '', where, status)
+
+
+def stop_test(key: str, points: int, stop: Problem, details: list[str], hidden: bool = False) -> TestScore:
+	"""The test that was running when the VM stopped: 0, the stop as its outcome."""
+	return TestScore(key, 0, points, stop.outcome, cause=stop.cause, details=details, hidden=hidden)
 
 
 # What a crash or a hang usually means, for the student (the kernel command
@@ -353,20 +388,19 @@ def score(rubric: Rubric, run: Run, status: int, deductions: dict[str, int],
 	result = LabResult(rubric.lab, arch, flavour, [])
 	forged = forged_reasons(rubric, run)
 	if forged:
-		more = f' (and {len(forged) - 1} more)' if len(forged) > 1 else ''
 		result.verdict = FORGED
-		result.problem = f'forged results, the lab scores 0: {forged[0]}{more}'
-		result.tests = unrun(rubric, 'not counted: forged results')
+		result.halted = Problem(Outcome.FORGED, forged[0], more=len(forged) - 1)
+		result.tests = unrun(rubric, result.halted)
 		result.tests[0].details = forged	# once, not under every test
 		return result
-	in_test = ''
+	stop = None
 	failed_load = next((s for s in run.steps if s.verb == 'insmod' and s.rc not in (0, None)), None)
 	if not run.finished:
-		result.problem, in_test = stop_reason(run, status)
+		result.halted = stop = stopped(run, status)
 	elif failed_load:
 		said = [l.strip() for l in failed_load.output if l.strip()]
 		out = next((l for l in said if l.startswith('insmod:')), said[-1] if said else f'exit status {failed_load.rc}')
-		result.problem = f"insmod {failed_load.args.split()[0]} failed: {out.strip()}"
+		result.halted = Problem(Outcome.INSMOD_FAILED, out.strip(), failed_load.args.split()[0])
 
 	open_cases = [k for k in rubric.points if run.open_suite and k.startswith(run.open_suite + '.')]
 	crashed_case = None
@@ -377,32 +411,29 @@ def score(rubric: Rubric, run: Run, status: int, deductions: dict[str, int],
 	for key, pts in rubric.points.items():
 		case = run.cases.get(key)
 		if key == crashed_case:
-			result.tests.append(TestScore(key, 0, pts, 'fail', reason=in_test,
-						      details=stop_details(run, status, rubric.timeout)))
+			result.tests.append(stop_test(key, pts, stop, stop_details(run, status, rubric.timeout)))
 		elif case is None and key in open_cases and key in run.on_console:
-			result.tests.append(TestScore(key, 0, pts, 'fail', reason='not counted: its suite never '
-						      'ended, and a suite\'s results are read when it ends',
+			result.tests.append(TestScore(key, 0, pts, Outcome.NOT_COUNTED,
 						      details=[f'the console showed it failing: {m}'
 							       for m in run.console_failures.get(key, [])]))
 		elif case is None:
-			why = result.problem or 'did not run: no KTAP result for this test'
-			result.tests.append(TestScore(key, 0, pts, 'fail', reason=f'not run: {why}'))
+			result.tests.append(TestScore(key, 0, pts, not_run(result.halted), problem=result.halted))
 		elif case.status == 'skip':
-			result.tests.append(TestScore(key, 0, pts, 'skip', case.seconds, case.timed,
-						      reason=f'skipped: {case.skip_reason or "no reason given"}'))
+			result.tests.append(TestScore(key, 0, pts, Outcome.SKIPPED, case.seconds, case.timed,
+						      cause=case.skip_reason))
 		elif case.status == 'pass' and not case.reports:
-			result.tests.append(TestScore(key, pts, pts, 'pass', case.seconds, case.timed,
+			result.tests.append(TestScore(key, pts, pts, Outcome.PASSED, case.seconds, case.timed,
 						      details=passing_diagnostics(case)))
 		else:
 			details = case.diagnostics + [l for r in case.reports[:3] for l in r.where]
-			result.tests.append(TestScore(key, 0, pts, 'fail', case.seconds, case.timed,
-						      failure_reason(case), details))
+			outcome, cause = failure(case)
+			result.tests.append(TestScore(key, 0, pts, outcome, case.seconds, case.timed, cause, details))
 
 	fates = step_fates(run, status, flavour)
 	covered = [s for _, _, s in fates if s is not None and s.first >= 0]
 	by_kind: dict[str, list[Report]] = {}
 	for report in run.reports:
-		if report.kind == 'device' and result.problem.startswith('QEMU stopped the VM'):
+		if report.kind == 'device' and result.outcome is Outcome.QEMU_STOPPED:
 			continue	# the stop itself already cost the tests it took down
 		if any(s.first < report.line - 1 <= s.last for s in covered):
 			continue	# printed while the step a fate charges ran
@@ -414,7 +445,7 @@ def score(rubric: Rubric, run: Run, status: int, deductions: dict[str, int],
 		same = [text for k, text, _ in fates if k == kind]
 		pts = round(rubric.total * deductions.get(kind, 0) / 100)
 		result.deductions.append(Deduction(kind, pts, same[0], len(same)))
-	if not run.finished and not result.deductions and all(t.status != 'fail' for t in result.tests):
+	if not run.finished and not result.deductions and not any(t.outcome.failed for t in result.tests):
 		kind = 'unfinished'
 		pts = round(rubric.total * deductions.get(kind, 0) / 100)
 		result.deductions.append(Deduction(kind, pts, f'the run did not finish: {result.problem}', 1))

@@ -30,6 +30,7 @@ import forbidden  # noqa: E402
 import grade  # noqa: E402
 import report  # noqa: E402
 import score  # noqa: E402
+from outcome import Outcome  # noqa: E402
 
 LAB = ROOT / 'labs' / '00-hello'
 SOURCE = 'kmemlab_hello.c'
@@ -147,7 +148,7 @@ def graded(record, kdirs, tmp: Path, secret: Path, token: str, debug: bool) -> N
 	sub = Submission(tmp, 'include-graded').edit(INCLUDE, f'{INCLUDE}\n#include "{secret}"')
 	lab, r = sub.grade('fast', fast, out)
 	shown = ''.join(p.read_text() for p in out.iterdir()) + lab.build_log
-	record(r.problem.startswith('module did not build') and r.points == 0 and token not in shown,
+	record(r.outcome is Outcome.NOT_BUILT and r.points == 0 and token not in shown,
 	       'hostile: a graded host-file include gets 0, one line, and no content in the results',
 	       r.problem)
 
@@ -167,7 +168,8 @@ def hidden_leak(record, kdir: Path, tmp: Path, out: Path) -> grade.Lab:
 	sub.edit(INIT, f'{INIT}\n\t{{\n\t\tvoid *leak = kmalloc(64, GFP_KERNEL);\n\n\t\tkmemleak_not_leak(leak);\n\t}}')
 	lab, r = sub.grade('debug', kdir, out)
 	imported = forbidden.check(RULES, lab.student.kos(), {}) if lab.student.kos()[0].exists() else None
-	record(r.verdict == 'detector-off' and 'kmemleak_not_leak' in r.problem and r.points < r.max_points
+	record(r.outcome is Outcome.FORBIDDEN and r.verdict == 'detector-off' and 'kmemleak_not_leak' in r.problem
+	       and r.points < r.max_points
 	       and imported is not None and 'kmemleak_not_leak' in imported.text,
 	       'hostile: kmemleak_not_leak on a leaked buffer is a named verdict (source and import)',
 	       f'{r.points}/{r.max_points} {r.problem}; import check: {imported}')
@@ -180,7 +182,8 @@ def power_off(record, kdir: Path, tmp: Path, out: Path) -> grade.Lab:
 	sub.edit('pr_info("Goodbye, %s.\\n", greeting);', 'pr_info("Goodbye, %s.\\n", greeting);\n\tkernel_power_off();')
 	lab, r = sub.grade('fast', kdir, out)
 	imported = forbidden.check(RULES, lab.student.kos(), {}) if lab.student.kos()[0].exists() else None
-	record(r.verdict == 'stops-machine' and 'kernel_power_off' in r.problem and r.points == 0
+	record(r.outcome is Outcome.FORBIDDEN and r.verdict == 'stops-machine' and 'kernel_power_off' in r.problem
+	       and r.points == 0
 	       and imported is not None and 'kernel_power_off' in imported.text,
 	       'hostile: kernel_power_off in the exit function is a named verdict (source and import)',
 	       f'{r.points}/{r.max_points} {r.problem}; import check: {imported}')

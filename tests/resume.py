@@ -41,11 +41,12 @@ sys.path.insert(0, str(ROOT / 'grader'))
 import grade  # noqa: E402
 import report  # noqa: E402
 import score  # noqa: E402
+from outcome import Outcome  # noqa: E402
 
 
-# How the reason of the test that stopped the VM begins (grader/score.py,
-# stop_reason): the kernel crashed, or QEMU's device model stopped it.
-STOPPED = ('kernel crashed', 'QEMU stopped the VM')
+# The outcome of the test that stopped the VM (grader/outcome.py): the
+# kernel crashed, or QEMU's device model stopped it.
+STOPPED = (Outcome.CRASHED, Outcome.QEMU_STOPPED)
 
 
 def cases() -> list[dict]:
@@ -94,7 +95,7 @@ def problems(case: dict, result: score.LabResult, transcript: str) -> list[str]:
 		if x not in by_key:
 			return [f'{x} is no test of the rubric']
 		t = by_key[x]
-		if t.points or not t.reason.startswith(STOPPED) or not t.details:
+		if t.points or t.outcome not in STOPPED or not t.details:
 			out.append(f'{x}: {t.points}/{t.max_points} "{t.reason}", want 0 with the crash and where it was')
 	merits = case.get('also_fails', [])
 	chained = case.get('lost', [])
@@ -102,11 +103,11 @@ def problems(case: dict, result: score.LabResult, transcript: str) -> list[str]:
 		if k.key not in xs and k.points < k.max_points and k.key not in merits + chained]
 	if lost:
 		out.append(f'other tests lost points: {"; ".join(lost)}')
-	kept = [k.key for k in result.tests if k.key in merits and k.status != 'fail']
+	kept = [k.key for k in result.tests if k.key in merits and not k.outcome.failed]
 	if kept:
 		out.append(f'tests the edit breaks on their merits passed: {", ".join(kept)}')
 	wrong = [f'{k.key} ({k.reason})' for k in result.tests
-		 if k.key in chained and (k.points or not k.reason.startswith(f'not run: {xs[-1]} stopped the VM'))]
+		 if k.key in chained and (k.points or k.outcome is not Outcome.LOST or k.cause != xs[-1])]
 	if wrong:
 		out.append(f'tests of the chain not lost with the crash: {"; ".join(wrong)}')
 	kinds = [(d.kind, d.count) for d in result.deductions]

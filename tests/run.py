@@ -82,7 +82,7 @@ recipe = tests_module('recipe')
 import pool  # noqa: E402
 import report  # noqa: E402
 import score  # noqa: E402
-import vmlog  # noqa: E402
+from outcome import Outcome  # noqa: E402
 
 passed = failed = 0
 # (lab, arch) -> [killed, total]: typical mistakes that lost points.
@@ -159,11 +159,10 @@ def skels_in_sync() -> None:
 	record(proc.returncode == 0, 'skel/ matches skelgen output', (proc.stdout + proc.stderr).strip())
 
 
-def reported_order(lab: grade.Lab, result: score.LabResult) -> list[str]:
-	"""The cases in the order the run reported them (console order)."""
-	run = vmlog.parse(result.serial, result.qemu_log, result.channel, lab.secret,
-			  [k.stem for k in lab.suite.kos()])
-	return list(run.cases)
+def reported_order(result: score.LabResult) -> list[str]:
+	"""The cases in the order the first VM reported them (its parsed run,
+	kept on the result)."""
+	return list(result.parsed.cases) if result.parsed else []
 
 
 def grade_lab(lab_dir: Path, src: str, arch: str, flavour: str, kdir: Path,
@@ -179,7 +178,7 @@ def grade_lab(lab_dir: Path, src: str, arch: str, flavour: str, kdir: Path,
 
 
 def summary(r: score.LabResult) -> str:
-	lost = [f'{t.key}: {t.reason}' for t in r.tests if t.status == 'fail'][:3]
+	lost = [f'{t.key}: {t.reason}' for t in r.tests if t.outcome.failed][:3]
 	lost += [f'deduction {d.kind}: {d.text}' for d in r.deductions]
 	return f'{r.points}/{r.max_points} {r.problem} ' + '; '.join(lost) + \
 		(f' (transcript {r.transcript})' if r.transcript else '')
@@ -205,8 +204,8 @@ def solution_test(record, lab_dir: Path, arch: str, flavour: str, kdirs) -> None
 	name = f'{lab_dir.name} ({arch}, {flavour})'
 	lab, sol = grade_lab(lab_dir, 'solutions', arch, flavour, kdirs(flavour))
 	record(sol.full_marks, f'{name}: solution earns full marks', summary(sol))
-	reported = reported_order(lab, sol)
-	rubric = list(score.load_rubric(lab_dir / 'rubric.toml').points)
+	reported = reported_order(sol)
+	rubric = list(lab.rubric.points)
 	record(reported == rubric, f'{name}: rubric lists the suite\'s cases in order',
 	       f'suite reported {reported}, rubric has {rubric}')
 
@@ -214,7 +213,7 @@ def solution_test(record, lab_dir: Path, arch: str, flavour: str, kdirs) -> None
 def skeleton_test(record, lab_dir: Path, arch: str, kdirs) -> None:
 	"""The skeleton on the fast kernel: it only has to build, load and fail."""
 	_, skel = grade_lab(lab_dir, 'skel', arch, 'fast', kdirs('fast'))
-	record(not skel.problem.startswith('module did not build') and skel.points < skel.max_points,
+	record(skel.outcome is not Outcome.NOT_BUILT and skel.points < skel.max_points,
 	       f'{lab_dir.name} ({arch}, fast): skeleton builds and scores below full marks', summary(skel))
 
 
@@ -251,7 +250,7 @@ def mutant_test(record, name: str, m: dict, lab_dir: Path, arch: str, kdirs) -> 
 			text = text.replace(old, new, 1)
 		target.write_text(text)
 		lab, r = grade_lab(lab_dir, str(src), arch, flavour, kdirs(flavour))
-	lost = {t.key for t in r.tests if t.status == 'fail'} | {f'deduction.{d.kind}' for d in r.deductions}
+	lost = {t.key for t in r.tests if t.outcome.failed} | {f'deduction.{d.kind}' for d in r.deductions}
 	want = set(m.get('fails', [])) | {f'deduction.{k}' for k in m.get('deducts', [])}
 	caught = want <= lost and r.points < r.max_points
 	record(caught, name, f'expected losses in {sorted(want - lost) or "score"}; got {summary(r)}')
@@ -285,14 +284,14 @@ def integrity_jobs(kdirs) -> list[pool.Job]:
 	lab_dir = grade.find_labs(['00'])[0]
 	# kind -> (check of the result: '' or what is wrong, VM time limit)
 	def forged(r):
-		return '' if r.verdict == score.FORGED and r.points == 0 and r.problem.startswith('forged results') \
+		return '' if r.outcome is Outcome.FORGED and r.verdict == score.FORGED and r.points == 0 \
 			else 'no forged-results verdict with score 0'
 
 	def fate(kind):
 		def check(r):
 			kinds = [d.kind for d in r.deductions]
 			# The suite and program that ran before the first rmmod.
-			kept = all(t.status == 'pass' for t in r.tests
+			kept = all(t.outcome.passed for t in r.tests
 				   if t.key.split('.')[0] in ('kmemlab_hello', 'hello_user'))
 			return '' if kind in kinds and r.points < r.max_points and kept and not r.verdict \
 				else f'expected deduction {kind}, the tests keeping their points'

@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT / 'grader'))
 import grade  # noqa: E402
 import report  # noqa: E402
 import score  # noqa: E402
+from outcome import Outcome  # noqa: E402
 
 MANIFEST = ROOT / 'tests' / 'skeletons.sha256'
 passed = failed = 0
@@ -111,7 +112,7 @@ def lab_test(lab_dir: Path, arch: str, kdir: Path, deductions: dict[str, int]) -
 		(f', transcript {r.transcript}' if r.transcript else '')
 	name = f'{lab_dir.name} ({arch}, fast)'
 	if untouched(lab_dir.name):
-		ok = not r.problem.startswith('module did not build') and r.points < r.max_points
+		ok = r.outcome is not Outcome.NOT_BUILT and r.points < r.max_points
 		record(ok and not outputs_valid(r), f'{name}: skeleton builds and scores below full marks',
 		       outputs_valid(r) or got)
 	else:

@@ -42,6 +42,8 @@ sys.path.insert(0, str(ROOT / 'tests'))
 import grade as grade_py  # noqa: E402
 import report  # noqa: E402
 import score  # noqa: E402
+import outcome  # noqa: E402
+from outcome import Outcome, Problem  # noqa: E402
 import vmlog  # noqa: E402
 try:	# the student edition (make dist) has neither: they need the solutions
 	import integrity  # noqa: E402
@@ -151,13 +153,13 @@ class ScoreTest(unittest.TestCase):
 		self.assertEqual((r.points, r.max_points), (9, 9))
 		self.assertTrue(r.full_marks)
 		self.assertEqual(r.problem, '')
-		self.assertTrue(all(t.status == 'pass' for t in r.tests))
+		self.assertTrue(all(t.outcome.passed for t in r.tests))
 
 	def test_failures_carry_the_suites_message(self):
 		r = grade(fixture('fail.log'))
 		self.assertEqual(r.points, 0)
 		t = by_key(r)['kmemlab_hello.hello_init_ran_once']
-		self.assertEqual(t.status, 'fail')
+		self.assertIs(t.outcome, Outcome.FAILED)
 		self.assertIn('module init should run exactly once', t.reason)
 		self.assertIn('kmemlab_hello_test.c:15', t.reason)
 		user = by_key(r)['hello_user.parameter_holds_insmod_value']
@@ -219,7 +221,7 @@ class ScoreTest(unittest.TestCase):
 
 	def test_leak_after_rmmod_is_a_named_deduction(self):
 		r = grade(fixture('leak.log'))
-		self.assertTrue(all(t.status == 'pass' for t in r.tests))
+		self.assertTrue(all(t.outcome.passed for t in r.tests))
 		self.assertEqual([d.kind for d in r.deductions], ['kmemleak'])
 		self.assertEqual(r.deductions[0].points, round(9 * DEDUCTIONS['kmemleak'] / 100))
 		self.assertEqual(r.points, 9 - r.deductions[0].points)
@@ -230,7 +232,7 @@ class ScoreTest(unittest.TestCase):
 						  'ok 3 hello_greet_returns_length # SKIP needs high memory')
 		r = grade(log)
 		t = by_key(r)['kmemlab_hello.hello_greet_returns_length']
-		self.assertEqual(t.status, 'skip')
+		self.assertIs(t.outcome, Outcome.SKIPPED)
 		self.assertIn('needs high memory', t.reason)
 		self.assertEqual((r.points, r.max_points), (8, 8))
 
@@ -303,6 +305,110 @@ def insert_after_line(text: str, marker: str, new_lines: list[str]) -> str:
 def channel_edit(channel: str, old: str, new: str) -> str:
 	assert channel.count(old) == 1, old
 	return channel.replace(old, new)
+
+
+class OutcomeTest(unittest.TestCase):
+	"""grader/outcome.py: what became of each test is a value, put into
+	words in one place; every reader goes by the value."""
+
+	def test_each_outcome_has_its_own_words(self):
+		lab = outcome.Problem(Outcome.NOT_BUILT, 'module did not build: x.c:3: error: oops')
+		said = {o: outcome.test_reason(o, 'CAUSE', lab if o.whole_lab or o is Outcome.NOT_RUN else None)
+			for o in Outcome}
+		self.assertEqual(said[Outcome.PASSED], '')
+		self.assertEqual(said[Outcome.FAILED], 'CAUSE')
+		self.assertEqual(outcome.test_reason(Outcome.FAILED), 'failed')
+		self.assertEqual(said[Outcome.KERNEL_REPORT], 'kernel reported CAUSE')
+		self.assertEqual(said[Outcome.SKIPPED], 'skipped: CAUSE')
+		self.assertEqual(outcome.test_reason(Outcome.SKIPPED), 'skipped: no reason given')
+		self.assertEqual(said[Outcome.CRASHED], 'kernel crashed: CAUSE')
+		self.assertEqual(said[Outcome.QEMU_STOPPED], 'QEMU stopped the VM: CAUSE')
+		self.assertEqual(said[Outcome.VM_STOPPED], 'the VM stopped while this test ran')
+		self.assertEqual(said[Outcome.TIMED_OUT], 'timed out while this test ran')
+		self.assertTrue(said[Outcome.NOT_COUNTED].startswith('not counted: its suite never ended'))
+		self.assertEqual(said[Outcome.FORGED], 'not counted: forged results')
+		self.assertTrue(said[Outcome.LOST].startswith('not run: CAUSE stopped the VM'))
+		self.assertEqual(said[Outcome.NOT_BUILT], 'not run: module did not build: x.c:3: error: oops')
+		self.assertEqual(outcome.test_reason(Outcome.NOT_RUN),
+				 'not run: did not run: no KTAP result for this test')
+		# No two outcomes read alike (the lab-caused ones all say "not run: <the lab's line>").
+		distinct = [w for o, w in said.items() if not o.whole_lab and o is not Outcome.NOT_RUN]
+		self.assertEqual(len(distinct), len(set(distinct)))
+
+	def test_each_lab_problem_has_its_own_line(self):
+		P, O = outcome.Problem, Outcome
+		self.assertEqual(P(O.INSMOD_FAILED, "insmod: can't insert", 'm.ko').text, "insmod m.ko failed: insmod: can't insert")
+		self.assertEqual(P(O.FORGED, 'first').text, 'forged results, the lab scores 0: first')
+		self.assertEqual(P(O.FORGED, 'first', more=2).text, 'forged results, the lab scores 0: first (and 2 more)')
+		self.assertEqual(P(O.CRASHED, 'Oops', "step 2 'insmod m.ko'").text, "kernel crashed during step 2 'insmod m.ko': Oops")
+		self.assertEqual(P(O.TIMED_OUT, '', 'boot').text, 'timed out during boot')
+		self.assertEqual(P(O.QEMU_STOPPED, 'EDU: x', 'boot').text, 'QEMU stopped the VM during boot: EDU: x')
+		self.assertEqual(P(O.VM_STOPPED, '', 'boot', 134).text, 'the VM stopped during boot (QEMU exit status 134)')
+		for o in (O.NO_SUBMISSION, O.SUITE_NOT_BUILT, O.NOT_BUILT, O.FORBIDDEN):	# said by build.py, forbidden.py
+			self.assertEqual(P(o, 'as said').text, 'as said')
+
+	def test_classes(self):
+		self.assertEqual([o for o in Outcome if not o.failed], [Outcome.PASSED, Outcome.SKIPPED])
+		self.assertEqual(set(outcome.STOPS), {o for o in Outcome if o.stopped_vm})
+		self.assertTrue(all(o.failed for o in outcome.WHOLE_LAB))
+		self.assertIs(outcome.not_run(None), Outcome.NOT_RUN)
+		self.assertIs(outcome.not_run(outcome.Problem(Outcome.CRASHED, 'x', 'boot')), Outcome.NOT_RUN)
+		self.assertIs(outcome.not_run(outcome.Problem(Outcome.INSMOD_FAILED, 'x', 'm')), Outcome.INSMOD_FAILED)
+
+	def test_real_runs_give_each_test_its_outcome(self):
+		t = by_key(grade(fixture('crash.log')))
+		self.assertIs(t['kmemlab_hello.hello_greet_returns_length'].outcome, Outcome.NOT_COUNTED)
+		self.assertIs(t['kmemlab_hello.hello_greet_truncates_to_buffer'].outcome, Outcome.CRASHED)
+		self.assertIs(t['kmemlab_hello.hello_greet_rejects_empty_buffer'].outcome, Outcome.NOT_RUN)
+		r = grade(fixture('lockup.log'))
+		self.assertIs(r.outcome, Outcome.CRASHED)
+		r = grade(fixture('insmod-fails.log'))
+		self.assertIs(r.outcome, Outcome.INSMOD_FAILED)
+		# The suite had no module to test; the user program ran, and failed.
+		self.assertEqual({t.key.split('.')[0]: t.outcome for t in r.tests},
+				 {'kmemlab_hello': Outcome.INSMOD_FAILED, 'hello_user': Outcome.FAILED})
+		lines = fixture('pass.log').split('\n')
+		cut = next(n for n, l in enumerate(lines) if 'ok 3 hello_greet_returns_length' in l)
+		r = grade('\n'.join(lines[:cut + 1]), status=score.TIMEOUT_STATUS)
+		self.assertIs(r.outcome, Outcome.TIMED_OUT)
+		self.assertIs(by_key(r)['kmemlab_hello.hello_greet_truncates_to_buffer'].outcome, Outcome.TIMED_OUT)
+		qemu = 'qemu: hardware error: EDU: DMA range 0x40000-0x41000 out of bounds (0x40000-0x40fff)!\n'
+		r = grade('\n'.join(lines[:cut + 1]), status=134, qemu=qemu)
+		self.assertIs(r.outcome, Outcome.QEMU_STOPPED)
+		self.assertIs(by_key(r)['kmemlab_hello.hello_greet_truncates_to_buffer'].outcome, Outcome.QEMU_STOPPED)
+		r = grade('\n'.join(lines[:cut + 1]), status=1)
+		self.assertIs(r.outcome, Outcome.VM_STOPPED)
+		log = insert_before(fixture('pass.log'), 'ok 3 hello_greet_returns_length',
+				    '[    0.988000] BUG: sleeping function called from invalid context at mm/slub.c:4126')
+		self.assertIs(by_key(grade(log))['kmemlab_hello.hello_greet_returns_length'].outcome, Outcome.KERNEL_REPORT)
+		self.assertIsNone(grade(fixture('pass.log')).outcome)
+
+	def test_results_json_and_junit_carry_the_outcome(self):
+		halted = outcome.Problem(Outcome.NOT_BUILT, 'module did not build: x.c:1: error')
+		r = score.LabResult('00-hello', 'x86_64', 'fast', [
+			score.TestScore('s.passes', 1, 1, Outcome.PASSED),
+			score.TestScore('s.skips', 0, 1, Outcome.SKIPPED, cause='no high memory'),
+			score.TestScore('s.crashes', 0, 2, Outcome.CRASHED, cause='Oops')])
+		built = score.LabResult('00-hello', 'i386', 'fast', score.unrun(RUBRIC, halted), halted=halted)
+		with tempfile.TemporaryDirectory() as tmp:
+			report.write_gradescope([r, built], Path(tmp) / 'results.json')
+			report.write_junit([r, built], Path(tmp) / 'junit.xml')
+			data = json.loads((Path(tmp) / 'results.json').read_text())
+			tree = ET.parse(Path(tmp) / 'junit.xml')
+		got = {t['name']: (t['status'], t['extra_data']['outcome'], t['output']) for t in data['tests']}
+		self.assertEqual(got['00-hello (x86_64): s.passes'], ('passed', 'passed', ''))
+		self.assertEqual(got['00-hello (x86_64): s.crashes'], ('failed', 'crashed', 'kernel crashed: Oops'))
+		self.assertNotIn('00-hello (x86_64): s.skips', got)
+		self.assertEqual({o for s, o, _ in list(got.values())[2:]}, {'not-built'})
+		types = {c.get('name'): [(e.tag, e.get('type')) for e in c] for c in tree.iter('testcase')}
+		self.assertEqual(types['s.skips'], [('skipped', 'skipped')])
+		self.assertEqual(types['s.crashes'], [('failure', 'crashed')])
+		self.assertEqual(types['s.passes'], [])
+		# The lab's problem line once, and "not run" under its tests.
+		text = report.render_lab(built)
+		self.assertIn(f'  !! {halted.text}\n', text)
+		self.assertEqual(text.count('  not run\n'), len(RUBRIC.points))
+		self.assertIn('  kernel crashed: Oops\n', report.render_lab(r))
 
 
 class ChannelTest(unittest.TestCase):
@@ -466,7 +572,7 @@ class FateTest(unittest.TestCase):
 		self.assertEqual([d.kind for d in r.deductions], ['exit-hung'])
 		self.assertEqual(r.points, 9 - round(9 * DEDUCTIONS['exit-hung'] / 100))
 		self.assertIn("timed out during step 5 'rmmod kmemlab_hello'", r.problem)
-		self.assertTrue(all(t.status == 'pass' for t in r.tests))
+		self.assertTrue(all(t.outcome.passed for t in r.tests))
 
 	def test_leak_check_that_did_not_run_is_a_deduction_on_the_debug_kernel(self):
 		lines = fixture('leak.log').split('\n')
@@ -704,7 +810,7 @@ class StudentOutputTest(unittest.TestCase):
 	def test_measurements_of_passing_tests_are_shown(self):
 		r = grade_remap('remap-fail')
 		bench = by_key(r)['remap_bench.contig_read_and_mapping_agree']
-		self.assertEqual(bench.status, 'pass')
+		self.assertIs(bench.outcome, Outcome.PASSED)
 		self.assertIn('read()+sum takes 1.62 times as long as summing in place', bench.details)
 		shown = report.render_lab(r, verbose=True)
 		self.assertIn('      # read()+sum takes 1.62 times as long as summing in place', shown)
@@ -732,9 +838,10 @@ class OutputTest(unittest.TestCase):
 
 	def test_every_character_survives_both_formats(self):
 		r = score.LabResult('00-hello', 'x86_64', 'fast', [
-			score.TestScore(f'suite.case{self.NASTY}', 0, 1, 'fail', reason=self.NASTY, details=[self.NASTY]),
-			score.TestScore('suite.skip', 0, 1, 'skip', reason=self.NASTY)],
-			deductions=[score.Deduction('warning', 1, self.NASTY, 1)], problem=self.NASTY)
+			score.TestScore(f'suite.case{self.NASTY}', 0, 1, Outcome.FAILED, cause=self.NASTY, details=[self.NASTY]),
+			score.TestScore('suite.skip', 0, 1, Outcome.SKIPPED, cause=self.NASTY)],
+			deductions=[score.Deduction('warning', 1, self.NASTY, 1)],
+			halted=Problem(Outcome.NOT_BUILT, self.NASTY))
 		log = fixture('fail.log').encode() + bytes(range(256)) + b'\xed\xa0\x80\xc3\x28'
 		r.tests[0].details.append(log.decode('utf-8', errors='surrogateescape'))
 		with tempfile.TemporaryDirectory() as tmp:
@@ -846,7 +953,7 @@ class HiddenTest(unittest.TestCase):
 		serial, channel, secret = warm('fail-warm')
 		runs = [score.score(rubric, vmlog.parse(serial, '', channel, secret, SUITE_MODULES), 0, DEDUCTIONS,
 				    'x86_64', 'fast'),
-			score.LabResult('00-hello', 'i386', 'fast', score.unrun(rubric, 'not run: no folder'))]
+			score.LabResult('00-hello', 'i386', 'fast', score.unrun(rubric, Problem(Outcome.NO_SUBMISSION, 'no folder')))]
 		for r in runs:
 			self.assertEqual({t.key for t in r.tests if t.hidden}, {hidden})
 		with tempfile.TemporaryDirectory() as tmp:

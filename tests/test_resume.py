@@ -282,7 +282,7 @@ class Merge(unittest.TestCase):
 		hello = Recorded('resume-hello')
 		first = hello.boots()[0]
 		r = boots.merge(hello.rubric(), [first], DEDUCTIONS, 'x86_64', 'fast')
-		self.assertEqual([t.key for t in r.tests if t.status == 'pass'], [])
+		self.assertEqual([t.key for t in r.tests if t.outcome.passed], [])
 		self.assertTrue({t.key: t for t in r.tests}[HELLO_X].reason.startswith('kernel crashed'))
 		self.assertEqual([d.kind for d in r.deductions], ['crashed'])
 		self.assertIn('kernel crashed during step 3', r.problem)

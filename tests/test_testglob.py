@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT / 'grader'))
 
 import report  # noqa: E402
 import score  # noqa: E402
+from outcome import Outcome, Problem  # noqa: E402
 import testglob  # noqa: E402
 
 PROGRAM = r'''
@@ -121,7 +122,7 @@ class Glob(unittest.TestCase):
 
 	def test_report_says_how_many_left_out(self):
 		r = score.LabResult('00-hello', 'x86_64', 'fast',
-				    [score.TestScore(self.KEYS[0], 1, 1, 'pass', 0.1, True)],
+				    [score.TestScore(self.KEYS[0], 1, 1, Outcome.PASSED, 0.1, True)],
 				    test_glob='kmemlab_hello.hello_init*', left_out=self.KEYS[1:])
 		text = report.render_lab(r)
 		self.assertIn('  left out by TEST=kmemlab_hello.hello_init*: 3 tests\n', text)

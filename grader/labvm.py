@@ -1,0 +1,298 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The lab's VM: its run directory and secret, its initramfs, booting it
+while the student's module compiles, the receive protocol that hands the
+module over, and reading what each VM left.
+
+  LabVM(name, rubric, arch, flavour, kdir, bdir)
+    .run(builds)      -> [boots.Boot]: the first VM, then the fresh VMs
+                         that go on after a crash or hang (grader/boots.py);
+                         or a Problem when the lab could not be built
+    .start_run() / .end_run(): a private run dir and secret per VM
+    .stage(), .mkinitramfs(), .vm_env(): what make shell and make gdb boot too
+
+The protocol (qemu-env/init.sh's "receive" step): the VM boots with the
+lab's suite and programs in its initramfs and a second serial port on a
+Unix socket (connect()). Meanwhile the student's module is built; once it
+has built and passed the deny list, its archive is staged and, when the
+guest writes "R" on that port, sent as "<size>\\n" and the bytes
+(send_when_asked()); the rubric's time limit counts from then. The results
+come back on the VM's third serial port, written only by /init and tagged
+with the run's secret (docs/grading.md, "Results channel"), into the run
+dir; the console log is build/<arch>-<flavour>/<src>/<lab>/serial.log.
+
+EnvironmentFailure: the machine, not the student (QEMU missing or failing,
+a results channel that stayed empty, a build tool missing).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional, Union
+
+import boots
+import build
+import score
+import vmlog
+from labbuild import LabBuild
+from outcome import Problem
+
+ROOT = Path(__file__).resolve().parent.parent
+QEMU_ENV = ROOT / 'qemu-env'
+
+# Seconds QEMU's backstop limit adds to the rubric's for the student's
+# build, which runs while the VM boots (the sandbox's own build limit).
+RECEIVE_ALLOWANCE = 300
+
+
+class EnvironmentFailure(Exception):
+	"""The machine, not the student: no lab can be graded."""
+
+
+class LabVM:
+	"""The VMs of one lab on one arch and kernel (kdir, flavour): bdir is
+	the lab's run folder under build/ (staging, initramfs, serial log);
+	test_glob, when set, is the TEST= glob the VM boots with."""
+
+	def __init__(self, name: str, rubric: score.Rubric, arch: str, flavour: str, kdir: Path, bdir: Path):
+		self.name = name
+		self.rubric = rubric
+		self.arch, self.flavour, self.kdir = arch, flavour, kdir
+		self.bdir = bdir
+		self.test_glob = ''
+		# Per run: a private directory outside the build tree (which the
+		# student's build can see) for the initramfs holding the secret
+		# and for the results channel; removed when the run is read.
+		self.run_dir: Optional[Path] = None
+		self.timed_out = False	# the VM outlived the rubric's limit
+		self.secret = ''
+		self.channel = ''	# what the results channel said
+		self.sent_at = 0.0	# when the first VM got the student's module (time.monotonic())
+
+	def start_run(self) -> None:
+		"""A fresh private directory and secret for one VM run."""
+		self.timed_out = False
+		self.run_dir = Path(tempfile.mkdtemp(prefix='kmemlab-run-'))
+		self.secret = secrets.token_hex(8)
+		fd = os.open(self.run_dir / 'secret', os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+		with os.fdopen(fd, 'w') as f:
+			f.write(self.secret + '\n')
+
+	def end_run(self) -> None:
+		if self.run_dir:
+			shutil.rmtree(self.run_dir, ignore_errors=True)
+		self.run_dir = None
+
+	def stage(self, name: str, kos: list[Path], programs: list[Path], steps: str = '') -> Path:
+		"""A directory of what goes under /lab in the VM (symlinks)."""
+		vm = self.bdir / name
+		shutil.rmtree(vm, ignore_errors=True)
+		vm.mkdir(parents=True)
+		for ko in kos:
+			(vm / ko.name).symlink_to(ko)
+		if programs:
+			(vm / 'bin').mkdir()
+			for exe in programs:
+				(vm / 'bin' / exe.name).symlink_to(exe)
+		if steps:
+			(vm / 'steps').write_text(steps)
+		return vm
+
+	def vm_env(self, limit: int, socket_path: str = '') -> dict[str, str]:
+		"""qemu-env/run-vm.sh's settings for this lab's VM: its memory, its
+		kernel arguments, QEMU's limit in seconds (0: none), the lab port's
+		socket ('' none) and where the results channel goes (the run dir).
+		make shell boots with these too (grader/shell.py)."""
+		# The graded kernel poisons freed pages (0xaa, mm/page_poison.c):
+		# memory handed out without zeroing then shows it.
+		# The rubric's own kernel arguments (e.g. swiotlb=force) follow.
+		# On x86_64 the graded kernel keeps four-level paging (no5lvl):
+		# with KASAN and LA57 together, a timer interrupt that lands while
+		# start_kernel identifies the CPU was reported as a KASAN
+		# wild-memory-access in __common_interrupt (seen on about one boot
+		# in ten here), before any lab code ran, and generic KASAN prints
+		# only its first report. Five-level walks are checked on the fast
+		# kernel (make check, and lab 04's typical mistakes).
+		no5lvl = 'no5lvl' if self.flavour in score.DEBUG_FLAVOURS and self.arch == 'x86_64' else ''
+		# With TEST=, KUnit runs only the matching cases (kunit_module_init)
+		# and ktap_user.h's programs read the same parameter.
+		only = f'kunit.filter_glob={self.test_glob}' if self.test_glob else ''
+		append = ['page_poison=1' if self.flavour in score.DEBUG_FLAVOURS else '', no5lvl,
+			  self.rubric.append.get(self.arch, ''), only, os.environ.get('QEMU_APPEND', '')]
+		return dict(os.environ, QEMU_MEM=self.rubric.memory, QEMU_TIMEOUT=str(limit),
+			    QEMU_LAB_SOCKET=socket_path, QEMU_APPEND=' '.join(filter(None, append)),
+			    # The iommu kernel boots on q35 behind QEMU's Intel IOMMU.
+			    QEMU_IOMMU='intel' if self.flavour == 'iommu' else '',
+			    QEMU_RESULTS=str(self.run_dir / 'results.log'))
+
+	def boot(self, initrd: Path, socket_path: str = '') -> subprocess.Popen:
+		# QEMU's own limit is a backstop that also covers the student's
+		# build (the VM boots while it compiles); the rubric's limit is
+		# counted from the moment the module is sent (send_when_asked), so
+		# a slow or busy host does not time out a correct module.
+		env = self.vm_env(self.rubric.timeout + RECEIVE_ALLOWANCE, socket_path)
+		return subprocess.Popen([QEMU_ENV / 'run-vm.sh', self.arch, str(self.kdir), str(initrd),
+					 str(self.bdir / 'serial.log')], env=env, start_new_session=True)
+
+	def mkinitramfs(self, vm: Path, out: Path, lab_only: bool = False) -> None:
+		"""The VM's initramfs; the first (not lab_only) holds the secret."""
+		env = dict(os.environ, LAB_ONLY='1' if lab_only else '',
+			   SECRET='' if lab_only else str(self.run_dir / 'secret'))
+		subprocess.run([QEMU_ENV / 'mkinitramfs.sh', self.arch, str(self.kdir), str(vm), str(out)],
+			       env=env, check=True)
+
+	def build_and_boot(self, builds: LabBuild) -> tuple[Optional[Problem], Optional[subprocess.Popen]]:
+		"""Build, and boot the VM: (None, the running VM) or (the problem, None).
+
+		The suite and user programs are built from lab files only, once
+		(then reused), so the VM boots with them first and the student's
+		module follows over the VM's second serial port once it has
+		compiled and passed the deny list: the boot (about a second under
+		TCG) then hides most of the module build."""
+		try:
+			problem = builds.build_suite()
+		except build.Missing as e:
+			raise EnvironmentFailure(str(e)) from e
+		if problem:
+			return problem, None
+		vm = self.stage('vm', builds.suite.kos(), builds.suite.executables(), 'receive\n' + builds.steps())
+		self.mkinitramfs(vm, self.run_dir / 'initrd.cpio')
+		with tempfile.TemporaryDirectory(prefix='kmemlab-') as tmp:
+			sock_path = f'{tmp}/lab.sock'
+			proc = self.boot(self.run_dir / 'initrd.cpio', sock_path)
+			# Connected before the guest asks: QEMU drops what a guest
+			# writes to a socket port with nobody on the other end.
+			sock = connect(proc, sock_path)
+			try:
+				problem = builds.build_student()
+			except build.Missing as e:
+				stop(proc)
+				raise EnvironmentFailure(str(e)) from e
+			except BaseException:
+				stop(proc)
+				raise
+			if problem:
+				stop(proc)
+				return problem, None
+			late = self.stage('vm-late', builds.student.kos(), [])
+			self.mkinitramfs(late, self.bdir / 'late.cpio', lab_only=True)
+			if sock:
+				data = (self.bdir / 'late.cpio').read_bytes()
+				self.sent_at = time.monotonic()
+				if not send_when_asked(proc, sock, data, self.rubric.timeout):
+					self.timed_out = True
+		return None, proc
+
+	def run(self, builds: LabBuild) -> Union[Problem, list[boots.Boot]]:
+		"""Build, boot, wait, read; after a crash or hang in a test, go on
+		in fresh VMs (grader/boots.py). The problem that kept the lab from
+		running, or every VM's Boot (plan, exit status, parsed run, logs)
+		in order. Needs start_run() first; each fresh VM gets a run dir
+		and secret of its own, and the first VM's secret is restored."""
+		problem, proc = self.build_and_boot(builds)
+		if problem:
+			return problem
+		start = self.sent_at or time.monotonic()
+		status = proc.wait()
+		if self.timed_out:
+			status = score.TIMEOUT_STATUS
+		steps = builds.steps()
+		modules = [k.stem for k in builds.suite.kos()]
+		chains = builds.chains()
+		plan = boots.first_plan(steps, list(self.rubric.points))
+		vms = [self.read_boot(plan, status, time.monotonic() - start, modules, chains)]
+		first_secret = self.secret
+		while boots.go_on(vms, self.rubric.timeout):
+			plan = boots.next_plan(steps, plan, vms[-1].run, vms[-1].crash,
+					       builds.suite.modules, self.test_glob)
+			self.end_run()
+			self.start_run()
+			vm = self.stage('vm-resume', builds.suite.kos() + builds.student.kos(),
+					builds.suite.executables(), plan.text)
+			vms.append(self.resume_boot(vm, plan, modules, chains))
+		self.secret = first_secret	# the first VM's, with its logs (result.serial)
+		return vms
+
+	def read_boot(self, plan: boots.Plan, status: int, seconds: float, modules: list[str],
+		      chains: dict[str, set[str]]) -> boots.Boot:
+		"""Read what one VM left (the run dir's channel, the console log):
+		its Boot, with the parsed run and, unless its results are void,
+		the test it crashed in (boots.crash). modules: the lab's suite
+		modules; chains: LabBuild.chains()."""
+		log = self.bdir / 'serial.log'
+		read = lambda p: p.read_text(errors='replace') if p.exists() else ''  # noqa: E731
+		serial, qemu = read(log), read(Path(f'{log}.qemu'))
+		self.channel = read(self.run_dir / 'results.log')
+		if status not in (0, score.TIMEOUT_STATUS) and not serial:
+			raise EnvironmentFailure(f'QEMU failed to start (exit status {status}): {qemu.strip()[:300]}')
+		if not self.channel.strip() and 'kmemlab: step 1 begin' in serial:
+			# /init writes the channel before it loads anything: the port
+			# itself failed (no ttyS2 in the guest, QEMU could not write).
+			raise EnvironmentFailure('the VM ran but its results channel (ttyS2) stayed empty')
+		run = vmlog.parse(serial, qemu, self.channel, self.secret, suite_modules=modules)
+		boot = boots.Boot(plan, run, status, seconds, serial=serial, channel=self.channel, qemu=qemu,
+				  secret=self.secret)
+		if not score.forged_reasons(self.rubric, run):
+			boot.crash = boots.crash(plan, run, status, modules, chains)
+		return boot
+
+	def resume_boot(self, vm: Path, plan: boots.Plan, modules: list[str],
+			chains: dict[str, set[str]]) -> boots.Boot:
+		"""A fresh VM that goes on after a crash: vm is its staged /lab
+		(every module and program, no "receive", plan's steps); the lab's
+		time limit."""
+		self.mkinitramfs(vm, self.run_dir / 'initrd.cpio')
+		env = self.vm_env(self.rubric.timeout)
+		start = time.monotonic()
+		status = subprocess.run([QEMU_ENV / 'run-vm.sh', self.arch, str(self.kdir), str(self.run_dir / 'initrd.cpio'),
+					 str(self.bdir / 'serial.log')], env=env, check=False).returncode
+		return self.read_boot(plan, status, time.monotonic() - start, modules, chains)
+
+
+def stop(proc: subprocess.Popen) -> None:
+	"""End a VM started by LabVM.boot, QEMU and all."""
+	try:
+		os.killpg(proc.pid, signal.SIGKILL)
+	except ProcessLookupError:
+		pass
+	proc.wait()
+
+
+def connect(proc: subprocess.Popen, path: str) -> Optional[socket.socket]:
+	"""Connect to the VM's second serial port as soon as QEMU offers it."""
+	sock = socket.socket(socket.AF_UNIX)
+	while proc.poll() is None:
+		try:
+			sock.connect(path)
+			return sock
+		except OSError:
+			time.sleep(0.01)
+	sock.close()
+	return None
+
+
+def send_when_asked(proc: subprocess.Popen, sock: socket.socket, data: bytes, seconds: int) -> bool:
+	"""Give the VM's "receive" step its archive: wait for the guest's "R",
+	then send "<size>\\n" and the bytes, and give the VM `seconds` from
+	then on to finish. False when it did not: the VM is stopped (a time-out).
+	If the VM ends first (it crashed while booting) the socket closes,
+	nothing is sent, and the console log says why."""
+	with sock:
+		try:
+			if sock.recv(1) == b'R':
+				sock.sendall(b'%d\n' % len(data) + data)
+				# Hold the connection until QEMU has passed it all on.
+				proc.wait(timeout=seconds)
+		except subprocess.TimeoutExpired:
+			stop(proc)
+			return False
+		except OSError:
+			pass
+	return True

@@ -14,12 +14,14 @@
 #include <linux/gfp.h>
 #include <linux/io.h>
 #include <linux/mm.h>
+#include <linux/mman.h>
 #include <linux/pfn.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
+#include <trace/events/kmem.h>
 
 #include "kmemlab_alloc.h"
 
@@ -333,6 +335,26 @@ static void kind_of_agrees_with_kvmalloc(struct kunit *test)
 			    size, kind_name(want), kind_name(got));
 }
 
+/*
+ * A user address and NULL: the kernel says neither is in the vmalloc area
+ * (is_vmalloc_addr()) nor in the linear map (virt_addr_valid()), so there
+ * is no struct page or folio to look at for them.
+ */
+static void kind_of_unknown_outside_linear_map(struct kunit *test)
+{
+	unsigned long uaddr;
+
+	uaddr = kunit_vm_mmap(test, NULL, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
+			      MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_FALSE_MSG(test, !uaddr || IS_ERR_VALUE(uaddr), "kunit_vm_mmap() failed");
+	KUNIT_ASSERT_FALSE(test, is_vmalloc_addr((void *)uaddr) || virt_addr_valid(uaddr));
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_kind_of((void *)uaddr), KMEMLAB_UNKNOWN,
+			    "%#lx is a user address, outside the linear map: it has no folio to look at",
+			    uaddr);
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_kind_of(NULL), KMEMLAB_UNKNOWN,
+			    "NULL is outside the linear map: it has no folio to look at");
+}
+
 static const size_t kmalloc_fit_sizes[] = {
 	100, 3 * PAGE_SIZE, 64 * PAGE_SIZE,
 };
@@ -422,6 +444,61 @@ static void alloc_falls_back_when_kmalloc_fails(struct kunit *test)
 			      "kmalloc() failed, so the buffer should come from vmalloc()");
 	memset(buf, 0x5a, size);	/* all of it is there (KASAN watches) */
 	kvfree(buf);
+}
+
+/* What the kmalloc tracepoint saw of one request size made by one task. */
+struct kmalloc_seen {
+	struct task_struct *task;
+	size_t size;
+	unsigned int calls;
+	gfp_t missing;		/* flags some call lacked, of those wanted */
+};
+
+#define KMALLOC_WANT	(GFP_KERNEL | __GFP_NOWARN)
+
+static void note_kmalloc(void *data, unsigned long call_site, const void *ptr,
+			 size_t bytes_req, size_t bytes_alloc, gfp_t gfp_flags, int node)
+{
+	struct kmalloc_seen *seen = data;
+
+	if (current != seen->task || bytes_req != seen->size)
+		return;
+	seen->calls++;
+	seen->missing |= KMALLOC_WANT & ~gfp_flags;
+}
+
+/*
+ * The GFP flags of kmemlab_alloc()'s kmalloc(), as the kernel's kmalloc
+ * tracepoint (include/trace/events/kmem.h) reports them: the caller may
+ * sleep, so the allocator may reclaim (GFP_KERNEL, not GFP_ATOMIC, which
+ * eats the reserves kept for atomic callers), and a failure is handled
+ * by the fallback, so it must not warn (__GFP_NOWARN). Tracepoints exist
+ * on the graded kernel only.
+ */
+static void alloc_kmalloc_may_reclaim_quietly(struct kunit *test)
+{
+	size_t size = *(const size_t *)test->param_value;
+	struct kmalloc_seen seen = { .task = current, .size = size };
+	void *buf;
+	int ret;
+
+	if (!IS_ENABLED(CONFIG_TRACEPOINTS))
+		kunit_skip(test, "this kernel has no tracepoints (the graded kernel has)");
+	ret = register_trace_kmalloc(note_kmalloc, &seen);
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "registering a kmalloc probe failed with %d", ret);
+	buf = kmemlab_alloc(size);
+	unregister_trace_kmalloc(note_kmalloc, &seen);
+	tracepoint_synchronize_unregister();
+	kvfree(buf);
+
+	KUNIT_ASSERT_GT_MSG(test, seen.calls, 0U,
+			    "kmemlab_alloc(%zu) made no kmalloc() of %zu bytes", size, size);
+	KUNIT_EXPECT_FALSE_MSG(test, seen.missing & __GFP_DIRECT_RECLAIM,
+			       "kmalloc(%zu) was asked not to reclaim (%pGg missing): the caller may sleep, use GFP_KERNEL and leave GFP_ATOMIC to atomic context",
+			       size, &seen.missing);
+	KUNIT_EXPECT_FALSE_MSG(test, seen.missing & __GFP_NOWARN,
+			       "kmalloc(%zu) would warn when it fails, but vmalloc() takes over then: add __GFP_NOWARN",
+			       size);
 }
 
 static DEFINE_SPINLOCK(atomic_lock);
@@ -598,10 +675,12 @@ static struct kunit_case kmemlab_alloc_test_cases[] = {
 	KUNIT_CASE_PARAM(size_class_matches_kmalloc_roundup, request_sizes_gen_params),
 	KUNIT_CASE(size_class_zero_beyond_kmalloc_max),
 	KUNIT_CASE_PARAM(kind_of_agrees_with_kvmalloc, kvmalloc_sizes_gen_params),
+	KUNIT_CASE(kind_of_unknown_outside_linear_map),
 	KUNIT_CASE_PARAM(alloc_prefers_kmalloc, kmalloc_fit_sizes_gen_params),
 	KUNIT_CASE(alloc_kmalloc_max_as_kernel_says),
 	KUNIT_CASE(alloc_beyond_kmalloc_max_uses_vmalloc),
 	KUNIT_CASE_PARAM(alloc_falls_back_when_kmalloc_fails, fallback_sizes_gen_params),
+	KUNIT_CASE_PARAM(alloc_kmalloc_may_reclaim_quietly, fallback_sizes_gen_params),
 	KUNIT_CASE(alloc_atomic_under_spinlock),
 	KUNIT_CASE_PARAM(snapshot_copies_source, snapshot_sizes_gen_params),
 	KUNIT_CASE(snapshot_enomem_when_memory_runs_out),

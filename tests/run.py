@@ -11,7 +11,11 @@
 4. Every typical mistake listed in kunit/NN-name/mutants.toml, applied to a
    copy of the solution, loses points in the cases it names: on the arches
    its `arches` lists, else on the lab's default arch (make mutants ARCH=..
-   runs every mistake on the arch asked for).
+   runs every mistake on the arch asked for); one with `run = "NAME"` only
+   in the rubric's [runs.NAME] run.
+4b. Each run a rubric names ([runs.NAME], labs 07 and 08: iommu) on its own
+   kernel: the solution earns full marks, the rubric lists the cases in
+   order, the skeleton scores below full marks.
 5. make grade-class on a small class with bad entries (tests/classgrade.py);
    make dist's student edition holds no answer and grades a skeleton
    (tests/dist.py); make autograder's Gradescope bundle grades a solution,
@@ -166,14 +170,14 @@ def reported_order(result: score.LabResult) -> list[str]:
 
 
 def grade_lab(lab_dir: Path, src: str, arch: str, flavour: str, kdir: Path,
-	      timeout: int = 0) -> tuple[grade.Lab, score.LabResult]:
-	lab = grade.Lab(lab_dir, src, arch, flavour, kdir)
+	      timeout: int = 0, run: str = '') -> tuple[grade.Lab, score.LabResult]:
+	lab = grade.Lab(lab_dir, src, arch, flavour, kdir, run)
 	if timeout:
 		lab.rubric.timeout = timeout
 	deductions = score.load_deductions(ROOT / 'grader' / 'deductions.toml')
 	result = lab.grade(deductions)
 	if not result.full_marks:	# one folder per submission: jobs run side by side
-		grade.save_transcript(ROOT / 'results' / 'test' / Path(src).name, lab, result)
+		grade.save_transcript(ROOT / 'results' / 'test' / (Path(src).name + (f'-{run}' if run else '')), lab, result)
 	return lab, result
 
 
@@ -187,7 +191,8 @@ def summary(r: score.LabResult) -> str:
 def cost(lab_dir: Path, flavour: str) -> float:
 	"""A rough estimate of one graded run, in seconds (for the job order)."""
 	timeout = score.load_rubric(lab_dir / 'rubric.toml').timeout
-	return (40 if flavour == 'debug' else 8) + timeout / (3 if flavour == 'debug' else 20)
+	debug = flavour in score.DEBUG_FLAVOURS
+	return (40 if debug else 8) + timeout / (3 if debug else 20)
 
 
 def lab_jobs(lab_dir: Path, arch: str, flavour: str, kdirs, mutants: bool) -> list[pool.Job]:
@@ -200,9 +205,27 @@ def lab_jobs(lab_dir: Path, arch: str, flavour: str, kdirs, mutants: bool) -> li
 	return jobs + (mutant_jobs(lab_dir, arch, kdirs, default_arch_only=True) if mutants else [])
 
 
-def solution_test(record, lab_dir: Path, arch: str, flavour: str, kdirs) -> None:
-	name = f'{lab_dir.name} ({arch}, {flavour})'
-	lab, sol = grade_lab(lab_dir, 'solutions', arch, flavour, kdirs(flavour))
+def run_jobs(lab_dir: Path, run: score.LabRun, kdirs, solution: bool = True) -> list[pool.Job]:
+	"""A rubric's [runs.NAME] on its own kernel: the solution and the
+	skeleton (unless not solution), and the typical mistakes that name the
+	run."""
+	name = f'{lab_dir.name} ({run.name} run)'
+	jobs = [job(f'{name}: solution', cost(lab_dir, run.flavour), solution_test, lab_dir, run.arch,
+		    run.flavour, kdirs, run.name),
+		job(f'{name}: skeleton', cost(lab_dir, run.flavour), skeleton_test, lab_dir, run.arch,
+		    kdirs, run)] if solution else []
+	spec = ROOT / 'kunit' / lab_dir.name / 'mutants.toml'
+	for m in tomllib.loads(spec.read_text()).get('mutant', []) if spec.is_file() else []:
+		if m.get('run') == run.name:
+			mname = f'{name} mistake "{m["name"]}"'
+			jobs.append(job(mname, cost(lab_dir, run.flavour), mutant_test, mname, m, lab_dir,
+					run.arch, kdirs))
+	return jobs
+
+
+def solution_test(record, lab_dir: Path, arch: str, flavour: str, kdirs, run: str = '') -> None:
+	name = f'{lab_dir.name} ({run} run)' if run else f'{lab_dir.name} ({arch}, {flavour})'
+	lab, sol = grade_lab(lab_dir, 'solutions', arch, flavour, kdirs(flavour), run=run)
 	record(sol.full_marks, f'{name}: solution earns full marks', summary(sol))
 	reported = reported_order(sol)
 	rubric = list(lab.rubric.points)
@@ -210,11 +233,14 @@ def solution_test(record, lab_dir: Path, arch: str, flavour: str, kdirs) -> None
 	       f'suite reported {reported}, rubric has {rubric}')
 
 
-def skeleton_test(record, lab_dir: Path, arch: str, kdirs) -> None:
-	"""The skeleton on the fast kernel: it only has to build, load and fail."""
-	_, skel = grade_lab(lab_dir, 'skel', arch, 'fast', kdirs('fast'))
+def skeleton_test(record, lab_dir: Path, arch: str, kdirs, run: score.LabRun = None) -> None:
+	"""The skeleton on the fast kernel (or a rubric run's own): it only
+	has to build, load and fail."""
+	flavour = run.flavour if run else 'fast'
+	_, skel = grade_lab(lab_dir, 'skel', arch, flavour, kdirs(flavour), run=run.name if run else '')
+	where = f'{run.name} run' if run else f'{arch}, fast'
 	record(skel.outcome is not Outcome.NOT_BUILT and skel.points < skel.max_points,
-	       f'{lab_dir.name} ({arch}, fast): skeleton builds and scores below full marks', summary(skel))
+	       f'{lab_dir.name} ({where}): skeleton builds and scores below full marks', summary(skel))
 
 
 def mutant_jobs(lab_dir: Path, arch: str, kdirs, default_arch_only: bool = False) -> list[pool.Job]:
@@ -228,7 +254,7 @@ def mutant_jobs(lab_dir: Path, arch: str, kdirs, default_arch_only: bool = False
 	jobs = []
 	for m in tomllib.loads(spec.read_text()).get('mutant', []):
 		flavour = m.get('flavour', 'fast')
-		if arch not in m.get('arches', [default] if default_arch_only else [arch]):
+		if m.get('run') or arch not in m.get('arches', [default] if default_arch_only else [arch]):
 			continue
 		name = f'{lab_dir.name} ({arch}, {flavour}) mistake "{m["name"]}"'
 		jobs.append(job(name, cost(lab_dir, flavour), mutant_test, name, m, lab_dir, arch, kdirs))
@@ -236,7 +262,8 @@ def mutant_jobs(lab_dir: Path, arch: str, kdirs, default_arch_only: bool = False
 
 
 def mutant_test(record, name: str, m: dict, lab_dir: Path, arch: str, kdirs) -> None:
-	flavour = m.get('flavour', 'fast')
+	run = m.get('run', '')
+	flavour = score.load_rubric(lab_dir / 'rubric.toml').runs[run].flavour if run else m.get('flavour', 'fast')
 	with tempfile.TemporaryDirectory(prefix='kmemlab-mutant-') as tmp:
 		src = Path(tmp) / Path(tmp).name	# a build/ folder of its own
 		shutil.copytree(ROOT / 'solutions' / lab_dir.name, src / lab_dir.name)
@@ -249,7 +276,7 @@ def mutant_test(record, name: str, m: dict, lab_dir: Path, arch: str, kdirs) -> 
 		for old, new in m.get('also', []):
 			text = text.replace(old, new, 1)
 		target.write_text(text)
-		lab, r = grade_lab(lab_dir, str(src), arch, flavour, kdirs(flavour))
+		lab, r = grade_lab(lab_dir, str(src), arch, flavour, kdirs(flavour), run=run)
 	lost = {t.key for t in r.tests if t.outcome.failed} | {f'deduction.{d.kind}' for d in r.deductions}
 	want = set(m.get('fails', [])) | {f'deduction.{k}' for k in m.get('deducts', [])}
 	caught = want <= lost and r.points < r.max_points
@@ -346,8 +373,14 @@ def main() -> int:
 		# Every kernel this run needs, found (or built, one at a time)
 		# before any job starts.
 		kernels = {}
+		# The runs rubrics name on this arch, on their own kernels
+		# (make test, make mutants; not --quick).
+		runs = [(l, r) for l in labs for r in score.load_rubric(l / 'rubric.toml').runs.values()
+			if r.arch == arch and not (args.quick or args.integrity)]
 		try:
 			for fl in ('fast',) if args.quick or args.integrity else ('fast', 'debug'):
+				kernels[fl] = grade.kernel_dir(arch, fl)
+			for fl in sorted({r.flavour for _, r in runs} - set(kernels)):
 				kernels[fl] = grade.kernel_dir(arch, fl)
 		except grade.EnvironmentFailure as e:
 			record(False, f'{arch} lab kernel', str(e))
@@ -378,6 +411,8 @@ def main() -> int:
 				jobs += mutant_jobs(lab_dir, arch, kdir)
 			else:
 				jobs += lab_jobs(lab_dir, arch, flavour, kdir, mutants=not args.quick)
+		for lab_dir, run in runs:
+			jobs += run_jobs(lab_dir, run, kdir, solution=not args.mutants)
 	print(f'     {len(jobs)} VM jobs, {args.jobs} at once')
 	sys.stdout.flush()
 	pool.run(jobs, args.jobs, job_done)

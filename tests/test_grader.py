@@ -967,6 +967,55 @@ class HiddenTest(unittest.TestCase):
 		self.assertIn(f'/{visible} in the visible tests; 1 more shown once grades are published', data['output'])
 
 
+class RunsTest(unittest.TestCase):
+	"""A rubric's [runs.NAME] tables: read and checked; a run's rubric, and
+	its rows named apart in results.json."""
+
+	TOML = ('title = "t"\narches = ["x86_64", "i386"]\nmemory = "1G"\nappend = { x86_64 = "swiotlb=force" }\n'
+		'[student]\nsources = ["kmemlab_hello.c"]\n[points]\n"kmemlab_x.a" = 1\n')
+
+	def rubric(self, runs: str) -> score.Rubric:
+		with tempfile.TemporaryDirectory() as tmp:
+			path = Path(tmp) / '07-pci-dma' / 'rubric.toml'
+			path.parent.mkdir()
+			path.write_text(self.TOML + runs)
+			return score.load_rubric(path)
+
+	def test_run_is_read_and_replaces_machine_settings(self):
+		r = self.rubric('[runs.iommu]\narch = "x86_64"\nflavour = "iommu"\nmemory = "2G"\n')
+		self.assertEqual(list(r.runs), ['iommu'])
+		run = r.for_run('iommu')
+		self.assertEqual((run.arches, run.memory, run.append, run.points),
+				 (['x86_64'], '2G', {'x86_64': ''}, r.points))
+		self.assertEqual((r.arches, r.memory), (['x86_64', 'i386'], '1G'))	# the lab's own, unchanged
+		self.assertEqual(self.rubric('[runs.big]\narch = "i386"\nflavour = "debug"\n').for_run('big').memory, '1G')
+		self.assertEqual(self.rubric('').runs, {})
+
+	def test_bad_runs_are_refused(self):
+		bad = {
+			'no flavour': 'arch = "x86_64"',
+			'the fast flavour': 'arch = "x86_64"\nflavour = "fast"',
+			'an arch the lab does not run on': 'arch = "arm64"\nflavour = "debug"',
+			'iommu on i386': 'arch = "i386"\nflavour = "iommu"',
+			'an unknown key': 'arch = "x86_64"\nflavour = "iommu"\ntimeout = 5',
+		}
+		for what, table in bad.items():
+			with self.subTest(what):
+				with self.assertRaisesRegex(score.RubricError, r'\[runs\.'):
+					self.rubric(f'[runs.iommu]\n{table}\n')
+
+	def test_run_rows_are_named_apart(self):
+		rubric = self.rubric('[runs.iommu]\narch = "x86_64"\nflavour = "iommu"\n')
+		rows = [score.LabResult('07-pci-dma', 'x86_64', 'debug', score.unrun(rubric, Problem(Outcome.NO_SUBMISSION, 'x'))),
+			score.LabResult('07-pci-dma', 'x86_64', 'iommu', score.unrun(rubric, Problem(Outcome.NO_SUBMISSION, 'x')),
+					run='iommu')]
+		with tempfile.TemporaryDirectory() as tmp:
+			report.write_gradescope(rows, Path(tmp) / 'results.json')
+			names = [t['name'] for t in json.loads((Path(tmp) / 'results.json').read_text())['tests']]
+		self.assertEqual(names, ['07-pci-dma (x86_64): kmemlab_x.a', '07-pci-dma (iommu): kmemlab_x.a'])
+		self.assertEqual(report.lab_header(rows[1]), '07-pci-dma (iommu run: x86_64, iommu kernel)')
+
+
 @unittest.skipIf(integrity is None, NO_SOLUTIONS)
 class HostileTest(unittest.TestCase):
 	def test_every_hostile_submission_applies(self):

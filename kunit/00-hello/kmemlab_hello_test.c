@@ -4,6 +4,7 @@
  * loads kmemlab_hello with greeting=penguin before this suite.
  */
 #include <kunit/test.h>
+#include <linux/kmsg_dump.h>
 #include <linux/minmax.h>
 #include <linux/string.h>
 
@@ -15,6 +16,33 @@ static void hello_init_ran_once(struct kunit *test)
 {
 	KUNIT_EXPECT_EQ_MSG(test, kmemlab_hello_init_calls(), 1,
 			    "module init should run exactly once when the module is loaded");
+}
+
+/*
+ * Module init returns 0 or a negative errno. The kernel loads a module
+ * whose init returned a positive number anyway, and only says so in its
+ * log (do_init_module() in kernel/module/main.c): read the log back.
+ */
+static void hello_init_returns_zero(struct kunit *test)
+{
+	static const char warning[] = "'kmemlab_hello'->init suspiciously returned";
+	struct kmsg_dump_iter iter;
+	size_t len, lines = 0;
+	bool found = false;
+	char *line;
+
+	line = kunit_kzalloc(test, 1024, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, line);
+	kmsg_dump_rewind(&iter);
+	while (!found && kmsg_dump_get_line(&iter, false, line, 1023, &len)) {
+		line[len] = '\0';
+		found = strstr(line, warning);
+		lines++;
+	}
+	KUNIT_ASSERT_GT_MSG(test, lines, 0, "the kernel log could not be read");
+	KUNIT_EXPECT_FALSE_MSG(test, found,
+			       "the kernel logged \"%s\": init returns 0 for success, a negative errno for failure",
+			       line);
 }
 
 static void hello_greet_uses_parameter(struct kunit *test)
@@ -73,6 +101,7 @@ static void hello_greet_rejects_empty_buffer(struct kunit *test)
 
 static struct kunit_case kmemlab_hello_test_cases[] = {
 	KUNIT_CASE(hello_init_ran_once),
+	KUNIT_CASE(hello_init_returns_zero),
 	KUNIT_CASE(hello_greet_uses_parameter),
 	KUNIT_CASE(hello_greet_returns_length),
 	KUNIT_CASE_PARAM(hello_greet_truncates_to_buffer, greet_sizes_gen_params),

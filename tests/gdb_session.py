@@ -329,12 +329,9 @@ def run(record) -> None:
 
 
 if __name__ == '__main__':
-	failures = []
+	import sys
 
-	def show(ok: bool, name: str, why: str = '') -> None:
-		print(f'{"PASS" if ok else "FAIL"} {name}' + ('' if ok else f': {why}'), flush=True)
-		if not ok:
-			failures.append(name)
+	sys.path.insert(0, str(Path(__file__).resolve().parent))
+	import standalone
 
-	run(show)
-	sys.exit(1 if failures else 0)
+	sys.exit(standalone.main(run))

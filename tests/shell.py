@@ -215,12 +215,7 @@ def run(record) -> None:
 if __name__ == '__main__':
 	import sys
 
-	failures = []
+	sys.path.insert(0, str(Path(__file__).resolve().parent))
+	import standalone
 
-	def show(ok: bool, name: str, why: str = '') -> None:
-		print(f'{"PASS" if ok else "FAIL"} {name}' + ('' if ok else f': {why}'))
-		if not ok:
-			failures.append(name)
-
-	run(show)
-	sys.exit(1 if failures else 0)
+	sys.exit(standalone.main(run))

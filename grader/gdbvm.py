@@ -60,7 +60,7 @@ import time
 from pathlib import Path
 
 import grade
-import sandbox
+import shell
 
 ROOT = grade.ROOT
 FLAVOUR = 'gdb'
@@ -234,32 +234,16 @@ def main() -> int:
 	ap.add_argument('--gdb', default='gdb', help='the gdb to run (default: gdb on the PATH)')
 	args = ap.parse_args()
 
-	picked = grade.one_lab(args.lab, args.arch, args.src)	# exits 2 for an unknown lab
-	if isinstance(picked, str):
-		say(picked)
-		return 2
-	lab_dir, rubric, arch = picked
 	if not args.server and not shutil.which(args.gdb):
 		say(f'{args.gdb} not found: run "make deps" as root, or: apt-get install gdb')
 		return 3
-	why = sandbox.probe()
-	if why:
-		say(why)
-		return 3
-	try:
-		kdir = grade.kernel_dir(arch, FLAVOUR)
-		if not (kdir / 'vmlinux-gdb.py').exists():
-			say(f'the gdb kernel in {kdir} has no vmlinux-gdb.py (CONFIG_GDB_SCRIPTS)')
-			return 3
-		lab = grade.Lab(lab_dir, args.src, arch, FLAVOUR, kdir)
-		return session(lab, args.server, args.limit, args.gdb)
-	except grade.EnvironmentFailure as e:
-		say(str(e))
-		return 3
-	except (subprocess.CalledProcessError, OSError) as e:
-		say(f'the VM tools failed: {e}')
-		return 3
 
+	def ready(kdir: Path) -> str:
+		if not (kdir / 'vmlinux-gdb.py').exists():
+			return f'the gdb kernel in {kdir} has no vmlinux-gdb.py (CONFIG_GDB_SCRIPTS)'
+		return ''
+	return shell.start(args.lab, args.arch, args.src, FLAVOUR, say,
+			   lambda lab: session(lab, args.server, args.limit, args.gdb), ready)
 
 if __name__ == '__main__':
 	sys.exit(main())

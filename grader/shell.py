@@ -127,26 +127,38 @@ def main() -> int:
 	ap.add_argument('--no-load', action='store_true', help="do not insmod the student's module")
 	args = ap.parse_args()
 
-	picked = grade.one_lab(args.lab, args.arch, args.src)	# exits 2 for an unknown lab
+	return start(args.lab, args.arch, args.src, args.flavour, say,
+		     lambda lab: run_shell(lab, not args.no_load))
+
+
+def start(lab_arg: str, arch: str | None, src: str, flavour: str, say, go, ready=None) -> int:
+	"""What make shell and make gdb (grader/gdbvm.py) do before their VM:
+	pick the lab (exit status 2 and one line for one that does not
+	exist), check the sandbox and the lab kernel (3 and one line when
+	missing; ready(kdir) may name what the kernel lacks), then return
+	go(lab)'s exit status, 3 with one line if the VM tools fail."""
+	picked = grade.one_lab(lab_arg, arch, src)
 	if isinstance(picked, str):
 		say(picked)
 		return 2
-	lab_dir, rubric, arch = picked
+	lab_dir, _, arch = picked
 	why = sandbox.probe()
 	if why:
 		say(why)
 		return 3
 	try:
-		kdir = grade.kernel_dir(arch, args.flavour)
-		lab = grade.Lab(lab_dir, args.src, arch, args.flavour, kdir)
-		return run_shell(lab, not args.no_load)
+		kdir = grade.kernel_dir(arch, flavour)
+		why = ready(kdir) if ready else ''
+		if why:
+			say(why)
+			return 3
+		return go(grade.Lab(lab_dir, src, arch, flavour, kdir))
 	except grade.EnvironmentFailure as e:
 		say(str(e))
 		return 3
 	except (subprocess.CalledProcessError, OSError) as e:
 		say(f'the VM tools failed: {e}')
 		return 3
-
 
 if __name__ == '__main__':
 	sys.exit(main())

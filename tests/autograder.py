@@ -330,7 +330,8 @@ def cases(record, tmp: Path) -> None:
 		if full:
 			ok = got == most > 0 and passed
 		else:
-			ok = got < most and not passed and 'did not build' not in data.get('output', '')
+			built = all(t.get('extra_data', {}).get('outcome') != 'not-built' for t in data.get('tests', []))
+			ok = got < most and not passed and built
 		record(ok and says in data.get('output', ''),
 		       f'autograder: {name}: ' + ('full marks' if full else 'below full marks, graded'),
 		       f'score {got}/{most}; output: {data.get("output", "")[:600]}')
@@ -339,7 +340,8 @@ def cases(record, tmp: Path) -> None:
 	rc, data, out, seconds = tree.grade()
 	checked(record, 'autograder: a module that does not compile', rc, data, out, seconds)
 	said = (data or {}).get('output', '')
-	record(data is not None and data.get('score') == 0 and 'module did not build' in said
+	outcomes = {t.get('extra_data', {}).get('outcome') for t in (data or {}).get('tests', [])}
+	record(data is not None and data.get('score') == 0 and outcomes == {'not-built'} and 'module did not build' in said
 	       and 'The compiler said:' in said and f'{LAB}/{SOURCE}:' in said and 'error:' in said,
 	       'autograder: a module that does not compile: 0, and the top-level output shows the '
 	       'compiler\'s error in the student\'s file', said[:800])

@@ -100,7 +100,7 @@ def problems(case: dict, result: score.LabResult, transcript: str) -> list[str]:
 	merits = case.get('also_fails', [])
 	chained = case.get('lost', [])
 	lost = [f'{k.key} ({k.reason})' for k in result.tests
-		if k.key not in xs and k.points < k.max_points and k.key not in merits + chained]
+		if k.key not in xs and k.outcome.failed and k.key not in merits + chained]
 	if lost:
 		out.append(f'other tests lost points: {"; ".join(lost)}')
 	kept = [k.key for k in result.tests if k.key in merits and not k.outcome.failed]

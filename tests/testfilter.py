@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,8 +59,10 @@ def selected(record, src: Path, tmp: Path, arch: str) -> None:
 	want = ['kmemlab_hello.hello_greet_uses_parameter', 'kmemlab_hello.hello_greet_returns_length',
 		'kmemlab_hello.hello_greet_truncates_to_buffer', 'kmemlab_hello.hello_greet_rejects_empty_buffer']
 	lines = p.stdout.splitlines()
+	# Every other test of the rubric is left out, however many the lab has.
+	others = len(tomllib.loads((ROOT / 'labs' / LAB / 'rubric.toml').read_text())['points']) - len(want)
 	ok = p.returncode == 0 and tested(p.stdout) == want and \
-		f'  left out by TEST={GREET}: 5 tests' in lines and '  Score: 6/6' in lines
+		f'  left out by TEST={GREET}: {others} tests' in lines and '  Score: 6/6' in lines
 	record(ok, name, f'exit {p.returncode}: {p.stdout.strip()[-800:]} {p.stderr.strip()[-300:]}')
 	data = json.loads((tmp / arch / 'results.json').read_text()) if (tmp / arch / 'results.json').exists() else {}
 	record(data.get('score') == 6 and len(data.get('tests', [])) == 4,

@@ -16,6 +16,8 @@
 #include <linux/percpu.h>
 #include <linux/sched.h>
 #include <linux/string.h>
+#include <linux/tracepoint.h>
+#include <linux/vmalloc.h>
 #include <linux/vmstat.h>
 
 #include "kmemlab_pages.h"
@@ -152,6 +154,98 @@ static void buf_alloc_naturally_aligned(struct kunit *test)
 	KUNIT_EXPECT_EQ_MSG(test, page_ref_count(virt_to_page(buf)), 1,
 			    "a new block holds one reference, on its first page");
 	free_pages((unsigned long)buf, order);
+}
+
+/* The GFP flags one task's page allocations of one order lacked. */
+struct gfp_watch {
+	struct task_struct *task;
+	unsigned int order;
+	unsigned int calls;
+	gfp_t missing;		/* of GFP_KERNEL's */
+};
+
+#ifdef CONFIG_TRACEPOINTS
+static void note_page_alloc(void *data, struct page *page, unsigned int order,
+			    gfp_t gfp_flags, int migratetype)
+{
+	struct gfp_watch *w = data;
+
+	if (in_task() && current == w->task && order == w->order) {
+		w->calls++;
+		w->missing |= GFP_KERNEL & ~gfp_flags;
+	}
+}
+
+static void find_page_alloc(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "mm_page_alloc"))
+		*(struct tracepoint **)priv = tp;
+}
+
+/*
+ * The kernel's kmem:mm_page_alloc tracepoint reports the flags of every
+ * page allocation; it is not exported, so it is found by name.
+ */
+static struct tracepoint *page_alloc_tp(void)
+{
+	struct tracepoint *tp = NULL;
+
+	for_each_kernel_tracepoint(find_page_alloc, &tp);
+	return tp;
+}
+
+static int gfp_watch_start(struct gfp_watch *w, unsigned int order)
+{
+	struct tracepoint *tp = page_alloc_tp();
+
+	w->task = current;
+	w->order = order;
+	return tp ? tracepoint_probe_register(tp, note_page_alloc, w) : -ENOENT;
+}
+
+static void gfp_watch_stop(struct gfp_watch *w)
+{
+	tracepoint_probe_unregister(page_alloc_tp(), note_page_alloc, w);
+	tracepoint_synchronize_unregister();
+}
+#else
+static int gfp_watch_start(struct gfp_watch *w, unsigned int order)
+{
+	return -EOPNOTSUPP;
+}
+
+static void gfp_watch_stop(struct gfp_watch *w)
+{
+}
+#endif
+
+/*
+ * Nothing keeps kmemlab_buf_alloc()'s caller from sleeping: the allocator
+ * may reclaim and write back to find a block (GFP_KERNEL). GFP_ATOMIC
+ * would eat the reserves kept for callers that cannot wait, and fail
+ * where waiting would have succeeded.
+ */
+static void buf_alloc_may_reclaim(struct kunit *test)
+{
+	size_t bytes = 5 * PAGE_SIZE;
+	struct gfp_watch w = { };
+	void *buf;
+	int ret;
+
+	ret = gfp_watch_start(&w, get_order(bytes));
+	if (ret)
+		kunit_skip(test, "no tracepoints here to see the flags (the graded kernel has them): error %d",
+			   ret);
+	buf = kmemlab_buf_alloc(bytes);
+	gfp_watch_stop(&w);
+	if (buf)
+		free_pages((unsigned long)buf, get_order(bytes));
+	KUNIT_ASSERT_GT_MSG(test, w.calls, 0U,
+			    "kmemlab_buf_alloc(%zu) allocated no block of order %d",
+			    bytes, get_order(bytes));
+	KUNIT_EXPECT_FALSE_MSG(test, w.missing,
+			       "the block was asked for without %pGg: the caller may sleep, use GFP_KERNEL",
+			       &w.missing);
 }
 
 static void buf_free_returns_every_page(struct kunit *test)
@@ -434,6 +528,107 @@ static void free_blocks_add_up_to_free_pages(struct kunit *test)
 }
 
 /*
+ * Which locks a call takes, as lockdep's own lock_acquire tracepoint
+ * (include/trace/events/lock.h) reports them: only on a kernel with
+ * lockdep, the graded one. The tracepoint is not exported, so it is found
+ * by name among the kernel's.
+ */
+struct lock_watch {
+	struct task_struct *task;
+	const void *lock;	/* the lockdep map of the lock to count */
+	unsigned int taken;	/* times this task took it */
+	unsigned int irqs_on;	/* of those, with interrupts enabled */
+};
+
+#if defined(CONFIG_LOCKDEP) && defined(CONFIG_DEBUG_LOCK_ALLOC)
+static void note_lock_acquire(void *data, struct lockdep_map *lock,
+			      unsigned int subclass, int trylock, int read,
+			      int check, struct lockdep_map *next_lock,
+			      unsigned long ip)
+{
+	struct lock_watch *w = data;
+
+	if (in_task() && current == w->task && lock == w->lock) {
+		w->taken++;
+		w->irqs_on += !irqs_disabled();
+	}
+}
+
+static void find_lock_acquire(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "lock_acquire"))
+		*(struct tracepoint **)priv = tp;
+}
+
+static struct tracepoint *lock_acquire_tp(void)
+{
+	struct tracepoint *tp = NULL;
+
+	for_each_kernel_tracepoint(find_lock_acquire, &tp);
+	return tp;
+}
+
+/* Count from now on how often this task takes @lock. */
+static int lock_watch_start(struct lock_watch *w, spinlock_t *lock)
+{
+	struct tracepoint *tp = lock_acquire_tp();
+
+	w->lock = &lock->dep_map;
+	w->task = current;
+	w->taken = 0;
+	w->irqs_on = 0;
+	return tp ? tracepoint_probe_register(tp, note_lock_acquire, w) : -ENOENT;
+}
+
+static void lock_watch_stop(struct lock_watch *w)
+{
+	tracepoint_probe_unregister(lock_acquire_tp(), note_lock_acquire, w);
+	tracepoint_synchronize_unregister();
+}
+#else
+static int lock_watch_start(struct lock_watch *w, spinlock_t *lock)
+{
+	return -EOPNOTSUPP;
+}
+
+static void lock_watch_stop(struct lock_watch *w)
+{
+}
+#endif
+
+/*
+ * The buddy allocator changes a zone's free lists, nr_free among them,
+ * with zone->lock held, and takes it from interrupts too: a reader takes
+ * it with interrupts off, or an interrupt that frees pages on this CPU
+ * spins forever on the lock its own CPU holds.
+ */
+static void free_blocks_reads_under_zone_lock(struct kunit *test)
+{
+	struct lock_watch w = { };
+	struct zone *zone = NULL, *z;
+	int nid, ret;
+
+	for_each_online_node(nid)
+		for (z = NODE_DATA(nid)->node_zones;
+		     z < NODE_DATA(nid)->node_zones + MAX_NR_ZONES; z++)
+			if (!zone && populated_zone(z))
+				zone = z;
+	KUNIT_ASSERT_NOT_NULL(test, zone);
+	ret = lock_watch_start(&w, &zone->lock);
+	if (ret)
+		kunit_skip(test, "no lockdep here to watch the locks (the graded kernel has it): error %d",
+			   ret);
+	kmemlab_free_blocks(0);
+	lock_watch_stop(&w);
+	KUNIT_EXPECT_GT_MSG(test, w.taken, 0U,
+			    "kmemlab_free_blocks() read nr_free of zone %s without taking its zone->lock",
+			    zone->name);
+	KUNIT_EXPECT_EQ_MSG(test, w.irqs_on, 0U,
+			    "zone->lock of zone %s was taken with interrupts on: spin_lock_irqsave()",
+			    zone->name);
+}
+
+/*
  * Enough rounds to span many clock ticks: under QEMU without a usable TSC
  * the clock may advance a jiffy (4 ms) at a time.
  */
@@ -520,11 +715,33 @@ static void time_alloc_zero_when_allocation_fails(struct kunit *test)
 			    "the rounds before the failure lost %ld pages", lost);
 }
 
+/*
+ * vmalloc() refuses at once a request larger than all of RAM
+ * (__vmalloc_node_range_noprof() in mm/vmalloc.c): every round's
+ * allocation fails, so the function must give up on the first and
+ * return 0, however many rounds it was asked for.
+ */
+static void time_alloc_vmalloc_zero_when_allocation_fails(struct kunit *test)
+{
+	size_t bytes = (totalram_pages() + 1) << PAGE_SHIFT;
+	void *probe;
+	u64 ns;
+
+	probe = __vmalloc(bytes, GFP_KERNEL | __GFP_NOWARN);
+	vfree(probe);
+	KUNIT_ASSERT_NULL_MSG(test, probe, "the kernel's vmalloc(%zu) succeeded", bytes);
+	ns = kmemlab_time_alloc(true, bytes, FAIL_ROUNDS);
+	KUNIT_EXPECT_EQ_MSG(test, ns, 0ULL,
+			    "vmalloc(%zu) returns NULL, more than the RAM: kmemlab_time_alloc() should stop and return 0, not %llu ns",
+			    bytes, ns);
+}
+
 static struct kunit_case kmemlab_pages_test_cases[] = {
 	KUNIT_CASE_PARAM(order_matches_get_order, order_size_gen_params),
 	KUNIT_CASE_PARAM(buf_alloc_naturally_aligned, buf_size_gen_params),
 	KUNIT_CASE_PARAM(buf_free_returns_every_page, free_size_gen_params),
 	KUNIT_CASE(buf_alloc_null_when_memory_runs_out),
+	KUNIT_CASE(buf_alloc_may_reclaim),
 	KUNIT_CASE_PARAM(exact_alloc_keeps_only_needed_pages, exact_size_gen_params),
 	KUNIT_CASE_PARAM(exact_alloc_zeroed, exact_size_gen_params),
 	KUNIT_CASE_PARAM(exact_free_returns_every_page, exact_size_gen_params),
@@ -536,9 +753,11 @@ static struct kunit_case kmemlab_pages_test_cases[] = {
 	KUNIT_CASE(split_alloc_null_when_memory_runs_out),
 	KUNIT_CASE(page_share_takes_reference),
 	KUNIT_CASE(free_blocks_add_up_to_free_pages),
+	KUNIT_CASE(free_blocks_reads_under_zone_lock),
 	KUNIT_CASE(time_alloc_vmalloc_slower),
 	KUNIT_CASE(time_alloc_returns_every_page),
 	KUNIT_CASE(time_alloc_zero_when_allocation_fails),
+	KUNIT_CASE(time_alloc_vmalloc_zero_when_allocation_fails),
 	{}
 };
 

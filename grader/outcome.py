@@ -108,7 +108,9 @@ def problem_line(p: Problem) -> str:
 		return f'QEMU stopped the VM during {p.where}: {p.cause}'
 	if o is Outcome.VM_STOPPED:
 		return f'the VM stopped during {p.where} (QEMU exit status {p.status})'
-	# NO_SUBMISSION, SUITE_NOT_BUILT, NOT_BUILT, FORBIDDEN: their own line
+	if o is Outcome.NOT_BUILT:
+		return f'module did not build: {p.cause}'
+	# NO_SUBMISSION, SUITE_NOT_BUILT, FORBIDDEN: their own line
 	# (grader/build.py, grader/forbidden.py), with the student's paths.
 	return p.cause
 

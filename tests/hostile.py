@@ -135,7 +135,7 @@ def build_only(record, kdir: Path, tmp: Path, secret: Path, token: str) -> None:
 	)):
 		st = Submission(tmp, f'include-{n}').edit(*edit).student(kdir)
 		problem = st.build()
-		record(problem.startswith('module did not build') and '\n' not in problem and
+		record(('error: ' in problem or 'Error: ' in problem) and '\n' not in problem and
 		       token not in problem + st.log, f'hostile: {what} does not build, one line, no content shown',
 		       problem)
 

@@ -312,7 +312,7 @@ class OutcomeTest(unittest.TestCase):
 	words in one place; every reader goes by the value."""
 
 	def test_each_outcome_has_its_own_words(self):
-		lab = outcome.Problem(Outcome.NOT_BUILT, 'module did not build: x.c:3: error: oops')
+		lab = outcome.Problem(Outcome.NOT_BUILT, 'x.c:3: error: oops')
 		said = {o: outcome.test_reason(o, 'CAUSE', lab if o.whole_lab or o is Outcome.NOT_RUN else None)
 			for o in Outcome}
 		self.assertEqual(said[Outcome.PASSED], '')
@@ -344,7 +344,8 @@ class OutcomeTest(unittest.TestCase):
 		self.assertEqual(P(O.TIMED_OUT, '', 'boot').text, 'timed out during boot')
 		self.assertEqual(P(O.QEMU_STOPPED, 'EDU: x', 'boot').text, 'QEMU stopped the VM during boot: EDU: x')
 		self.assertEqual(P(O.VM_STOPPED, '', 'boot', 134).text, 'the VM stopped during boot (QEMU exit status 134)')
-		for o in (O.NO_SUBMISSION, O.SUITE_NOT_BUILT, O.NOT_BUILT, O.FORBIDDEN):	# said by build.py, forbidden.py
+		self.assertEqual(P(O.NOT_BUILT, 'x.c:1:2: error: y').text, 'module did not build: x.c:1:2: error: y')
+		for o in (O.NO_SUBMISSION, O.SUITE_NOT_BUILT, O.FORBIDDEN):	# said by build.py, forbidden.py
 			self.assertEqual(P(o, 'as said').text, 'as said')
 
 	def test_classes(self):
@@ -384,7 +385,7 @@ class OutcomeTest(unittest.TestCase):
 		self.assertIsNone(grade(fixture('pass.log')).outcome)
 
 	def test_results_json_and_junit_carry_the_outcome(self):
-		halted = outcome.Problem(Outcome.NOT_BUILT, 'module did not build: x.c:1: error')
+		halted = outcome.Problem(Outcome.NOT_BUILT, 'x.c:1: error')
 		r = score.LabResult('00-hello', 'x86_64', 'fast', [
 			score.TestScore('s.passes', 1, 1, Outcome.PASSED),
 			score.TestScore('s.skips', 0, 1, Outcome.SKIPPED, cause='no high memory'),

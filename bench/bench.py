@@ -21,8 +21,9 @@ taken within the same run. Run it on an otherwise idle machine.
               build in the sandbox with sparse (C=1) and without, and what
               replaying Kbuild's recorded steps saves against running the
               whole of Kbuild (make -C KDIR M=, same sandbox); the floor
-              and the lab 00 check with the default CPU model (SMEP, SMAP,
-              UMIP, LA57) and with plain qemu64 (QEMU_CPU)
+              and the lab 00 check (fast kernel, and graded on the debug
+              kernel) with the default CPU model (SMEP, SMAP, UMIP, LA57)
+              and with plain qemu64 (QEMU_CPU)
   throughput  labs graded per hour on the debug kernel, the solutions and
               skeletons of every lab on its default arch: one VM at a time
               (grade.py, as make grade runs) against make grade-class with
@@ -186,10 +187,12 @@ def part_costs(b: Bench) -> None:
 	plain_cpu = dict(os.environ, QEMU_CPU='qemu64' if b.arch == 'x86_64' else 'qemu32')
 	floors = {'default': [], 'plain': []}
 	checks = {'default': [], 'plain': []}
+	graded = {'default': [], 'plain': []}	# lab 00 on the debug kernel, as graded
 	for _ in range(b.rounds):
 		for name, env in (('default', None), ('plain', plain_cpu)):
 			floors[name].append(b.floor(kdir, env))
 			checks[name].append(b.check('00', env=env))
+			graded[name].append(b.check('00', debug=True, env=env))
 	print(f'\n## costs: {b.arch}, fast kernel, lab 00, {b.rounds} rounds, medians')
 	print('| what | without | with | with / without |')
 	print('|---|---|---|---|')
@@ -200,9 +203,12 @@ def part_costs(b: Bench) -> None:
 	      f'| {med(floors["default"]) / med(floors["plain"]):.2f} |')
 	print(f'| CPU model: warm check | {med(checks["plain"]):.2f} s | {med(checks["default"]):.2f} s '
 	      f'| {med(checks["default"]) / med(checks["plain"]):.2f} |')
+	print(f'| CPU model: graded check (debug kernel) | {med(graded["plain"]):.2f} s | {med(graded["default"]):.2f} s '
+	      f'| {med(graded["default"]) / med(graded["plain"]):.2f} |')
 	print(f'| Kbuild\'s recorded steps (build.Recipe) instead of `make -C KDIR M=`, with sparse '
 	      f'| {med(kbuild):.2f} s | {med(sparse):.2f} s | {med(sparse) / med(kbuild):.2f} |')
 	print(f'sparse runs: without {runs(plain)}; with {runs(sparse)}; whole Kbuild {runs(kbuild)}')
+	print(f'graded check runs: plain CPU {runs(graded["plain"])}; default {runs(graded["default"])}')
 
 
 def edit(tree: Path, tag: str) -> None:

@@ -483,6 +483,9 @@ def split_docs(lines: list[str]) -> list[list[str]]:
 	return docs
 
 
+KTAP_LINE = re.compile(r'(not )?ok \d+\b|# Subtest: |KTAP version |\d+\.\.\d+$|# \S+: pass:\d+ ')
+
+
 def failure_messages(lines: list[str], stamps: list[Optional[float]]) -> list[str]:
 	"""The student's message of every failed expectation in these console
 	lines, each as "message (file:line)".
@@ -504,7 +507,9 @@ def failure_messages(lines: list[str], stamps: list[Optional[float]]) -> list[st
 			continue
 		block = [l.strip() for l, t in zip(lines[i + 1:], stamps[i + 1:])
 			 if t == stamps[i] and stamps[i] is not None]
-		block = [l for l in block if l]
+		# KTAP's own lines that may share the stamp (a parameter's
+		# "not ok 1 ..." printed in the same microsecond) are no message.
+		block = [l for l in block if l and not KTAP_LINE.match(l)]
 		found.append(name_errnos(f'{block[-1] if block else "expectation failed"} ({where})'))
 	return found
 

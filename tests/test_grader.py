@@ -691,6 +691,13 @@ class StudentOutputTest(unittest.TestCase):
 		self.assertEqual(earlier.details,
 				 ['the console showed it failing: the text should use the parameter (t.c:24)'])
 
+	def test_a_ktap_line_in_the_same_microsecond_is_no_message(self):
+		lines = ['    # contig: EXPECTATION FAILED at t.c:41', '    Expected n == 3, but',
+			 '        n == 7 (0x7)', 'the mapping should hold 3 pages', '        not ok 1 kmemlab_remap_contig',
+			 '    # contig: pass:0 fail:1 skip:0 total:1']
+		self.assertEqual(vmlog.failure_messages(lines, [1.5] * len(lines)),
+				 ['the mapping should hold 3 pages (t.c:41)'])
+
 	def test_report_inside_a_case_shows_where_not_the_whole_dump(self):
 		log = insert_before(fixture('pass.log'), 'ok 3 hello_greet_returns_length', '\n'.join([
 			'[    0.988000] BUG: KASAN: slab-out-of-bounds in kmemlab_hello_greet+0x51/0x90 [kmemlab_hello]',

@@ -254,6 +254,20 @@ int main(void)
 	 * allocations, after it, are not reached.
 	 */
 	ktap_chain_case("probe_fault_injected_fails_cleanly");
+	/*
+	 * With ACPI (the iommu run), pcim_enable_device() evaluates the
+	 * device's _PRT in ACPI's interpreter (acpi_pci_irq_enable()), and
+	 * an allocation failed there leaves the interpreter holding an
+	 * object it freed, which the next unbind reads (KASAN: use-after-free
+	 * in acpi_ns_get_attached_object, seen in 6.12): the kernel's fault,
+	 * not the driver's. The runs without ACPI grade this case.
+	 */
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/firmware_node", bdf);
+	if (exists(path)) {
+		ktap_skip_case("the device has an ACPI companion: faults injected into ACPI's _PRT evaluation break the kernel itself (graded without ACPI)");
+		ktap_case_end();
+		return ktap_end();
+	}
 	fnth = fault_nth_open();
 	bindfd = open(DRV "/bind", O_WRONLY);
 	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);

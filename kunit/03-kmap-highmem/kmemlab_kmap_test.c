@@ -34,11 +34,27 @@ static void free_page_action(void *page)
 	__free_page(page);
 }
 
-/* A page from where GFP_HIGHUSER leads, freed when the case ends. */
+/*
+ * A page from where GFP_HIGHUSER leads, freed when the case ends. A high
+ * page that a kmap() before left mapped (kunmap() keeps the address until
+ * the slots are flushed) still has one: such a page is set aside, so that
+ * code which takes page_address() of a high page gets NULL, as it would in
+ * real use.
+ */
 static struct page *high_page(struct kunit *test)
 {
-	struct page *page = alloc_page(GFP_HIGHUSER);
+	struct page *page, *mapped[8];
+	int n = 0;
 
+	for (;;) {
+		page = alloc_page(GFP_HIGHUSER);
+		if (!page || !PageHighMem(page) || !page_address(page) ||
+		    n == ARRAY_SIZE(mapped))
+			break;
+		mapped[n++] = page;
+	}
+	while (n)
+		__free_page(mapped[--n]);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, free_page_action, page), 0);
 	return page;
@@ -135,6 +151,70 @@ static void kmap_keep_survives_sleep(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, page_is(page, 0, 10, 0x77));
 	KUNIT_EXPECT_TRUE(test, page_is(page, 10, 1, 0x78));
 }
+
+#ifdef CONFIG_HIGHMEM
+/* Enough pages for LAST_PKMAP + 1 new kmap() slots, and a few mapped ones. */
+#define SLOT_PAGES	(LAST_PKMAP + 9)
+
+static void free_pages_action(void *arg)
+{
+	struct page **pages = arg;
+	int i;
+
+	for (i = 0; i < SLOT_PAGES; i++)
+		if (pages[i])
+			__free_page(pages[i]);
+}
+
+/*
+ * kunmap() gives the kmap() slot back. A slot nobody holds keeps its page
+ * mapped until kmap() runs out of fresh slots and flushes every slot that
+ * is no longer held (flush_all_zero_pkmaps() in mm/highmem.c), which
+ * happens within LAST_PKMAP new mappings: after that, page_address() of a
+ * page whose slot was given back is NULL again. A slot still held keeps
+ * its address, and once all are held kmap() sleeps forever.
+ */
+static void kmap_drop_releases_slot(struct kunit *test)
+{
+	struct page *page = high_page(test), **others;
+	int i, fresh = 0;
+	void *addr;
+
+	if (!totalhigh_pages() || !PageHighMem(page))
+		kunit_skip(test, "the VM has no high memory (give it more than 896 MiB)");
+	others = kunit_kcalloc(test, SLOT_PAGES, sizeof(*others), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, others);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, free_pages_action, others), 0);
+	for (i = 0; i < SLOT_PAGES; i++) {
+		others[i] = alloc_page(GFP_HIGHUSER);
+		KUNIT_ASSERT_NOT_NULL(test, others[i]);
+		/* Only a high page without an address takes a new slot. */
+		if (PageHighMem(others[i]) && !page_address(others[i]))
+			fresh++;
+	}
+	KUNIT_ASSERT_GT(test, fresh, LAST_PKMAP);
+
+	addr = kmemlab_kmap_keep(page);
+	KUNIT_ASSERT_NOT_NULL_MSG(test, addr, "kmemlab_kmap_keep() returned no address");
+	kmemlab_kmap_drop(page);
+	/* More than LAST_PKMAP new mappings: kmap() wraps around and flushes. */
+	for (i = 0; i < SLOT_PAGES; i++) {
+		kmap(others[i]);
+		kunmap(others[i]);
+	}
+	addr = page_address(page);
+	KUNIT_EXPECT_NULL_MSG(test, addr,
+			      "%d kmap() calls later the page is still mapped at %px: kmemlab_kmap_drop() did not give its slot back with kunmap(), and the %d slots run out",
+			      fresh, addr, LAST_PKMAP);
+	if (addr)
+		kunmap(page);	/* the slot the drop kept */
+}
+#else
+static void kmap_drop_releases_slot(struct kunit *test)
+{
+	kunit_skip(test, "no high memory on this arch: kmap() is page_address(), no slot to give back");
+}
+#endif
 
 /* A fresh anonymous user mapping of @len bytes, @flags MAP_PRIVATE or MAP_SHARED, never touched. */
 static unsigned long user_map(struct kunit *test, size_t len, unsigned long flags)
@@ -433,6 +513,8 @@ static struct kunit_case kmemlab_kmap_test_cases[] = {
 	KUNIT_CASE(page_user_copy_rejects_kernel_pointer),
 	KUNIT_CASE(page_user_copy_efault_when_partly_unmapped),
 	KUNIT_CASE(page_user_copy_efault_when_copy_fails),
+	/* Last: it leaves LAST_PKMAP freed pages mapped until the next flush. */
+	KUNIT_CASE(kmap_drop_releases_slot),
 	{}
 };
 

@@ -157,6 +157,48 @@ static void xfer_is_zero_copy(struct kunit *test)
 			    w.phys ? &w.bus : &w.stray, &w.phys, &want);
 }
 
+/*
+ * A user page above edu's 28-bit reach. Without an IOMMU the device cannot
+ * address it, and the runs without one have 256 MiB, so no such page:
+ * skipped there. Behind an IOMMU (the iommu run, 2 GiB) the page gets an
+ * I/O virtual address below the device's mask, and the bytes go both ways.
+ */
+static void xfer_reaches_page_above_28_bits(struct kunit *test)
+{
+	struct kmemlab_zc *zc = bound_zc(test);
+	struct device *dev = &kmemlab_zc_pci_dev(zc)->dev;
+	const int pages = 512;
+	unsigned long uaddr = user_pages(test, pages, PROT_READ | PROT_WRITE);
+	unsigned long high = 0;
+	struct kmemlab_bus_watch w;
+	phys_addr_t phys = 0;
+	struct page *page;
+	int i, ret;
+
+	/* Fault the pages in one by one until one lies above 2^28. */
+	for (i = 0; i < pages && !high; i++) {
+		KUNIT_ASSERT_EQ(test, clear_user((void __user *)(uaddr + i * PAGE_SIZE), PAGE_SIZE), 0);
+		page = page_at(test, uaddr + i * PAGE_SIZE);
+		if (page_to_phys(page) >= BIT_ULL(28)) {
+			high = uaddr + i * PAGE_SIZE;
+			phys = page_to_phys(page) + 64;
+		}
+		put_page(page);
+	}
+	if (!high)
+		kunit_skip(test, "none of %d fresh user pages lies above 2^28 (the VM has %lu MiB)",
+			   pages, totalram_pages() >> (20 - PAGE_SHIFT));
+	KUNIT_ASSERT_EQ(test, kmemlab_bus_watch_start(&w, dev, zc_given_ram, zc), 0);
+	ret = kmemlab_zc_xfer(zc, high + 64, 64, true);
+	kmemlab_bus_watch_stop(&w);
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "sending 64 bytes from a user page above 2^28 failed");
+	kunit_info(test, "user page + 64 at CPU physical %pa (above edu's 2^28), device given %pad%s\n",
+		   &phys, w.phys ? &w.bus : &w.stray,
+		   w.phys == phys ? " (an I/O virtual address, which the IOMMU mapped to the user page)" : "");
+	send_and_check(test, high + 64, 2048);
+	fetch_and_check(test, high + 64, 2048);
+}
+
 static void xfer_unpins_pages(struct kunit *test)
 {
 	struct kmemlab_zc *zc = bound_zc(test);
@@ -476,6 +518,7 @@ static struct kunit_case kmemlab_zc_test_cases[] = {
 	KUNIT_CASE(xfer_across_pages),
 	KUNIT_CASE(xfer_whole_window),
 	KUNIT_CASE(xfer_is_zero_copy),
+	KUNIT_CASE(xfer_reaches_page_above_28_bits),
 	KUNIT_CASE(xfer_unpins_pages),
 	KUNIT_CASE(xfer_from_device_dirties_pages),
 	KUNIT_CASE(xfer_to_device_leaves_pages_clean),

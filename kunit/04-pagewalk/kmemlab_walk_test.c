@@ -15,6 +15,8 @@
 #include <linux/pgtable.h>
 #include <linux/preempt.h>
 #include <linux/sched.h>
+#include <linux/string.h>
+#include <linux/tracepoint.h>
 #include <linux/uaccess.h>
 
 #include "kmemlab_walk.h"
@@ -279,16 +281,18 @@ static void walk_after_munmap_not_present(struct kunit *test)
 	KUNIT_EXPECT_EQ_MSG(test, info.flags, 0U, "nothing maps the address: no flags");
 }
 
-static void walk_huge_pmd_leaf(struct kunit *test)
+/*
+ * A written, PMD-aligned region of PMD_SIZE bytes in this case's address
+ * space, mapped by one huge pmd leaf: the kernel says so (a PMD-sized
+ * folio, mapped whole). Skips the case when there is none.
+ */
+static unsigned long huge_region(struct kunit *test)
 {
 	struct mm_struct *mm;
-	struct kmemlab_pte_info info = { .pfn = ~0UL, .flags = ~0U };
 	struct vm_area_struct *vma;
-	unsigned long base, addr;
-	spinlock_t *ptl = NULL;
 	struct folio *folio;
 	struct page *page;
-	pte_t *ptep;
+	unsigned long base;
 	bool huge;
 
 	if (!IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE))
@@ -318,6 +322,19 @@ static void walk_huge_pmd_leaf(struct kunit *test)
 	if (!huge)
 		kunit_skip(test, "the kernel backed the region with small pages, no huge page to walk");
 
+	return base;
+}
+
+static void walk_huge_pmd_leaf(struct kunit *test)
+{
+	struct mm_struct *mm;
+	struct kmemlab_pte_info info = { .pfn = ~0UL, .flags = ~0U };
+	unsigned long base, addr;
+	spinlock_t *ptl = NULL;
+	pte_t *ptep;
+
+	base = huge_region(test);
+	mm = current->mm;
 	addr = base + 5 * PAGE_SIZE + 17;
 	KUNIT_ASSERT_EQ_MSG(test, walk(test, addr, &info), 0,
 			    "%#lx is inside a huge page just written", addr);
@@ -335,6 +352,101 @@ static void walk_huge_pmd_leaf(struct kunit *test)
 	mmap_read_unlock(mm);
 	KUNIT_EXPECT_NULL_MSG(test, ptep,
 			      "kmemlab_pte_map_lock() used a huge pmd leaf as a pte table");
+}
+
+/*
+ * Which locks a call takes, as lockdep's own lock_acquire tracepoint
+ * (include/trace/events/lock.h) reports them: only on a kernel with
+ * lockdep, the graded one. The tracepoint is not exported, so it is found
+ * by name among the kernel's.
+ */
+struct lock_watch {
+	struct task_struct *task;
+	const void *lock;	/* the lockdep map of the lock to count */
+	unsigned int taken;	/* times this task took it */
+	unsigned int irqs_on;	/* of those, with interrupts enabled */
+};
+
+#if defined(CONFIG_LOCKDEP) && defined(CONFIG_DEBUG_LOCK_ALLOC)
+static void note_lock_acquire(void *data, struct lockdep_map *lock,
+			      unsigned int subclass, int trylock, int read,
+			      int check, struct lockdep_map *next_lock,
+			      unsigned long ip)
+{
+	struct lock_watch *w = data;
+
+	if (in_task() && current == w->task && lock == w->lock) {
+		w->taken++;
+		w->irqs_on += !irqs_disabled();
+	}
+}
+
+static void find_lock_acquire(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "lock_acquire"))
+		*(struct tracepoint **)priv = tp;
+}
+
+static struct tracepoint *lock_acquire_tp(void)
+{
+	struct tracepoint *tp = NULL;
+
+	for_each_kernel_tracepoint(find_lock_acquire, &tp);
+	return tp;
+}
+
+/* Count from now on how often this task takes @lock. */
+static int lock_watch_start(struct lock_watch *w, spinlock_t *lock)
+{
+	struct tracepoint *tp = lock_acquire_tp();
+
+	w->lock = &lock->dep_map;
+	w->task = current;
+	w->taken = 0;
+	w->irqs_on = 0;
+	return tp ? tracepoint_probe_register(tp, note_lock_acquire, w) : -ENOENT;
+}
+
+static void lock_watch_stop(struct lock_watch *w)
+{
+	tracepoint_probe_unregister(lock_acquire_tp(), note_lock_acquire, w);
+	tracepoint_synchronize_unregister();
+}
+#else
+static int lock_watch_start(struct lock_watch *w, spinlock_t *lock)
+{
+	return -EOPNOTSUPP;
+}
+
+static void lock_watch_stop(struct lock_watch *w)
+{
+}
+#endif
+
+/*
+ * A huge pmd leaf is read under the pmd's lock, pmd_lock(): without it a
+ * split or a collapse may change the entry while it is read. Without split
+ * pmd locks (the lab kernels) that lock is mm->page_table_lock.
+ */
+static void walk_huge_pmd_leaf_takes_pmd_lock(struct kunit *test)
+{
+	struct kmemlab_pte_info info = { .pfn = ~0UL, .flags = ~0U };
+	struct lock_watch w = { };
+	unsigned long addr;
+	int ret;
+
+	if (IS_ENABLED(CONFIG_SPLIT_PMD_PTLOCKS))
+		kunit_skip(test, "split pmd locks: the pmd's lock is not mm->page_table_lock");
+	addr = huge_region(test) + 3 * PAGE_SIZE;
+	ret = lock_watch_start(&w, &current->mm->page_table_lock);
+	if (ret)
+		kunit_skip(test, "no lockdep here to watch the locks (the graded kernel has it): error %d",
+			   ret);
+	ret = walk(test, addr, &info);
+	lock_watch_stop(&w);
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "%#lx is inside a huge page just written", addr);
+	KUNIT_EXPECT_GT_MSG(test, w.taken, 0U,
+			    "the walk of a huge pmd leaf never took the pmd's lock: read the leaf under pmd_lock()");
 }
 
 static void walk_releases_locks(struct kunit *test)
@@ -394,6 +506,7 @@ static struct kunit_case kmemlab_walk_test_cases[] = {
 	KUNIT_CASE(walk_read_only_page),
 	KUNIT_CASE(walk_after_munmap_not_present),
 	KUNIT_CASE(walk_huge_pmd_leaf),
+	KUNIT_CASE(walk_huge_pmd_leaf_takes_pmd_lock),
 	KUNIT_CASE(walk_kernel_address_rejected),
 	KUNIT_CASE(walk_task_size_max_boundary),
 	{}

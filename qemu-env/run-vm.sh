@@ -59,6 +59,11 @@ intel)
 	machine="-M q35"
 	# Listed before edu, the device behind it.
 	iommu="-device intel-iommu,intremap=off"
+	# ACPI's bus scan runs long stretches without a reschedule: on a
+	# busy host it tripped the 10 s soft-lockup limit at boot, before any
+	# lab code ran. 20 (the kernel's default is 10): 40 s. The last
+	# watchdog_thresh= on the command line wins.
+	append="$append watchdog_thresh=20"
 	;;
 *) die "unknown QEMU_IOMMU '$QEMU_IOMMU' (use intel, or leave it empty)" ;;
 esac

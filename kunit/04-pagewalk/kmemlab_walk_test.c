@@ -16,6 +16,8 @@
 #include <linux/preempt.h>
 #include <linux/sched.h>
 #include <linux/string.h>
+#include <linux/swap.h>
+#include <linux/swapops.h>
 #include <linux/tracepoint.h>
 #include <linux/uaccess.h>
 
@@ -248,6 +250,50 @@ static void walk_untouched_page_not_present(struct kunit *test)
 	touch(test, addr + PAGE_SIZE);	/* the table exists, this entry is empty */
 	KUNIT_EXPECT_EQ_MSG(test, walk(test, addr, &info), -ENOENT,
 			    "an anonymous page never touched has no frame: expected -ENOENT");
+	KUNIT_EXPECT_EQ_MSG(test, info.flags, 0U, "nothing maps the address: no flags");
+}
+
+/*
+ * An entry can be neither empty nor present: a page swapped out, or being
+ * migrated, leaves a swap entry in its pte (include/linux/swapops.h),
+ * which maps no frame. The lab VMs have no swap, so the case writes such
+ * an entry itself into an empty pte of its own mapping, and clears it
+ * before anything else can see it.
+ */
+static void walk_swap_entry_not_present(struct kunit *test)
+{
+	unsigned long addr = map_anon(test, 2, PROT_READ | PROT_WRITE);
+	struct kmemlab_pte_info info = { .pfn = ~0UL, .flags = ~0U };
+	struct mm_struct *mm = current->mm;
+	spinlock_t *ptl = NULL;
+	pte_t *pte;
+	int ret;
+
+	touch(test, addr + PAGE_SIZE);	/* the table exists, this entry is empty */
+	mmap_read_lock(mm);
+	pte = kernel_pte(mm, addr);
+	if (pte) {
+		ptl = ptep_lockptr(mm, pte);
+		spin_lock(ptl);
+		if (pte_none(ptep_get(pte)))
+			set_pte_at(mm, addr, pte, swp_entry_to_pte(swp_entry(0, 1)));
+		else
+			pte = NULL;
+		spin_unlock(ptl);
+	}
+	mmap_read_unlock(mm);
+	KUNIT_ASSERT_NOT_NULL_MSG(test, pte, "no empty pte for %#lx", addr);
+
+	ret = walk(test, addr, &info);
+
+	mmap_read_lock(mm);
+	spin_lock(ptl);
+	pte_clear(mm, addr, pte);
+	spin_unlock(ptl);
+	mmap_read_unlock(mm);
+	KUNIT_EXPECT_EQ_MSG(test, ret, -ENOENT,
+			    "the pte of %#lx holds a swap entry: not present (pte_present()), no frame; expected -ENOENT",
+			    addr);
 	KUNIT_EXPECT_EQ_MSG(test, info.flags, 0U, "nothing maps the address: no flags");
 }
 
@@ -503,6 +549,7 @@ static struct kunit_case kmemlab_walk_test_cases[] = {
 	KUNIT_CASE(walk_releases_locks),
 	KUNIT_CASE(walk_written_page),
 	KUNIT_CASE(walk_untouched_page_not_present),
+	KUNIT_CASE(walk_swap_entry_not_present),
 	KUNIT_CASE(walk_read_only_page),
 	KUNIT_CASE(walk_after_munmap_not_present),
 	KUNIT_CASE(walk_huge_pmd_leaf),

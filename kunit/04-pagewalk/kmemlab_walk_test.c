@@ -22,6 +22,7 @@
 #include <linux/uaccess.h>
 
 #include "kmemlab_walk.h"
+#include "include/kmemlab_lockwatch.h"
 
 #define ALL_WRITTEN	(KMEMLAB_PRESENT | KMEMLAB_WRITE | KMEMLAB_USER | \
 			 KMEMLAB_DIRTY | KMEMLAB_ACCESSED)
@@ -399,75 +400,6 @@ static void walk_huge_pmd_leaf(struct kunit *test)
 	KUNIT_EXPECT_NULL_MSG(test, ptep,
 			      "kmemlab_pte_map_lock() used a huge pmd leaf as a pte table");
 }
-
-/*
- * Which locks a call takes, as lockdep's own lock_acquire tracepoint
- * (include/trace/events/lock.h) reports them: only on a kernel with
- * lockdep, the graded one. The tracepoint is not exported, so it is found
- * by name among the kernel's.
- */
-struct lock_watch {
-	struct task_struct *task;
-	const void *lock;	/* the lockdep map of the lock to count */
-	unsigned int taken;	/* times this task took it */
-	unsigned int irqs_on;	/* of those, with interrupts enabled */
-};
-
-#if defined(CONFIG_LOCKDEP) && defined(CONFIG_DEBUG_LOCK_ALLOC)
-static void note_lock_acquire(void *data, struct lockdep_map *lock,
-			      unsigned int subclass, int trylock, int read,
-			      int check, struct lockdep_map *next_lock,
-			      unsigned long ip)
-{
-	struct lock_watch *w = data;
-
-	if (in_task() && current == w->task && lock == w->lock) {
-		w->taken++;
-		w->irqs_on += !irqs_disabled();
-	}
-}
-
-static void find_lock_acquire(struct tracepoint *tp, void *priv)
-{
-	if (!strcmp(tp->name, "lock_acquire"))
-		*(struct tracepoint **)priv = tp;
-}
-
-static struct tracepoint *lock_acquire_tp(void)
-{
-	struct tracepoint *tp = NULL;
-
-	for_each_kernel_tracepoint(find_lock_acquire, &tp);
-	return tp;
-}
-
-/* Count from now on how often this task takes @lock. */
-static int lock_watch_start(struct lock_watch *w, spinlock_t *lock)
-{
-	struct tracepoint *tp = lock_acquire_tp();
-
-	w->lock = &lock->dep_map;
-	w->task = current;
-	w->taken = 0;
-	w->irqs_on = 0;
-	return tp ? tracepoint_probe_register(tp, note_lock_acquire, w) : -ENOENT;
-}
-
-static void lock_watch_stop(struct lock_watch *w)
-{
-	tracepoint_probe_unregister(lock_acquire_tp(), note_lock_acquire, w);
-	tracepoint_synchronize_unregister();
-}
-#else
-static int lock_watch_start(struct lock_watch *w, spinlock_t *lock)
-{
-	return -EOPNOTSUPP;
-}
-
-static void lock_watch_stop(struct lock_watch *w)
-{
-}
-#endif
 
 /*
  * A huge pmd leaf is read under the pmd's lock, pmd_lock(): without it a

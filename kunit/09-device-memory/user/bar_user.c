@@ -28,7 +28,7 @@
 #include "kmemlab_devmem.h"
 #include "mmap_refusals.h"
 
-#define NCASES	12
+#define NCASES	13
 #define DEV	"/dev/" KMEMLAB_DEVMEM_BAR_DEV
 #define DRV	"/sys/bus/pci/drivers/" KMEMLAB_DEVMEM_DRIVER
 
@@ -389,6 +389,7 @@ int main(void)
 	past_end_einval(&region);
 	hostile_offsets_einval(&region);
 	private_mapping_einval(&region);
+	readonly_shared_mapping_works(&region, DEV);
 	exec_refused(&region);
 
 	devmem_refuses_claimed_bar();

@@ -17,6 +17,7 @@
 #define MMAP_REFUSALS_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -121,6 +122,39 @@ static void private_mapping_einval(const struct region *r)
 		       "is MAP_PRIVATE, read-only (%s)");
 	expect_refused(r, fd, r->page, 0, PROT_READ | PROT_WRITE, MAP_PRIVATE, EINVAL,
 		       "is MAP_PRIVATE, writable (%s)");
+	close(fd);
+out:
+	ktap_case_end();
+}
+
+/*
+ * A MAP_SHARED mapping of the device file opened read-only: do_mmap()
+ * clears VM_SHARED and VM_MAYWRITE for it (mm/mmap.c), VM_MAYSHARE stays.
+ * Such a mapping is shared, and the driver must grant it; write access
+ * stays refused by the kernel (mprotect(): EACCES without VM_MAYWRITE).
+ */
+static void readonly_shared_mapping_works(const struct region *r, const char *path)
+{
+	void *p;
+	int fd;
+
+	if (!ktap_case("readonly_shared_mapping_works"))
+		return;
+	fd = open(path, O_RDONLY);
+	KTAP_EXPECT(fd >= 0, "open(%s, O_RDONLY): %s", path, strerror(errno));
+	if (fd < 0)
+		goto out;
+	p = mmap(NULL, r->page, PROT_READ, MAP_SHARED, fd, 0);
+	KTAP_EXPECT(p != MAP_FAILED,
+		    "mmap(PROT_READ, MAP_SHARED) of %s through a read-only open: %s (the vma has VM_MAYSHARE, not VM_SHARED)",
+		    r->name, p == MAP_FAILED ? strerrorname_np(errno) : "mapped");
+	if (p != MAP_FAILED) {
+		errno = 0;
+		KTAP_EXPECT(mprotect(p, r->page, PROT_READ | PROT_WRITE) && errno == EACCES,
+			    "mprotect(PROT_WRITE) of a read-only open's mapping of %s: expected EACCES, got %s",
+			    r->name, errno ? strerrorname_np(errno) : "success");
+		munmap(p, r->page);
+	}
 	close(fd);
 out:
 	ktap_case_end();

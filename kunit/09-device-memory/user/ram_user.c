@@ -8,7 +8,8 @@
  * and every request that does not fit the range is refused. Then
  * /dev/mem: refused while the driver holds the range; after rmmod it
  * reads what the process stored through the driver's mapping, which shows
- * that mapping reached the reserved frames; insmod revokes the /dev/mem
+ * that mapping reached the reserved frames, and /proc/vmallocinfo lists no
+ * kernel mapping of the range left; insmod revokes the /dev/mem
  * mapping, and the content is still there. The last cases build on each
  * other, so each starts with ktap_chain_case().
  */
@@ -256,6 +257,33 @@ out:
  * rmmod gives the range back: /dev/mem then reads it, and holds what the
  * process stored through the driver's mapping before.
  */
+/*
+ * Kernel mappings (ioremap areas: memremap() of reserved RAM is one) that
+ * /proc/vmallocinfo lists with a "phys=" covering @phys: the kernel's own
+ * account of mappings nobody unmapped (mm/vmalloc.c, s_show()).
+ */
+static int kernel_mappings_of(unsigned long long phys)
+{
+	unsigned long long size, at;
+	char line[512], *s;
+	int found = 0;
+	FILE *f = fopen("/proc/vmallocinfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		s = strstr(line, " phys=");
+		/* "start-end size caller phys=0x... ioremap"; the addresses
+		 * may print hashed (kptr_restrict), the size does not. */
+		if (!s || sscanf(line, "%*s %llu", &size) != 1)
+			continue;
+		at = strtoull(s + 6, NULL, 16);
+		found += phys >= at && phys < at + size;
+	}
+	fclose(f);
+	return found;
+}
+
 static void unload_releases_range(void)
 {
 	unsigned char *p;
@@ -277,6 +305,10 @@ static void unload_releases_range(void)
 	}
 	ret = system("rmmod " KMEMLAB_DEVMEM_DRIVER);
 	KTAP_EXPECT(ret == 0, "rmmod %s failed", KMEMLAB_DEVMEM_DRIVER);
+	ret = kernel_mappings_of(mem_address);
+	KTAP_EXPECT(ret == 0,
+		    "after rmmod, /proc/vmallocinfo still lists %d kernel mapping(s) of the range at %#lx: memremap() without memunmap()",
+		    ret, mem_address);
 	KTAP_EXPECT(devmem_fd >= 0, "/dev/mem is not open");
 	if (devmem_fd < 0)
 		goto out;

@@ -347,7 +347,6 @@ class Recipe(Tree):
 			+ ['C=1', f'CHECK={SPARSE}', f'MAKE={self.mount_at}/record-make']]
 
 	def build_locked(self) -> str:
-		self.recorded = ''
 		problem = super().build_locked()
 		if problem:
 			return problem

@@ -140,11 +140,15 @@ class LabVM:
 			    QEMU_RESULTS=str(self.run_dir / 'results.log'))
 
 	def boot(self, initrd: Path, socket_path: str = '') -> subprocess.Popen:
-		# QEMU's own limit is a backstop that also covers the student's
-		# build (the VM boots while it compiles); the rubric's limit is
-		# counted from the moment the module is sent (send_when_asked), so
-		# a slow or busy host does not time out a correct module.
-		env = self.vm_env(self.rubric.timeout + RECEIVE_ALLOWANCE, socket_path)
+		"""Start the VM (QEMU's limit: see below). With a socket_path (the
+		receive protocol) QEMU's own limit is a backstop that also covers
+		the student's build (the VM boots while it compiles); the rubric's
+		limit is counted from the moment the module is sent
+		(send_when_asked), so a slow or busy host does not time out a
+		correct module. Without one the module is in the initramfs and
+		the rubric's limit counts from the boot."""
+		limit = self.rubric.timeout + (RECEIVE_ALLOWANCE if socket_path else 0)
+		env = self.vm_env(limit, socket_path)
 		return subprocess.Popen([QEMU_ENV / 'run-vm.sh', self.arch, str(self.kdir), str(initrd),
 					 str(self.bdir / 'serial.log')], env=env, start_new_session=True)
 
@@ -215,11 +219,8 @@ class LabVM:
 		vm = self.stage('vm', builds.suite.kos() + builds.student.kos(), builds.suite.executables(),
 				builds.steps())
 		self.mkinitramfs(vm, self.run_dir / 'initrd.cpio')
-		env = self.vm_env(self.rubric.timeout)
 		self.sent_at = time.monotonic()
-		return None, subprocess.Popen([QEMU_ENV / 'run-vm.sh', self.arch, str(self.kdir),
-					       str(self.run_dir / 'initrd.cpio'), str(self.bdir / 'serial.log')],
-					      env=env, start_new_session=True)
+		return None, self.boot(self.run_dir / 'initrd.cpio')
 
 	@property
 	def receives(self) -> bool:

@@ -126,18 +126,25 @@ class Tree:
 		if why:
 			raise Missing(why)
 		self.dir.parent.mkdir(parents=True, exist_ok=True)
-		lock = open(self.dir.with_name(self.dir.name + LOCK), 'a')
-		fcntl.flock(lock, fcntl.LOCK_EX)
-		try:
-			problem = '' if self.reuse() else self.build_locked()
-		except BaseException:
+		while True:
+			lock = open(self.dir.with_name(self.dir.name + LOCK), 'a')
+			fcntl.flock(lock, fcntl.LOCK_EX)
+			try:
+				problem = '' if self.reuse() else self.build_locked()
+			except BaseException:
+				lock.close()
+				raise
+			if problem:
+				lock.close()
+				return problem
+			# Held (shared) until release(): prune() and remove_unused()
+			# leave a tree in use alone. flock(2) drops the exclusive
+			# lock before it takes the shared one: a remove_unused() of
+			# another grader may come between, so look again.
+			fcntl.flock(lock, fcntl.LOCK_SH)
+			if (self.dir / DONE).exists():
+				break
 			lock.close()
-			raise
-		if problem:
-			lock.close()
-			return problem
-		# Held (shared) until release(): prune() leaves a tree in use alone.
-		fcntl.flock(lock, fcntl.LOCK_SH)
 		self.held = lock
 		self.prune()
 		return ''

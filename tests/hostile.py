@@ -159,7 +159,7 @@ def graded(record, kdirs, tmp: Path, secret: Path, token: str, debug: bool) -> N
 	labs.append(user_cast(record, fast, tmp, out))
 	for lab in labs:	# their trees are of no further use
 		shutil.rmtree(lab.bdir.parent, ignore_errors=True)
-		shutil.rmtree(lab.student.dir, ignore_errors=True)
+		build.remove_unused(lab.student.dir)	# unless another grader uses it (same source)
 
 
 def hidden_leak(record, kdir: Path, tmp: Path, out: Path) -> grade.Lab:

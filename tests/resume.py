@@ -38,6 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'grader'))
 
+import build  # noqa: E402
 import grade  # noqa: E402
 import report  # noqa: E402
 import score  # noqa: E402
@@ -155,7 +156,7 @@ def run_case(record, case: dict, flavour: str = 'fast') -> None:
 		       '; '.join(bad) + f' (transcript {kept.relative_to(ROOT)})')
 		if not bad:
 			shutil.rmtree(lab.bdir.parent, ignore_errors=True)
-			shutil.rmtree(lab.student.dir, ignore_errors=True)
+			build.remove_unused(lab.student.dir)	# unless another grader uses it (same source)
 
 
 def run(record, labs: list[str] = (), flavour: str = 'fast') -> None:

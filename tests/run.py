@@ -61,6 +61,7 @@ sys.path.insert(0, str(ROOT / 'grader'))
 
 sys.path.insert(0, str(ROOT / 'tests'))
 
+import build  # noqa: E402
 import grade  # noqa: E402
 import hostile  # noqa: E402
 import autograder  # noqa: E402
@@ -287,7 +288,7 @@ def mutant_test(record, name: str, m: dict, lab_dir: Path, arch: str, kdirs) -> 
 		tally[1] += 1
 	if caught:	# its build trees are of no further use; a failure keeps them
 		shutil.rmtree(lab.bdir.parent, ignore_errors=True)
-		shutil.rmtree(lab.student.dir, ignore_errors=True)
+		build.remove_unused(lab.student.dir)	# unless another grader uses it (same source)
 
 
 def outputs_valid(result: score.LabResult) -> str:

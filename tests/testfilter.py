@@ -89,11 +89,11 @@ def crash_left_out(record, tmp: Path) -> None:
 		whole = grade(src, 'kmemlab_hello.*', tmp / 'whole')
 		crashed = 'hello_greet_rejects_empty_buffer' in whole.stdout and 'kernel crashed' in whole.stdout
 		record(whole.returncode == 1 and crashed, f'{name} (the mistake crashes the suite)',
-		       f'exit {whole.returncode}: {whole.stdout.strip()[-600:]}')
+		       f'exit {whole.returncode}: {whole.stdout.strip()[-600:]} {whole.stderr.strip()[-300:]}')
 		one = grade(src, 'kmemlab_hello.hello_greet_uses_parameter', tmp / 'one')
 		serial = serial_log(src, 'x86_64')
 		record(one.returncode == 0 and '  Score: 2/2' in one.stdout.splitlines() and 'Oops' not in serial
-		       and 'BUG:' not in serial, name, f'exit {one.returncode}: {one.stdout.strip()[-600:]}')
+		       and 'BUG:' not in serial, name, f'exit {one.returncode}: {one.stdout.strip()[-600:]} {one.stderr.strip()[-300:]}')
 	finally:
 		shutil.rmtree(ROOT / 'build' / 'x86_64-fast' / src.name, ignore_errors=True)
 

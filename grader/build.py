@@ -35,13 +35,15 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / 'build'
 # Bump when a change here changes what a tree holds: old trees are then
 # never reused (and pruned).
-BUILD_REV = '1'
+BUILD_REV = '2'
 KEEP_STUDENT = 4	# keyed trees kept per lab and kernel
 KEEP_SUITE = 2
 MAX_SOURCE = 1 << 20	# bytes: a lab module is a few hundred lines
 DONE = '.kmemlab-built'
 LOCK = '.lock'	# beside each tree: held while it is built
 REPLAY = '.kbuild-replay.sh'	# Recipe's script, in a student tree
+CHECK = '.kbuild-check.sh'	# Recipe's sparse-only script, in a student tree
+CHECK_LOG = 'check.log'	# its output, once per tree
 # "file:line:col: sparse: warning: ...". No lock-context checks: sparse
 # cannot follow a function that returns with a lock held only when it
 # succeeds, as lab 04's kmemlab_pte_map_lock() must (pte_offset_map_lock()'s
@@ -303,14 +305,20 @@ class Recipe(Tree):
 	that writes down each sub-make's environment and arguments before it
 	runs, records them; replay.sh runs the same sub-makes, in the same
 	order, with the same environment, at the same path (/submission/NN),
-	so a student's module is compiled, checked by sparse, post-processed
-	and linked by Kbuild's own makefiles exactly as before, in about
-	0.7 s. The recording is keyed by the kernel, the arch, the path and
-	the compiler and make binaries; when it cannot be made, the student
-	build runs the whole of Kbuild as it always did.
+	so a student's module is compiled, post-processed and linked by
+	Kbuild's own makefiles exactly as before, in about 0.5 s. Sparse is
+	split off (KBUILD_CHECKSRC=0 in the build): check_script() runs
+	Makefile.build alone with KBUILD_CHECKSRC=2, which on a built tree
+	runs sparse on every source with the same command line as C=1 and
+	rebuilds and writes nothing, so the grader runs it while the VM boots
+	or runs the tests (build.Student.check). The recording is keyed by
+	the kernel, the arch, the path and the compiler and make binaries;
+	when it cannot be made, the student build runs the whole of Kbuild
+	with C=1 as it always did.
 
 	  Recipe(lab, kdir, arch).build() -> '' or a problem;
-	  .script() -> replay.sh's text"""
+	  .script() -> the build's script (no sparse); .check_script() ->
+	  sparse's; .recorded() -> replay.sh as recorded (sparse on, C=1)"""
 
 	kind = 'kbuild'
 	keep = 1
@@ -386,6 +394,8 @@ class Recipe(Tree):
 		if [s for s, _, _ in steps] != list(self.STEPS) or env is None:
 			raise ValueError(f'expected the sub-makes {", ".join(self.STEPS)}, '
 					 f'saw {", ".join(s for s, _, _ in steps) or "none"}')
+		if env.get('KBUILD_CHECKSRC') != '1':
+			raise ValueError('the sub-makes ran without sparse (KBUILD_CHECKSRC is not 1)')
 		env.pop('MAKE', None)
 		env.pop('KMEMLAB_RECORDS', None)
 		env['MAKEFLAGS'] = re.sub(r' --jobserver-auth=\S+| MAKE=\S+', '', env.get('MAKEFLAGS', ''))
@@ -409,8 +419,48 @@ class Recipe(Tree):
 					     f'{quote(self.mount_at + "/modules.order")}')
 		return '\n'.join(lines) + '\n'
 
-	def script(self) -> str:
+	def recorded(self) -> str:
 		return (self.dir / 'replay.sh').read_text()
+
+	# What Makefile.modfinal builds the same for every module at this path
+	# (6.12: scripts/module-common.c, linked into each .ko), with the .cmd
+	# file that tells if_changed_dep it is up to date.
+	SEEDS = ('.module-common.o', '..module-common.o.cmd')
+
+	def seeds(self) -> dict[str, tuple[bytes, int]]:
+		"""The recording's .module-common.o and its .cmd file: {name:
+		(bytes, mtime in ns)}, or {} if either is missing. plant() puts
+		them in a student tree before its build, which then skips one of
+		its three compiles; the .ko is the same bytes (tests/recipe.py)."""
+		if not all((self.dir / s).is_file() for s in self.SEEDS):
+			return {}
+		return {s: ((self.dir / s).read_bytes(), (self.dir / s).stat().st_mtime_ns) for s in self.SEEDS}
+
+	@staticmethod
+	def plant(tree: Path, seeds: dict[str, tuple[bytes, int]]) -> None:
+		for name, (data, mtime) in seeds.items():
+			(tree / name).write_bytes(data)
+			os.utime(tree / name, ns=(mtime, mtime))	# older than the sources: up to date
+
+	def variant(self, checksrc: str, first_step_only: bool) -> str:
+		"""replay.sh with KBUILD_CHECKSRC set to checksrc (scripts/
+		Makefile.build: 0 no sparse, 1 sparse on what is compiled, 2
+		sparse on every source), and only its first step
+		(Makefile.build) if first_step_only."""
+		out = []
+		for line in self.recorded().splitlines():
+			if line.startswith('export KBUILD_CHECKSRC='):
+				line = f"export KBUILD_CHECKSRC='{checksrc}'"
+			out.append(line)
+			if first_step_only and line.startswith('cd '):
+				break
+		return '\n'.join(out) + '\n'
+
+	def script(self) -> str:
+		return self.variant('0', False)
+
+	def check_script(self) -> str:
+		return self.variant('2', True)
 
 
 class Student(Tree):
@@ -429,7 +479,10 @@ class Student(Tree):
 		self.take_problem = self.take()
 		super().__init__(lab, kdir, arch)
 		self.modules = [s[:-2] for s in sources]
-		self.replay = ''	# set by build(): Recipe's replay.sh
+		self.replay = ''	# set by build(): Recipe's build script
+		self.check_text = ''	# and its sparse script
+		self.seeds: dict[str, tuple[bytes, int]] = {}	# Recipe.SEEDS: (bytes, mtime in ns)
+		self.checked = False
 
 	def take(self) -> str:
 		"""Read the listed sources from the submission: regular files only
@@ -477,8 +530,11 @@ class Student(Tree):
 		try:
 			if recipe.build():
 				return ''
+			self.check_text = recipe.check_script()
+			self.seeds = recipe.seeds()
 			return recipe.script()
 		except OSError:
+			self.check_text = ''
 			return ''
 		finally:
 			recipe.release()
@@ -502,11 +558,13 @@ class Student(Tree):
 		for h in self.headers:
 			shutil.copyfile(h, tmp / h.name)
 		(tmp / 'Kbuild').write_text(self.kbuild())
-		if self.replay:
+		if self.replay and self.check_text:
 			(tmp / REPLAY).write_text(self.replay)
+			(tmp / CHECK).write_text(self.check_text)
+			Recipe.plant(tmp, self.seeds)
 
 	def commands(self) -> list[list[str]]:
-		if self.replay:	# Kbuild's own sub-makes, recorded (class Recipe)
+		if self.replay and self.check_text:	# Kbuild's own sub-makes, recorded (class Recipe)
 			return [['sh', f'{self.mount_at}/{REPLAY}']]
 		return [make_args(self.kdir, self.arch, self.mount_at) + ['C=1', f'CHECK={SPARSE}']]
 
@@ -518,6 +576,29 @@ class Student(Tree):
 		if not (self.dir / DONE).exists():
 			self.replay = self.recipe()
 		return super().build()	# the compiler's line: outcome.problem_line() says what it means
+
+	def check(self) -> None:
+		"""Sparse on the built tree (Recipe.check_script), its output added
+		to .log: run in the sandbox with the tree read-only, once per tree
+		(check.log keeps it for the next grader of the same source).
+		Nothing to do for a tree the whole of Kbuild built (C=1 ran sparse
+		then) or before a successful build(). Exceptions: none of its own
+		(an OSError of the build dir passes through)."""
+		if self.checked or not (self.dir / DONE).exists() or not (self.dir / CHECK).exists():
+			return
+		self.checked = True
+		done = self.dir / CHECK_LOG
+		if not done.exists():
+			proc = sandbox.run(['sh', f'{self.mount_at}/{CHECK}'], self.dir, self.mount_at,
+					   sandbox_ro(self.kdir), writable=False)
+			text = proc.stdout
+			if proc.returncode:
+				last = (text.strip().splitlines() or ['no message'])[-1]
+				text += f'warning: sparse did not finish (exit status {proc.returncode}): {last}\n'
+			tmp = done.with_name(f'{CHECK_LOG}.tmp{os.getpid()}-{threading.get_ident()}')
+			tmp.write_text(text)
+			tmp.rename(done)	# atomic: a grader beside this one reads all or nothing
+		self.log += done.read_text(errors='replace')
 
 	def failure(self, out: str, cmd: list[str]) -> str:
 		lines = out.splitlines()

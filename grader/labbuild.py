@@ -5,6 +5,7 @@ module, the deny list, and what the VM is told to run.
   LabBuild(name, rubric, src, kdir, arch)
     .build_suite()    -> None or a Problem (SUITE_NOT_BUILT)
     .build_student()  -> None or a Problem (NO_SUBMISSION, NOT_BUILT, FORBIDDEN)
+    .check_student()  sparse on the built module (while the VM runs)
     .build_for_session() -> (0, '') or (exit status, one line): make shell, make gdb
     .steps()          -> the lab's planned /lab/steps text
     .chains()         -> per user program, its cases that build on each other
@@ -14,9 +15,10 @@ The trees themselves are grader/build.py's (build.Suite: kunit/<lab>/ only,
 built once per content and kernel and reused; build.Student: the rubric's
 listed sources of <src>/<lab>/), each built in the sandbox of
 grader/sandbox.py. build.Missing (a tool missing) passes through: the
-caller turns it into an environment failure. After a build, .warnings and
-.sparse hold the compiler's and sparse's lines on the student's files and
-.verdict the deny list's (grader/forbidden.py), if any.
+caller turns it into an environment failure. After a build, .warnings
+holds the compiler's lines on the student's files and .verdict the deny
+list's (grader/forbidden.py), if any; after check_student(), .sparse and
+.warnings hold sparse's lines too.
 """
 
 from __future__ import annotations
@@ -74,9 +76,7 @@ class LabBuild:
 		(NO_SUBMISSION: a listed source missing or unusable; NOT_BUILT;
 		FORBIDDEN: the deny list's verdict, also in .verdict)."""
 		problem = self.student.build()
-		spaces, others = self.student.diagnostics()
-		self.sparse = [self.student_path(l) for l in spaces]
-		self.warnings = [self.student_path(l) for l in others]
+		self.diagnose()
 		if problem:
 			kind = Outcome.NO_SUBMISSION if self.student.take_problem else Outcome.NOT_BUILT
 			return Problem(kind, self.student_path(problem))
@@ -84,6 +84,18 @@ class LabBuild:
 		texts = {f'{self.src}/{self.name}/{n}': d.decode(errors='replace') for n, d in self.student.taken.items()}
 		self.verdict = forbidden.check(rules, self.student.kos(), texts)
 		return Problem(Outcome.FORBIDDEN, self.verdict.text) if self.verdict else None
+
+	def check_student(self) -> None:
+		"""Sparse on the built module (build.Student.check), run while the
+		VM boots or runs the tests; its warnings join .sparse and
+		.warnings. Call after build_student() succeeded."""
+		self.student.check()
+		self.diagnose()
+
+	def diagnose(self) -> None:
+		spaces, others = self.student.diagnostics()
+		self.sparse = [self.student_path(l) for l in spaces]
+		self.warnings = [self.student_path(l) for l in others]
 
 	def build_for_session(self) -> tuple[int, str]:
 		"""Build the suite and the student's module for make shell or

@@ -20,7 +20,6 @@ submissions and the solutions are simply not there.
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import subprocess
 import tempfile
@@ -39,8 +38,9 @@ class Unavailable(Exception):
 	"""bwrap is missing or cannot make a sandbox on this host."""
 
 
-def args(scratch: Path, mount_at: str, ro: list[Path]) -> list[str]:
-	"""bwrap's arguments: what the sandbox sees (see the module comment)."""
+def args(scratch: Path, mount_at: str, ro: list[Path], writable: bool = True) -> list[str]:
+	"""bwrap's arguments: what the sandbox sees (see the module comment);
+	scratch read-only at mount_at unless writable."""
 	a = ['bwrap', '--unshare-all', '--unshare-user', '--disable-userns', '--cap-drop', 'ALL',
 	     '--die-with-parent', '--new-session', '--clearenv',
 	     '--setenv', 'PATH', PATH, '--setenv', 'HOME', mount_at, '--setenv', 'LC_ALL', 'C',
@@ -58,28 +58,28 @@ def args(scratch: Path, mount_at: str, ro: list[Path]) -> list[str]:
 			a += ['--ro-bind', e, e]
 	for path in ro:
 		a += ['--ro-bind', str(path), str(path)]
-	return a + ['--bind', str(scratch), mount_at, '--chdir', mount_at]
+	return a + ['--bind' if writable else '--ro-bind', str(scratch), mount_at, '--chdir', mount_at]
 
 
-def limits() -> None:
-	"""Resource limits of the sandboxed build (run in the child before
-	bwrap starts): memory and file size far above what a module needs,
-	no core dumps."""
-	resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
-	resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE, FILE_SIZE))
-	resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+def limits() -> list[str]:
+	"""The prlimit(1) command (util-linux) that starts bwrap with the
+	build's resource limits: memory and file size far above what a module
+	needs, no core dumps. A command, not a preexec_fn: the grader forks
+	from several threads (grader/pool.py, the build beside the VM's
+	start), where a preexec_fn can deadlock the child."""
+	return ['prlimit', f'--as={MEMORY}', f'--fsize={FILE_SIZE}', '--core=0', '--']
 
 
 def run(cmd: list[str], scratch: Path, mount_at: str, ro: list[Path],
-	timeout: float = 300) -> subprocess.CompletedProcess:
-	"""Run cmd in the sandbox with scratch (writable) at mount_at and the
-	ro paths read-only at their own paths; stdout and stderr together, as
-	text. A command that outlives timeout (seconds) is killed and reported
+	timeout: float = 300, writable: bool = True) -> subprocess.CompletedProcess:
+	"""Run cmd in the sandbox with scratch at mount_at (writable unless
+	writable=False) and the ro paths read-only at their own paths; stdout
+	and stderr together, as text. A command that outlives timeout (seconds) is killed and reported
 	as exit status 124 with a line saying so."""
 	try:
-		return subprocess.run(args(scratch, mount_at, ro) + ['--'] + cmd, stdout=subprocess.PIPE,
-				      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
-				      errors='replace', timeout=timeout, check=False, preexec_fn=limits)
+		return subprocess.run(limits() + args(scratch, mount_at, ro, writable) + ['--'] + cmd,
+				      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+				      text=True, errors='replace', timeout=timeout, check=False)
 	except subprocess.TimeoutExpired as e:
 		out = e.stdout.decode(errors='replace') if isinstance(e.stdout, bytes) else (e.stdout or '')
 		return subprocess.CompletedProcess(cmd, 124, out + f'\nerror: the build took more than {timeout:.0f}s\n')

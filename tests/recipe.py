@@ -7,9 +7,10 @@ is built twice in the sandbox at the grader's path: once by replaying the
 recorded sub-makes, once by `make -C KDIR M=`; the .ko files must be the
 same bytes (the build id is a hash of the content, so any change of a flag
 shows). A source with a compile error must fail both ways with the same
-first error line. No VM.
+first error line, and sparse run apart on the replayed tree
+(Recipe.check_script) must print the lines C=1 prints. No VM.
 
-  run(record, arch, kdir) records two PASS/FAIL lines; kdir(flavour)
+  run(record, arch, kdir) records three PASS/FAIL lines; kdir(flavour)
   gives the arch's lab kernel build dir. Standalone: both arches.
 """
 
@@ -30,9 +31,13 @@ import sandbox  # noqa: E402
 LAB = '05-mmap-remap'
 
 
-def built(kdir: Path, arch: str, source: Path, script: str, tmp: Path) -> tuple[int, dict[str, str], str]:
-	"""(make's exit status, {ko name: sha256}, the first error line) of one
-	build of source: replayed steps when script, else the whole of Kbuild."""
+def built(kdir: Path, arch: str, source: Path, script: str, tmp: Path, check: str = '',
+	  seeds: dict | None = None) -> tuple[int, dict[str, str], str, list[str]]:
+	"""(make's exit status, {ko name: sha256}, the first error line,
+	sparse's warning lines) of one build of source: replayed steps when
+	script (with the recording's seeds, Recipe.plant; then check,
+	sparse's script, on the built tree read-only), else the whole of
+	Kbuild with C=1."""
 	mount = f'/{build.Student.kind}/{LAB}'
 	tree = tmp / ('replay' if script else 'kbuild')
 	shutil.rmtree(tree, ignore_errors=True)
@@ -42,14 +47,20 @@ def built(kdir: Path, arch: str, source: Path, script: str, tmp: Path) -> tuple[
 		shutil.copy(h, tree)
 	(tree / 'Kbuild').write_text(f'obj-m := {source.stem}.o\n')
 	if script:
+		build.Recipe.plant(tree, seeds)
 		(tree / build.REPLAY).write_text(script)
 		cmd = ['sh', f'{mount}/{build.REPLAY}']
 	else:
 		cmd = build.make_args(kdir, arch, mount) + ['C=1', f'CHECK={build.SPARSE}']
 	proc = sandbox.run(cmd, tree, mount, build.sandbox_ro(kdir))
+	out = proc.stdout
+	if script and check and proc.returncode == 0:
+		(tree / build.CHECK).write_text(check)
+		out += sandbox.run(['sh', f'{mount}/{build.CHECK}'], tree, mount, build.sandbox_ro(kdir),
+				   writable=False).stdout
 	kos = {k.name: hashlib.sha256(k.read_bytes()).hexdigest() for k in tree.glob('*.ko')}
-	errors = [l for l in proc.stdout.splitlines() if ' error: ' in l]
-	return proc.returncode, kos, errors[0] if errors else ''
+	errors = [l for l in out.splitlines() if ' error: ' in l]
+	return proc.returncode, kos, errors[0] if errors else '', [l for l in out.splitlines() if ': sparse: ' in l]
 
 
 def run(record, arch: str, kdir) -> None:
@@ -63,21 +74,32 @@ def check(record, arch: str, kdir: Path) -> None:
 	if problem:
 		record(False, name, f'not recorded: {problem}')
 		return
-	script = recipe.script()
+	script, check_script, seeds = recipe.script(), recipe.check_script(), recipe.seeds()
 	recipe.release()
+	if not seeds:
+		record(False, name, 'the recording has no .module-common.o to seed a build with')
+		return
 	source = sorted((ROOT / 'solutions' / LAB).glob('*.c'))[0]
 	with tempfile.TemporaryDirectory(prefix='kmemlab-recipe-') as t:
 		tmp = Path(t)
 		good = tmp / source.name
 		good.write_bytes(source.read_bytes())
-		a, b = built(kdir, arch, good, script, tmp), built(kdir, arch, good, '', tmp)
+		a, b = built(kdir, arch, good, script, tmp, seeds=seeds), built(kdir, arch, good, '', tmp)
 		ok = a[0] == 0 and b[0] == 0 and a[1] and a[1] == b[1]
 		record(ok, name, f'replayed: status {a[0]}, {a[1]}; Kbuild: status {b[0]}, {b[1]}')
 		good.write_bytes(source.read_bytes() + b'\nint kmemlab_broken(void) { return undeclared; }\n')
-		a, b = built(kdir, arch, good, script, tmp), built(kdir, arch, good, '', tmp)
+		a, b = built(kdir, arch, good, script, tmp, seeds=seeds), built(kdir, arch, good, '', tmp)
 		ok = a[0] != 0 and b[0] != 0 and a[2] and a[2] == b[2]
 		record(ok, f'recorded Kbuild steps: {LAB} ({arch}) fails a compile error as Kbuild does',
 		       f'replayed: status {a[0]}, {a[2]!r}; Kbuild: status {b[0]}, {b[2]!r}')
+		# A __user pointer read as a plain one, and an __iomem one: sparse
+		# run apart on the built tree says what C=1 says, word for word.
+		good.write_bytes(source.read_bytes() + b'\nint kmemlab_sparse(int __user *u, void __iomem *io);\n'
+				 b'int kmemlab_sparse(int __user *u, void __iomem *io) { return *u + *(int *)io; }\n')
+		a, b = built(kdir, arch, good, script, tmp, check_script, seeds), built(kdir, arch, good, '', tmp)
+		ok = a[0] == 0 and b[0] == 0 and len(a[3]) >= 2 and a[3] == b[3]
+		record(ok, f'recorded Kbuild steps: {LAB} ({arch}) sparse, run apart on the built tree, '
+		       'says what C=1 says', f'apart: {a[3]}; C=1: {b[3]}')
 
 
 def both_arches(record) -> None:

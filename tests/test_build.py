@@ -175,7 +175,7 @@ class RecipeTest(unittest.TestCase):
 		self.tmp.cleanup()
 
 	def sub_make(self, *args, env=None, cwd='/kdir'):
-		env = env or {'srctree': self.SRC, 'KBUILD_CFLAGS': "-O2 -D'x'",
+		env = env or {'srctree': self.SRC, 'KBUILD_CFLAGS': "-O2 -D'x'", 'KBUILD_CHECKSRC': '1',
 			      'MAKEFLAGS': 'rR -j2 --jobserver-auth=3,4 -- M=/submission/x MAKE=/submission/x/record-make',
 			      'MAKE': '/submission/x/record-make', 'KMEMLAB_RECORDS': '/submission/x/records'}
 		(self.records / f'{self.n}.env').write_bytes(b''.join(f'{k}={v}'.encode() + b'\0' for k, v in env.items()))
@@ -199,6 +199,27 @@ class RecipeTest(unittest.TestCase):
 		self.assertIn("export MAKEFLAGS='rR -j2 -- M=/submission/x'", lines)
 		self.assertFalse([l for l in lines if l.startswith(('export MAKE=', 'export KMEMLAB_RECORDS='))])
 		self.assertIn('set -e', lines)
+
+	def test_sparse_is_split_off_the_build(self):
+		self.sub_make('-f', f'{self.SRC}/scripts/Makefile.build', 'obj=/submission/x', 'need-builtin=1')
+		self.sub_make('-f', f'{self.SRC}/scripts/Makefile.modpost')
+		self.sub_make('-f', f'{self.SRC}/scripts/Makefile.modfinal')
+		self.recipe.dir.mkdir(parents=True)
+		(self.recipe.dir / 'replay.sh').write_text(self.recipe.replay(self.records))
+		build_lines, check_lines = self.recipe.script().splitlines(), self.recipe.check_script().splitlines()
+		self.assertIn("export KBUILD_CHECKSRC='0'", build_lines)
+		self.assertEqual(len([l for l in build_lines if l.startswith(('cd ', 'sh '))]), 4)
+		self.assertIn("export KBUILD_CHECKSRC='2'", check_lines)
+		steps = [l for l in check_lines if l.startswith(('cd ', 'sh '))]
+		self.assertEqual(len(steps), 1)
+		self.assertIn('Makefile.build', steps[0])
+
+	def test_sub_makes_without_sparse_are_refused(self):
+		env = {'srctree': self.SRC, 'KBUILD_CHECKSRC': '0'}
+		for step in ('build', 'modpost', 'modfinal'):
+			self.sub_make('-f', f'{self.SRC}/scripts/Makefile.{step}', env=env)
+		with self.assertRaisesRegex(ValueError, 'without sparse'):
+			self.recipe.replay(self.records)
 
 	def test_a_missing_or_unexpected_step_is_refused(self):
 		self.sub_make('-f', f'{self.SRC}/scripts/Makefile.build', 'obj=/submission/x')

@@ -839,6 +839,29 @@ class StudentOutputTest(unittest.TestCase):
 			self.assertIsNone(passed.transcript)
 
 
+class InitrdKeyTest(unittest.TestCase):
+	"""labvm.initrd_key: the kept first-VM archive is reused only for the
+	same content."""
+
+	def test_the_key_follows_steps_links_and_their_targets(self):
+		import labvm
+		with tempfile.TemporaryDirectory() as t:
+			vm, target = Path(t) / 'vm', Path(t) / 'suite.ko'
+			(vm / 'bin').mkdir(parents=True)
+			target.write_bytes(b'one')
+			(vm / 'suite.ko').symlink_to(target)
+			(vm / 'steps').write_text('insmod suite.ko\n')
+			key = labvm.initrd_key('x86_64', vm)
+			self.assertEqual(key, labvm.initrd_key('x86_64', vm))
+			self.assertNotEqual(key, labvm.initrd_key('i386', vm))
+			(vm / 'steps').write_text('insmod suite.ko\nleakcheck\n')
+			steps = labvm.initrd_key('x86_64', vm)
+			self.assertNotEqual(key, steps)
+			target.write_bytes(b'rebuilt')
+			os.utime(target, ns=(1, 1))
+			self.assertNotEqual(steps, labvm.initrd_key('x86_64', vm))
+
+
 class OutputTest(unittest.TestCase):
 	"""results.json and junit.xml stay valid whatever the kernel printed."""
 

@@ -14,7 +14,10 @@ lab, its arch and kernel), executables (the files setup.sh makes
 executable again, in case an unzip drops the modes), kmemlab/ (grader/,
 qemu-env/, kunit/include/, kunit/<lab>/ without mutants.toml,
 labs/<lab>/rubric.toml) and prebuilt/ (see below) for the lab's graded
-arch (its rubric's first, or --arch), debug kernel.
+arch (its rubric's first, or --arch), debug kernel, plus the kernel of
+each run the rubric names on that arch ([runs.NAME]: lab 04's la57 run on
+the fast kernel, labs 07 and 08's iommu run), so that Gradescope grades
+every row make grade does.
 
 prebuilt/ holds <arch>-debug/, the lab kernel cut down to what a module
 build (`make -C KDIR M=...`) and a boot need, made by the kernel's own
@@ -152,6 +155,9 @@ def write_zip(lab_dir: Path, arch: str, out: Path) -> None:
 	with tempfile.TemporaryDirectory(prefix='kmemlab-bundle-') as tmp:
 		pre = Path(tmp) / 'prebuilt'
 		export_kernel(arch, pre)
+		rubric = score.load_rubric(lab_dir / 'rubric.toml')
+		for flavour in sorted({r.flavour for r in rubric.runs.values() if r.arch == arch} - {FLAVOUR}):
+			export_kernel(arch, pre, flavour)
 		names: list[tuple[str, Path]] = [
 			('setup.sh', ROOT / 'grader' / 'gradescope' / 'setup.sh'),
 			('run_autograder', ROOT / 'grader' / 'gradescope' / 'run_autograder'),

@@ -128,7 +128,7 @@ class LabVM:
 		# wild-memory-access in __common_interrupt (seen on about one boot
 		# in ten here), before any lab code ran, and generic KASAN prints
 		# only its first report. Five-level walks are checked on the fast
-		# kernel (make check, and lab 04's typical mistakes).
+		# kernel (make check, and lab 04's graded la57 run).
 		no5lvl = 'no5lvl' if self.flavour in score.DEBUG_FLAVOURS and self.arch == 'x86_64' else ''
 		# With TEST=, KUnit runs only the matching cases (kunit_module_init)
 		# and ktap_user.h's programs read the same parameter.

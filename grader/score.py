@@ -107,16 +107,17 @@ RUN_NAME = re.compile(r'^[a-z][a-z0-9-]*$')
 def load_runs(path: Path, table, arches: list[str], memory: str) -> dict[str, LabRun]:
 	"""The rubric's [runs.NAME] tables: NAME (lower case) -> LabRun. Each
 	takes arch (one of the rubric's arches), flavour (a kernel flavour of
-	qemu-env/build-kernel.sh other than fast and gdb), memory (default: the
-	rubric's) and append (default: none)."""
+	qemu-env/build-kernel.sh other than gdb: fast, debug or iommu), memory
+	(default: the rubric's) and append (default: none)."""
 	if not isinstance(table, dict):
 		raise RubricError(f'{path}: [runs.NAME] tables hold arch, flavour, memory, append')
 	runs = {}
 	for name, t in table.items():
 		if not RUN_NAME.match(name) or not isinstance(t, dict) or set(t) - {'arch', 'flavour', 'memory', 'append'}:
 			raise RubricError(f'{path}: [runs.{name}]: a lower-case name, and arch, flavour, memory, append')
-		if t.get('arch') not in arches or t.get('flavour') not in ('debug', 'iommu'):
-			raise RubricError(f'{path}: [runs.{name}] needs arch = one of {arches} and flavour = "debug" or "iommu"')
+		if t.get('arch') not in arches or t.get('flavour') not in ('fast', 'debug', 'iommu'):
+			raise RubricError(f'{path}: [runs.{name}] needs arch = one of {arches} and flavour = '
+					  '"fast", "debug" or "iommu"')
 		if t.get('flavour') == 'iommu' and t['arch'] != 'x86_64':
 			raise RubricError(f'{path}: [runs.{name}]: the iommu flavour is x86_64 only')
 		mem, append = t.get('memory', memory), t.get('append', '')

@@ -17,6 +17,24 @@ here=$(cd "$(dirname "$0")" && pwd)
 ARCH=$1 KDIR=$2 LABDIR=$(cd "$3" && pwd) OUT=$4
 gen=$KDIR/usr/gen_init_cpio
 [ -x "$gen" ] || die "$gen is missing: the lab kernel build in $KDIR is incomplete"
+# The lab's part: every file of LABDIR, keeping its sub-directories.
+spec=$(cd "$LABDIR" && find . -mindepth 1 | sort | while read -r f; do
+	f=${f#./}
+	if [ -d "$LABDIR/$f" ]; then
+		echo "dir /lab/$f 755 0 0"
+	else
+		echo "file /lab/$f $LABDIR/$f 755 0 0"
+	fi
+done)
+if [ -n "${SECRET:-}" ]; then
+	spec=$(printf '%s\nfile /secret %s 400 0 0' "$spec" "$SECRET")
+fi
+if [ "${LAB_ONLY:-}" = 1 ]; then
+	printf '%s\n' "$spec" | "$gen" - >"$OUT"
+	exit 0
+fi
+
+# The base: busybox and /init, made once per their content.
 busybox=$(busybox_for "$ARCH")
 
 key=$(cat "$busybox" "$here/init.sh" "$0" | sha256sum | cut -c1-12)
@@ -39,22 +57,7 @@ if [ ! -f "$base" ]; then
 	mv "$base.tmp$$" "$base"
 fi
 
-# The lab's part: every file of LABDIR, keeping its sub-directories.
-spec=$(cd "$LABDIR" && find . -mindepth 1 | sort | while read -r f; do
-	f=${f#./}
-	if [ -d "$LABDIR/$f" ]; then
-		echo "dir /lab/$f 755 0 0"
-	else
-		echo "file /lab/$f $LABDIR/$f 755 0 0"
-	fi
-done)
-if [ -n "${SECRET:-}" ]; then
-	spec=$(printf '%s\nfile /secret %s 400 0 0' "$spec" "$SECRET")
-fi
-if [ "${LAB_ONLY:-}" = 1 ]; then
-	printf '%s\n' "$spec" | "$gen" - >"$OUT"
-	exit 0
-fi
+# Then the lab's part.
 printf '%s\n' "$spec" | "$gen" - >"$OUT.lab"
 cat "$base" "$OUT.lab" >"$OUT"
 rm -f "$OUT.lab"

@@ -1020,12 +1020,13 @@ class RunsTest(unittest.TestCase):
 				 (['x86_64'], '2G', {'x86_64': ''}, r.points))
 		self.assertEqual((r.arches, r.memory), (['x86_64', 'i386'], '1G'))	# the lab's own, unchanged
 		self.assertEqual(self.rubric('[runs.big]\narch = "i386"\nflavour = "debug"\n').for_run('big').memory, '1G')
+		self.assertEqual(self.rubric('[runs.la57]\narch = "x86_64"\nflavour = "fast"\n').runs['la57'].flavour, 'fast')
 		self.assertEqual(self.rubric('').runs, {})
 
 	def test_bad_runs_are_refused(self):
 		bad = {
 			'no flavour': 'arch = "x86_64"',
-			'the fast flavour': 'arch = "x86_64"\nflavour = "fast"',
+			'the gdb flavour': 'arch = "x86_64"\nflavour = "gdb"',
 			'an arch the lab does not run on': 'arch = "arm64"\nflavour = "debug"',
 			'iommu on i386': 'arch = "i386"\nflavour = "iommu"',
 			'an unknown key': 'arch = "x86_64"\nflavour = "iommu"\ntimeout = 5',

@@ -5,7 +5,7 @@ autograder zip for one lab, or an archive of prebuilt lab kernels.
 
   bundle.py --lab NN [--arch x86_64|i386] [--out FILE.zip]
       (make autograder LAB=NN [ARCH=..] [OUT=..])
-  bundle.py --prebuilt FILE.tar.gz [--arch x86_64|i386 ...] [--flavour fast|debug ...]
+  bundle.py --prebuilt FILE.tar.gz [--arch x86_64|i386 ...] [--flavour fast|debug|iommu ...]
       (make prebuilt [ARCH=..] [OUT=..])
 
 The zip (default build/autograder/<lab>.zip) is what Gradescope takes: at
@@ -207,7 +207,7 @@ def main() -> int:
 			help="the arch to grade on (default: the lab's first)")
 	ap.add_argument('--out', help='the file to write')
 	ap.add_argument('--prebuilt', metavar='FILE', help='write only the prebuilt kernels, to FILE (.tar.gz)')
-	ap.add_argument('--flavour', action='append', choices=['fast', 'debug'],
+	ap.add_argument('--flavour', action='append', choices=['fast', 'debug', 'iommu'],
 			help='with --prebuilt: the kernels to write (default: debug, the graded one)')
 	args = ap.parse_args()
 	try:

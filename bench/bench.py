@@ -14,7 +14,9 @@ taken within the same run. Run it on an otherwise idle machine.
               reboots, QEMU start to exit) and a warm `make check` of a copy
               of the solution after an edit of its .c file (a new comment:
               build trees are keyed by content, a touch rebuilds nothing);
-              plus each cached kernel's build time (from its file times)
+              plus each cached kernel's build time (from its file times);
+              on x86_64 also the iommu run's floor (q35 behind intel-iommu,
+              2 GiB) against the debug kernel's at 2 GiB
   labs        the same warm check, fast kernel, for every lab on --arch,
               each against the floor of the same round
   costs       what the graded run's safeguards cost: the student's module
@@ -124,6 +126,30 @@ def part_loop(b: Bench) -> None:
 		print(f'| {flavour} | {med(floor):.2f} s | {med(check):.2f} s | {med(check) / med(floor):.2f} | {built} |')
 	for flavour, floor, check, _ in rows:
 		print(f'{flavour}: floor runs {runs(floor)}; check runs {runs(check)}')
+	if b.arch == 'x86_64':
+		part_iommu_boot(b)
+
+
+def part_iommu_boot(b: Bench) -> None:
+	"""The iommu run's kernel and machine (labs 07 and 08): its floor on
+	q35 behind QEMU's intel-iommu, 2 GiB as their [runs.iommu], against
+	the debug kernel's floor on the default machine with the same memory,
+	interleaved; and the cold build of each, from its file times."""
+	kdirs = {f: kernel('x86_64', f) for f in ('debug', 'iommu')}
+	envs = {'debug': dict(os.environ, QEMU_MEM='2G'),
+		'iommu': dict(os.environ, QEMU_MEM='2G', QEMU_IOMMU='intel')}
+	floors = {f: [] for f in kdirs}
+	for _ in range(b.rounds):
+		for f, kdir in kdirs.items():
+			floors[f].append(b.floor(kdir, envs[f]))
+	print(f'\n## iommu run: floor at 2 GiB, {b.rounds} rounds, medians')
+	print('| kernel and machine | floor: boot to poweroff | ratio | cold kernel build |')
+	print('|---|---|---|---|')
+	for f, kdir in kdirs.items():
+		secs = (kdir / 'vmlinux').stat().st_mtime - (kdir / '.config').stat().st_mtime
+		print(f'| {f}{" (q35, intel-iommu)" if f == "iommu" else " (pc)"} | {med(floors[f]):.2f} s '
+		      f'| {med(floors[f]) / med(floors["debug"]):.2f} | {secs / 60:.1f} min |')
+	print(f'floor runs: debug {runs(floors["debug"])}; iommu {runs(floors["iommu"])}')
 
 
 def part_labs(b: Bench) -> None:

@@ -458,6 +458,74 @@ static void bar_mmap_rejects_hostile(struct kunit *test)
 	expect_hostile_refused(test, &r);
 }
 
+/*
+ * What probe_busy_bar0_leaves_device_disabled takes from the driver: edu,
+ * and BAR0's range, claimed by the suite itself.
+ */
+struct bar_takeover {
+	struct pci_dev *pdev;
+	struct resource *claim;	/* the suite's claim of BAR0, or NULL */
+};
+
+/* Give BAR0 back and bind edu again, if it is not bound. */
+static void bar_takeover_undo(void *arg)
+{
+	struct bar_takeover *t = arg;
+
+	if (t->claim)
+		release_mem_region(pci_resource_start(t->pdev, 0), pci_resource_len(t->pdev, 0));
+	t->claim = NULL;
+	if (!t->pdev->dev.driver && device_attach(&t->pdev->dev) < 0)
+		pr_warn("kmemlab_devmem_test: binding edu again failed\n");
+}
+
+/*
+ * A probe that fails must leave the device as it found it. The suite
+ * unbinds edu, claims BAR0 itself (busy in /proc/iomem) and binds the
+ * driver again, as sysfs bind does (device_driver_attach(), which returns
+ * the probe's error): pci_request_region() cannot have the BAR, and the
+ * probe must fail with -EBUSY and undo its pci_enable_device(), which the
+ * PCI core counts in enable_cnt. Then the suite releases BAR0 and binds
+ * the driver, for the tests that follow.
+ */
+static void probe_busy_bar0_leaves_device_disabled(struct kunit *test)
+{
+	struct devrange r = bar_range(test);
+	struct pci_dev *pdev = edu_pdev(test);
+	const struct device_driver *drv = pdev->dev.driver;
+	struct bar_takeover *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+	int before, after, ret;
+
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	KUNIT_ASSERT_TRUE_MSG(test, drv && !strcmp(drv->name, KMEMLAB_DEVMEM_DRIVER),
+			      "edu is not bound to %s: check what probe() printed",
+			      KMEMLAB_DEVMEM_DRIVER);
+	t->pdev = pdev;
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, bar_takeover_undo, t));
+	device_release_driver(&pdev->dev);
+	KUNIT_ASSERT_NULL_MSG(test, pdev->dev.driver, "edu is still bound after device_release_driver()");
+	t->claim = request_mem_region(r.start, r.size, "kmemlab_devmem_test");
+	KUNIT_ASSERT_NOT_NULL_MSG(test, t->claim,
+				  "once the driver was unbound, the suite could not claim BAR0 [mem %#lx-%#lx] itself: remove() should release it (pci_release_region())",
+				  r.start, r.start + r.size - 1);
+	before = atomic_read(&pdev->enable_cnt);
+	ret = device_driver_attach(drv, &pdev->dev);
+	after = atomic_read(&pdev->enable_cnt);
+	KUNIT_EXPECT_EQ_MSG(test, ret, -EBUSY,
+			    "with BAR0 claimed by someone else, binding %s should fail with -EBUSY (pci_request_region() in probe()), it returned %d",
+			    KMEMLAB_DEVMEM_DRIVER, ret);
+	KUNIT_EXPECT_EQ_MSG(test, after, before,
+			    "a probe that failed should leave the device as it found it: the PCI core's count of pci_enable_device() (enable_cnt, sysfs 'enable') was %d before the bind and is %d after, the device is %s; pci_disable_device() missing on the error path",
+			    before, after, pci_is_enabled(pdev) ? "enabled" : "disabled");
+	/* Undo a leaked enable: later tests then see the device as usual. */
+	while (!pdev->dev.driver && atomic_read(&pdev->enable_cnt) > before)
+		pci_disable_device(pdev);
+	kunit_release_action(test, bar_takeover_undo, t);
+	KUNIT_EXPECT_TRUE_MSG(test, pdev->dev.driver == drv,
+			      "once the suite released BAR0, binding %s again failed: check what probe() printed",
+			      KMEMLAB_DEVMEM_DRIVER);
+}
+
 /* The reserved RAM range */
 
 static void ram_claimed_by_driver(struct kunit *test)
@@ -606,6 +674,7 @@ static struct kunit_case kmemlab_devmem_cases[] = {
 	KUNIT_CASE(bar_mmap_is_io_pfnmap),
 	KUNIT_CASE(bar_mmap_rejects_private),
 	KUNIT_CASE_PARAM(bar_mmap_rejects_hostile, hostile_gen_params),
+	KUNIT_CASE(probe_busy_bar0_leaves_device_disabled),
 	KUNIT_CASE(ram_claimed_by_driver),
 	KUNIT_CASE(ram_kernel_mapping_reaches_range),
 	KUNIT_CASE(ram_kernel_mapping_cached),

@@ -10,8 +10,11 @@
  * reads what the process stored through the driver's mapping, which shows
  * that mapping reached the reserved frames, and /proc/vmallocinfo lists no
  * kernel mapping of the range left; insmod revokes the /dev/mem
- * mapping, and the content is still there. The last cases build on each
- * other, so each starts with ktap_chain_case().
+ * mapping, and the content is still there. Last, loads with one
+ * allocation failed on purpose (fault injection): a claim that fails in
+ * memremap() leaves nothing claimed or mapped, and the next load takes
+ * the range. The last cases build on each other, so each starts with
+ * ktap_chain_case().
  */
 #define _GNU_SOURCE
 #define _FILE_OFFSET_BITS 64
@@ -22,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ktap_user.h"
@@ -29,7 +33,7 @@
 #include "kmemlab_devmem.h"
 #include "mmap_refusals.h"
 
-#define NCASES	13
+#define NCASES	14
 #define DEV	"/dev/" KMEMLAB_DEVMEM_RAM_DEV
 #define PARAMS	"/sys/module/" KMEMLAB_DEVMEM_DRIVER "/parameters/"
 #define MODULE	"/lab/" KMEMLAB_DEVMEM_DRIVER ".ko"
@@ -355,6 +359,224 @@ static void load_revokes_devmem_mapping(void)
 	ktap_case_end();
 }
 
+/* The fault injection part: loads of the module with an allocation failed. */
+
+#define FAULT_CALIBRATE	1000000u	/* more fault points than any load has */
+#define FAULT_SLACK	12u		/* loads started before the init's first */
+#define FAULT_LOADS	48u		/* at most this many loads with a fault */
+
+static int module_fd = -1;
+
+/* finit_module() of the driver with @params: 0 or an errno. */
+static int load_driver(const char *params)
+{
+	return syscall(SYS_finit_module, module_fd, params, 0) ? errno : 0;
+}
+
+static int driver_loaded(void)
+{
+	return access("/sys/module/" KMEMLAB_DEVMEM_DRIVER, F_OK) == 0;
+}
+
+/*
+ * What the kernel logged during one load: where the injected failure's
+ * call trace went through (failslab's verbose = 2 prints the trace of
+ * every failure it injects), and the driver's own report of a claim it
+ * could not make (ram_setup(): "cannot take [mem ...] (error E)").
+ */
+struct load_log {
+	int in_init;		/* through do_one_initcall(): the driver's init */
+	int in_memremap;	/* through memremap() */
+	int in_request;		/* through __request_region() */
+	int claim_failed;	/* the driver reported a failed claim */
+	int claim_err;		/* the error it reported */
+};
+
+/* Does the trace line @text (a reliable frame) name function @fn? */
+static int frame_is(const char *text, const char *fn)
+{
+	size_t len = strlen(fn);
+
+	while (*text == ' ')
+		text++;
+	return !strncmp(text, fn, len) && text[len] == '+';
+}
+
+/* Read the records logged since @kmsg's last position into @log. */
+static void read_load_log(int kmsg, struct load_log *log)
+{
+	static const char claim[] = KMEMLAB_DEVMEM_DRIVER ": cannot take [mem ";
+	char rec[1024], *text, *err;
+	ssize_t n;
+
+	memset(log, 0, sizeof(*log));
+	while ((n = read(kmsg, rec, sizeof(rec) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
+		if (n <= 0)
+			continue;
+		rec[n] = '\0';
+		text = strchr(rec, ';');
+		if (!text)
+			continue;
+		text[strcspn(text, "\n")] = '\0';
+		text++;
+		log->in_init |= frame_is(text, "do_one_initcall");
+		log->in_memremap |= frame_is(text, "memremap");
+		log->in_request |= frame_is(text, "__request_region");
+		if (!strncmp(text, claim, sizeof(claim) - 1) && (err = strstr(text, "(error "))) {
+			log->claim_failed = 1;
+			log->claim_err = atoi(err + 7);
+		}
+	}
+}
+
+/* Fault points the calls since fault_nth_arm(@fd, @n) passed; disarms. */
+static unsigned int fault_nth_used(int fd, unsigned int n)
+{
+	char buf[16] = "";
+	ssize_t len = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	if (pwrite(fd, "0", 1, 0) != 1)
+		perror("fault_nth_used");
+	return len > 0 ? n - (unsigned int)strtoul(buf, NULL, 10) : 0;
+}
+
+/*
+ * Count only slab allocations, and log each injected failure's call
+ * trace: whether an allocation takes fresh pages depends on how full the
+ * slabs are, so with page allocations counted the n-th fault point of one
+ * load would be another in the next (fail_page_alloc's min-order above
+ * any order leaves them out). @on 0 puts back what /init set.
+ */
+static void fault_setup(int on)
+{
+	write_sysfs("/sys/kernel/debug/failslab/verbose", on ? "2" : "1");
+	write_sysfs("/sys/kernel/debug/fail_page_alloc/min-order", on ? "11" : "0");
+}
+
+/*
+ * A claim that fails half way must give back what it took. With the
+ * kernel's fault injection (lib/fault-inject.c), the n-th allocation of
+ * this thread fails, and finit_module() runs the whole load, the driver's
+ * init included, in this thread. First a load the driver refuses before
+ * it claims anything (mem_size not a page multiple: ram_setup() says
+ * EINVAL) counts the fault points up to the driver's init; then loads
+ * with n from a little below that count upwards, until the failure lands
+ * in the init past the claim or none fires. Each injected failure's call
+ * trace says where it landed. Whenever the driver reports that it could
+ * not take the range, /proc/iomem must not list the range as its claim
+ * and /proc/vmallocinfo no kernel mapping of it; a failure inside
+ * memremap() must be reported as ENOMEM, and at least one load must meet
+ * one. Last, a load without faults must take the range again.
+ */
+static void memremap_failure_releases_range(void)
+{
+	char params[96], refused[96];
+	unsigned int n, lo = 0, last = 0, used, memremap_fails = 0;
+	int fnth = -1, kmsg = -1, ret, fired, node, listed, maps, left = 0, past = 0;
+	struct load_log log;
+
+	ktap_chain_case("memremap_failure_releases_range");
+	snprintf(params, sizeof(params), "mem_address=%#lx mem_size=%#lx", mem_address, mem_size);
+	snprintf(refused, sizeof(refused), "mem_address=%#lx mem_size=%#lx", mem_address,
+		 mem_size + 1);
+	module_fd = open(MODULE, O_RDONLY | O_CLOEXEC);
+	fnth = fault_nth_open();
+	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	KTAP_EXPECT(module_fd >= 0 && fnth >= 0 && kmsg >= 0,
+		    "open %s, /proc/thread-self/fail-nth and /dev/kmsg: %s", MODULE, strerror(errno));
+	if (module_fd < 0 || fnth < 0 || kmsg < 0)
+		goto out;
+	if (driver_loaded()) {
+		ret = system("rmmod " KMEMLAB_DEVMEM_DRIVER);
+		KTAP_EXPECT(ret == 0, "rmmod %s failed", KMEMLAB_DEVMEM_DRIVER);
+		if (ret)
+			goto out;
+	}
+	fault_setup(1);
+
+	fault_nth_arm(fnth, FAULT_CALIBRATE);
+	ret = load_driver(refused);
+	used = fault_nth_used(fnth, FAULT_CALIBRATE);
+	KTAP_EXPECT(ret == EINVAL,
+		    "a load with mem_size=%#lx (not a page multiple) should fail with EINVAL (ram_setup()), got %s",
+		    mem_size + 1, ret ? strerrorname_np(ret) : "success");
+	if (ret != EINVAL) {
+		if (!ret && system("rmmod " KMEMLAB_DEVMEM_DRIVER))
+			KTAP_EXPECT(0, "rmmod %s failed", KMEMLAB_DEVMEM_DRIVER);
+		goto restore;
+	}
+	lo = used > FAULT_SLACK ? used - FAULT_SLACK : 1;
+
+	for (n = lo; n < lo + FAULT_LOADS && !past && !left; n++) {
+		last = n;
+		lseek(kmsg, 0, SEEK_END);
+		fault_nth_arm(fnth, n);
+		ret = load_driver(params);
+		fired = fault_nth_fired(fnth);
+		read_load_log(kmsg, &log);
+		node = access(DEV, F_OK) == 0;
+		if (!fired || (log.in_init && !log.in_memremap && !log.in_request))
+			past = 1;	/* the claim was made */
+		if (!ret && !node && log.claim_failed) {
+			listed = iomem_lists(mem_address, mem_address + mem_size - 1,
+					     KMEMLAB_DEVMEM_RAM_NAME);
+			maps = kernel_mappings_of(mem_address);
+			KTAP_EXPECT(listed == 0,
+				    "fault %u (%s) made the claim fail (error %d), yet /proc/iomem still lists [mem %#lx-%#lx] as %s: the claim must be given back (release_mem_region()) when memremap() fails",
+				    n, log.in_memremap ? "in memremap()" : "in the claim", log.claim_err,
+				    mem_address, mem_address + mem_size - 1, KMEMLAB_DEVMEM_RAM_NAME);
+			KTAP_EXPECT(maps == 0,
+				    "fault %u made the claim fail (error %d), yet /proc/vmallocinfo lists %d kernel mapping(s) of the range",
+				    n, log.claim_err, maps);
+			if (log.in_memremap) {
+				memremap_fails++;
+				KTAP_EXPECT(log.claim_err == -ENOMEM,
+					    "fault %u made memremap() fail: the driver should give up with -ENOMEM (%d), it reported error %d",
+					    n, -ENOMEM, log.claim_err);
+			}
+			left |= listed != 0;
+		}
+		if (!ret) {
+			KTAP_EXPECT(system("rmmod " KMEMLAB_DEVMEM_DRIVER) == 0,
+				    "rmmod %s after fault %u failed", KMEMLAB_DEVMEM_DRIVER, n);
+		}
+		/* A claim left behind names the range with a string of the
+		 * unloaded module: /proc/iomem must not be read again. */
+	}
+	ktap_diag("faults %u to %u injected, %u of them in memremap() made the claim fail",
+		  lo, last, memremap_fails);
+	KTAP_EXPECT(past || left, "%u loads with a fault (from fault %u) never got past the claim",
+		    FAULT_LOADS, lo);
+	KTAP_EXPECT(memremap_fails || left,
+		    "no load from fault %u to %u made memremap() fail: the driver should claim the range, then map it with memremap() (ram_claim())",
+		    lo, last);
+restore:
+	fault_setup(0);
+	lseek(kmsg, 0, SEEK_END);
+	ret = load_driver(params);
+	read_load_log(kmsg, &log);
+	node = access(DEV, F_OK) == 0;
+	KTAP_EXPECT(ret || node || !log.claim_failed,
+		    "after the failed claims, a load without faults should take the range again, the driver reported error %d%s",
+		    log.claim_err,
+		    log.claim_err == -EBUSY ? ": something still claims it, a claim left behind" : "");
+	KTAP_EXPECT(!ret && node, "after the failed claims, a load without faults should give %s: %s",
+		    DEV, ret ? strerrorname_np(ret) : "it loaded without it");
+	if (!left && !ret && node)
+		KTAP_EXPECT(iomem_lists(mem_address, mem_address + mem_size - 1,
+					KMEMLAB_DEVMEM_RAM_NAME) == 1,
+			    "after a load without faults, /proc/iomem should list [mem %#lx-%#lx] as %s",
+			    mem_address, mem_address + mem_size - 1, KMEMLAB_DEVMEM_RAM_NAME);
+out:
+	if (kmsg >= 0)
+		close(kmsg);
+	if (fnth >= 0)
+		close(fnth);
+	if (module_fd >= 0)
+		close(module_fd);
+	ktap_case_end();
+}
+
 static void content_survives_reload(void)
 {
 	unsigned char *p;
@@ -408,6 +630,7 @@ int main(void)
 	unload_releases_range();
 	load_revokes_devmem_mapping();
 	content_survives_reload();
+	memremap_failure_releases_range();
 
 	if (devmem_map != MAP_FAILED)
 		munmap(devmem_map, mem_size);

@@ -56,6 +56,7 @@ class Lab:
 		self.name = lab_dir.name
 		rubric = rubric or score.load_rubric(lab_dir / 'rubric.toml')
 		self.rubric = rubric.for_run(run)	# a copy: select() narrows it
+		self.rubric.timeout = score.vm_limit(self.rubric.timeout, flavour)
 		self.run = run
 		self.arch, self.flavour, self.kdir = arch, flavour, kdir
 		tree = Path(src).name if Path(src).is_absolute() else src

@@ -839,6 +839,18 @@ class StudentOutputTest(unittest.TestCase):
 			self.assertIsNone(passed.transcript)
 
 
+class VmLimitTest(unittest.TestCase):
+	def test_the_fast_kernel_waits_half_the_rubric_timeout_at_least_30_s(self):
+		self.assertEqual([score.vm_limit(s, f) for s, f in ((90, 'debug'), (240, 'iommu'), (240, 'fast'),
+								   (90, 'fast'), (40, 'fast'))], [90, 240, 120, 45, 30])
+
+	def test_a_lab_on_the_fast_kernel_gets_its_limit(self):
+		lab = grade_py.Lab(ROOT / 'labs' / '04-pagewalk', 'solutions', 'x86_64', 'fast', Path('/nonexistent'))
+		self.assertEqual(lab.rubric.timeout, 45)
+		lab = grade_py.Lab(ROOT / 'labs' / '04-pagewalk', 'solutions', 'x86_64', 'debug', Path('/nonexistent'))
+		self.assertEqual(lab.rubric.timeout, 90)
+
+
 class InitrdKeyTest(unittest.TestCase):
 	"""labvm.initrd_key: the kept first-VM archive is reused only for the
 	same content."""

@@ -187,6 +187,7 @@ class Tree:
 			shutil.rmtree(tmp, ignore_errors=True)
 			return problem
 		(tmp / 'build.log').write_text(self.log)
+		(tmp / CHECK_LOG).unlink(missing_ok=True)	# only Student.check() writes it, after the build
 		(tmp / DONE).touch()
 		shutil.rmtree(self.dir, ignore_errors=True)	# a stale half-tree
 		tmp.rename(self.dir)
@@ -440,7 +441,7 @@ class Recipe(Tree):
 	def plant(tree: Path, seeds: dict[str, tuple[bytes, int]]) -> None:
 		for name, (data, mtime) in seeds.items():
 			(tree / name).write_bytes(data)
-			os.utime(tree / name, ns=(mtime, mtime))	# older than the sources: up to date
+			os.utime(tree / name, ns=(mtime, mtime))	# newer than its kernel-tree prerequisites: up to date
 
 	def variant(self, checksrc: str, first_step_only: bool) -> str:
 		"""replay.sh with KBUILD_CHECKSRC set to checksrc (scripts/
@@ -466,7 +467,8 @@ class Recipe(Tree):
 class Student(Tree):
 	"""The student's module(s): the rubric's [student] sources from the
 	submission, the lab's headers from kunit/NN-name/, a Kbuild written
-	here. Sparse (C=1) checks the student's files on the way."""
+	here. Sparse checks the student's files: check(), on the built tree
+	(the whole-of-Kbuild fallback runs it on the way, C=1)."""
 
 	kind = 'submission'
 	keep = KEEP_STUDENT
@@ -577,28 +579,32 @@ class Student(Tree):
 			self.replay = self.recipe()
 		return super().build()	# the compiler's line: outcome.problem_line() says what it means
 
-	def check(self) -> None:
+	def check(self) -> str:
 		"""Sparse on the built tree (Recipe.check_script), its output added
 		to .log: run in the sandbox with the tree read-only, once per tree
-		(check.log keeps it for the next grader of the same source).
-		Nothing to do for a tree the whole of Kbuild built (C=1 ran sparse
-		then) or before a successful build(). Exceptions: none of its own
-		(an OSError of the build dir passes through)."""
+		(check.log keeps a finished check's output for the next grader of
+		the same source). '' or a problem: sparse did not finish (its exit
+		status and last line), which fails the build as C=1 would have,
+		and is not kept (a Ctrl-C or a time-out is no verdict on the
+		source). Nothing to do for a tree the whole of Kbuild built (C=1
+		ran sparse then) or before a successful build(). An OSError of the
+		build dir passes through."""
 		if self.checked or not (self.dir / DONE).exists() or not (self.dir / CHECK).exists():
-			return
+			return ''
 		self.checked = True
 		done = self.dir / CHECK_LOG
 		if not done.exists():
 			proc = sandbox.run(['sh', f'{self.mount_at}/{CHECK}'], self.dir, self.mount_at,
 					   sandbox_ro(self.kdir), writable=False)
-			text = proc.stdout
 			if proc.returncode:
-				last = (text.strip().splitlines() or ['no message'])[-1]
-				text += f'warning: sparse did not finish (exit status {proc.returncode}): {last}\n'
+				self.log += proc.stdout
+				last = (proc.stdout.strip().splitlines() or ['no message'])[-1]
+				return f'sparse did not finish (exit status {proc.returncode}): {last}'
 			tmp = done.with_name(f'{CHECK_LOG}.tmp{os.getpid()}-{threading.get_ident()}')
-			tmp.write_text(text)
+			tmp.write_text(proc.stdout)
 			tmp.rename(done)	# atomic: a grader beside this one reads all or nothing
 		self.log += done.read_text(errors='replace')
+		return ''
 
 	def failure(self, out: str, cmd: list[str]) -> str:
 		lines = out.splitlines()

@@ -19,7 +19,8 @@ each run the rubric names on that arch ([runs.NAME]: lab 04's la57 run on
 the fast kernel, labs 07 and 08's iommu run), so that Gradescope grades
 every row make grade does.
 
-prebuilt/ holds <arch>-debug/, the lab kernel cut down to what a module
+prebuilt/ holds <arch>-debug/ (and <arch>-FLAVOUR/ of each run's
+kernel), the lab kernel cut down to what a module
 build (`make -C KDIR M=...`) and a boot need, made by the kernel's own
 scripts/package/install-extmod-build (what distributions' linux-headers
 packages hold: the Makefiles, scripts and host programs, every header,
@@ -156,7 +157,8 @@ def write_zip(lab_dir: Path, arch: str, out: Path) -> None:
 		pre = Path(tmp) / 'prebuilt'
 		export_kernel(arch, pre)
 		rubric = score.load_rubric(lab_dir / 'rubric.toml')
-		for flavour in sorted({r.flavour for r in rubric.runs.values() if r.arch == arch} - {FLAVOUR}):
+		run_flavours = sorted({r.flavour for r in rubric.runs.values() if r.arch == arch} - {FLAVOUR})
+		for flavour in run_flavours:
 			export_kernel(arch, pre, flavour)
 		names: list[tuple[str, Path]] = [
 			('setup.sh', ROOT / 'grader' / 'gradescope' / 'setup.sh'),
@@ -167,7 +169,8 @@ def write_zip(lab_dir: Path, arch: str, out: Path) -> None:
 			if f.is_file():	# a dangling link is no file
 				names.append((f'prebuilt/{f.relative_to(pre)}', f))
 		env = (f'# What this Gradescope autograder grades (made by make autograder).\n'
-		       f'LAB={lab}\nARCH={arch}\nFLAVOUR={FLAVOUR}\nSOURCES={" ".join(sources)}\n'
+		       f'LAB={lab}\nARCH={arch}\nFLAVOUR={FLAVOUR}\nRUN_FLAVOURS={" ".join(run_flavours)}\n'
+		       f'SOURCES={" ".join(sources)}\n'
 		       f'CONFIG_KEY={config_key(arch, FLAVOUR)}\n')
 		exes = [n for n, f in names if executable(f)]
 		tmp_out = out.with_name(out.name + '.tmp')

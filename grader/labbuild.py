@@ -85,12 +85,14 @@ class LabBuild:
 		self.verdict = forbidden.check(rules, self.student.kos(), texts)
 		return Problem(Outcome.FORBIDDEN, self.verdict.text) if self.verdict else None
 
-	def check_student(self) -> None:
+	def check_student(self) -> Optional[Problem]:
 		"""Sparse on the built module (build.Student.check), run while the
 		VM boots or runs the tests; its warnings join .sparse and
-		.warnings. Call after build_student() succeeded."""
-		self.student.check()
+		.warnings. None, or NOT_BUILT when sparse did not finish. Call
+		after build_student() succeeded."""
+		problem = self.student.check()
 		self.diagnose()
+		return Problem(Outcome.NOT_BUILT, self.student_path(problem)) if problem else None
 
 	def diagnose(self) -> None:
 		spaces, others = self.student.diagnostics()
@@ -103,7 +105,7 @@ class LabBuild:
 		the deny list failed, 3 when a tool is missing. Compiler
 		warnings in the student's files go to stderr."""
 		try:
-			problem = self.build_suite() or self.build_student()
+			problem = self.build_suite() or self.build_student() or self.check_student()
 		except build.Missing as e:
 			return 3, str(e)
 		for w in self.warnings[:5]:

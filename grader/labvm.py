@@ -35,6 +35,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Optional, Union
@@ -59,6 +60,9 @@ RECEIVE_ALLOWANCE = 300
 # boot (about a second) hides the build. The others build first
 # (LabVM.build_then_boot).
 RECEIVE_FLAVOURS = ('fast',)
+# First-VM archives kept per run folder (LabVM.mkinitramfs): the graded
+# run's, a resumed VM's, make shell's.
+KEEP_INITRDS = 3
 
 
 class EnvironmentFailure(Exception):
@@ -159,7 +163,8 @@ class LabVM:
 		folder vm; the first (not lab_only) holds the run's secret too.
 
 		That first archive is made without the secret and kept in the
-		lab's run folder, keyed by what it holds (initrd_key): a warm make
+		lab's run folder, named by what it holds (initrd_key; the newest
+		KEEP_INITRDS stay): a warm make
 		check whose suite and steps did not change reuses it and appends
 		the secret as a second archive of one file, made by the kernel
 		tree's gen_init_cpio (the kernel unpacks concatenated archives in
@@ -169,15 +174,22 @@ class LabVM:
 		if lab_only:
 			subprocess.run(script + [str(out)], env=dict(os.environ, LAB_ONLY='1', SECRET=''), check=True)
 			return
-		kept, key_file, key = self.bdir / 'initrd-kept.cpio', self.bdir / 'initrd-kept.key', initrd_key(self.arch, vm)
-		if not (kept.is_file() and key_file.is_file() and key_file.read_text() == key):
-			key_file.unlink(missing_ok=True)
-			subprocess.run(script + [str(kept)], env=dict(os.environ, LAB_ONLY='', SECRET=''), check=True)
-			key_file.write_text(key)
+		kept = self.bdir / f'initrd-{initrd_key(self.arch, vm)[:24]}.cpio'
+		try:
+			base = kept.read_bytes()
+		except FileNotFoundError:
+			# Written aside and renamed: make shell or another grader of
+			# the same folder may read or write one beside this one.
+			tmp = kept.with_name(f'{kept.name}.tmp{os.getpid()}-{threading.get_ident()}')
+			subprocess.run(script + [str(tmp)], env=dict(os.environ, LAB_ONLY='', SECRET=''), check=True)
+			base = tmp.read_bytes()
+			os.replace(tmp, kept)
+			for old in sorted(self.bdir.glob('initrd-*.cpio'), key=mtime, reverse=True)[KEEP_INITRDS:]:
+				old.unlink(missing_ok=True)	# the first VM's, a resumed VM's and make shell's stay
 		secret = subprocess.run([self.kdir / 'usr' / 'gen_init_cpio', '-'], check=True, capture_output=True,
 					input=f'file /secret {self.run_dir / "secret"} 400 0 0\n'.encode()).stdout
 		with open(out, 'wb') as f:
-			f.write(kept.read_bytes())
+			f.write(base)
 			f.write(secret)
 
 	def build_and_boot(self, builds: LabBuild) -> tuple[Optional[Problem], Optional[subprocess.Popen]]:
@@ -225,7 +237,10 @@ class LabVM:
 					self.sent_at = time.monotonic()
 					if not send_when_asked(proc, sock, data, self.rubric.timeout):
 						self.timed_out = True
-				checking.result()
+				problem = checking.result()
+				if problem:	# sparse did not finish: no grade without its check
+					stop(proc)
+					return problem, None
 		except BaseException:
 			if proc is not None:
 				stop(proc)
@@ -253,10 +268,13 @@ class LabVM:
 		self.sent_at = time.monotonic()
 		proc = self.boot(self.run_dir / 'initrd.cpio')
 		try:
-			builds.check_student()	# sparse, while the VM boots
+			problem = builds.check_student()	# sparse, while the VM boots
 		except BaseException:
 			stop(proc)
 			raise
+		if problem:	# sparse did not finish: no grade without its check
+			stop(proc)
+			return problem, None
 		return None, proc
 
 	@property
@@ -328,6 +346,13 @@ class LabVM:
 		status = subprocess.run([QEMU_ENV / 'run-vm.sh', self.arch, str(self.kdir), str(self.run_dir / 'initrd.cpio'),
 					 str(self.bdir / 'serial.log')], env=env, check=False).returncode
 		return self.read_boot(plan, status, time.monotonic() - start, modules, chains)
+
+
+def mtime(p: Path) -> float:
+	try:
+		return p.stat().st_mtime
+	except FileNotFoundError:
+		return 0.0
 
 
 def initrd_key(arch: str, vm: Path) -> str:

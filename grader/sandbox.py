@@ -20,6 +20,7 @@ submissions and the solutions are simply not there.
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -66,8 +67,14 @@ def limits() -> list[str]:
 	build's resource limits: memory and file size far above what a module
 	needs, no core dumps. A command, not a preexec_fn: the grader forks
 	from several threads (grader/pool.py, the build beside the VM's
-	start), where a preexec_fn can deadlock the child."""
-	return ['prlimit', f'--as={MEMORY}', f'--fsize={FILE_SIZE}', '--core=0', '--']
+	start), where a preexec_fn can deadlock the child. Each limit is
+	clamped to the grader's own hard limit (a CI job's `ulimit -v`):
+	prlimit cannot raise it, and would refuse to start."""
+	def clamp(kind: int, want: int) -> int:
+		hard = resource.getrlimit(kind)[1]
+		return want if hard == resource.RLIM_INFINITY else min(want, hard)
+	return ['prlimit', f'--as={clamp(resource.RLIMIT_AS, MEMORY)}',
+		f'--fsize={clamp(resource.RLIMIT_FSIZE, FILE_SIZE)}', '--core=0', '--']
 
 
 def run(cmd: list[str], scratch: Path, mount_at: str, ro: list[Path],
@@ -97,7 +104,7 @@ def probe() -> str:
 		_probed = 'bwrap is missing (Debian package bubblewrap): the student build would run unsandboxed'
 		return _probed
 	with tempfile.TemporaryDirectory(prefix='kmemlab-probe-') as scratch:
-		proc = subprocess.run(args(Path(scratch), '/scratch', []) + ['--', 'true'],
+		proc = subprocess.run(limits() + args(Path(scratch), '/scratch', []) + ['--', 'true'],
 				      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
 				      errors='replace', check=False)
 	if proc.returncode != 0:

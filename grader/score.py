@@ -30,9 +30,10 @@ def vm_limit(timeout: int, flavour: str) -> int:
 	"""Seconds a lab's VM may take on a kernel flavour: the rubric's
 	timeout, set for the graded (debug) kernels, whose KASAN, kmemleak and
 	lockdep make every lab several times slower; half of it, at least
-	30 s, on the fast kernel of make check (where every lab's solution
-	takes under a tenth of that, docs/performance.md), so that a hang costs
-	the student, and make test, half the wait."""
+	30 s, on the fast kernel (make check, and a graded run on it such as
+	lab 04's la57 row), where every lab's solution takes under a tenth of
+	that (docs/performance.md), so that a hang costs the student, and make
+	test, half the wait."""
 	return timeout if flavour in DEBUG_FLAVOURS else max(30, timeout // 2)
 
 

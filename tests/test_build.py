@@ -157,6 +157,49 @@ class TakeTest(unittest.TestCase):
 		self.assertEqual(build.Suite(LAB, self.kdir, 'x86_64').dir, before)
 
 
+@unittest.skipIf(sandbox.probe(), 'no sandbox here')
+class CheckTest(unittest.TestCase):
+	"""build.Student.check: sparse's run on a built tree, kept only when
+	it finished."""
+
+	def setUp(self):
+		self.tmp = tempfile.TemporaryDirectory(prefix='kmemlab-check-test-')
+		sub = Path(self.tmp.name) / LAB
+		sub.mkdir()
+		(sub / SOURCES[0]).write_text('int x;\n')
+		kdir = Path(self.tmp.name) / 'x86_64-fast-0'
+		kdir.mkdir()
+		self.st = build.Student(LAB, SOURCES, sub, kdir, 'x86_64')
+		self.st.dir = Path(self.tmp.name) / 'tree'	# as if built
+		self.st.dir.mkdir()
+		(self.st.dir / build.DONE).touch()
+
+	def tearDown(self):
+		self.tmp.cleanup()
+
+	def script(self, text: str) -> None:
+		(self.st.dir / build.CHECK).write_text(text)
+
+	def test_a_finished_check_is_kept_and_read_once(self):
+		self.script('echo "x.c:1:1: sparse: warning: incorrect type"\n')
+		self.assertEqual(self.st.check(), '')
+		self.assertIn('sparse: warning', self.st.log)
+		self.assertTrue((self.st.dir / build.CHECK_LOG).is_file())
+		self.assertEqual(self.st.check(), '')	# once
+		self.assertEqual(self.st.log.count('sparse: warning'), 1)
+
+	def test_a_check_that_did_not_finish_fails_and_is_not_kept(self):
+		self.script('echo "Killed"; exit 137\n')
+		self.assertEqual(self.st.check(), 'sparse did not finish (exit status 137): Killed')
+		self.assertFalse((self.st.dir / build.CHECK_LOG).exists())
+
+	def test_the_tree_is_read_only_to_the_check(self):
+		self.script('touch written 2>&1; echo done\n')
+		self.assertEqual(self.st.check(), '')
+		self.assertFalse((self.st.dir / 'written').exists())
+		self.assertIn('Read-only file system', self.st.log)
+
+
 class RecipeTest(unittest.TestCase):
 	"""build.Recipe.replay: replay.sh from records of the sub-makes."""
 

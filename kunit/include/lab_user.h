@@ -123,6 +123,44 @@ static inline int fault_nth_fired(int fd)
 }
 
 /*
+ * Make fail-nth count only slab allocations, and log each injected
+ * failure's call trace (@on 1), or put back what /init set (@on 0).
+ * Whether an allocation takes fresh pages depends on how full the slabs
+ * are, so with page allocations counted the n-th fault point of one call
+ * would be another in the next; fail_page_alloc's min-order above any
+ * order leaves them out (lib/fault-inject.c, mm/fail_page_alloc.c).
+ */
+static inline void fault_slab_only_traced(int on)
+{
+	write_sysfs("/sys/kernel/debug/failslab/verbose", on ? "2" : "1");
+	write_sysfs("/sys/kernel/debug/fail_page_alloc/verbose", on ? "2" : "1");
+	write_sysfs("/sys/kernel/debug/fail_page_alloc/min-order", on ? "11" : "0");
+}
+
+/*
+ * The next record of /dev/kmsg (@fd opened O_RDONLY | O_NONBLOCK) as
+ * text, its header and newline cut off, in @rec of @size bytes; NULL when
+ * none is left. Records lost to an overrun (EPIPE) are skipped.
+ */
+static inline const char *kmsg_next(int fd, char *rec, size_t size)
+{
+	ssize_t n;
+	char *text;
+
+	while ((n = read(fd, rec, size - 1)) > 0 || (n < 0 && errno == EPIPE)) {
+		if (n <= 0)
+			continue;
+		rec[n] = '\0';
+		text = strchr(rec, ';');
+		if (!text)
+			continue;
+		text[strcspn(text, "\n")] = '\0';
+		return text + 1;
+	}
+	return NULL;
+}
+
+/*
  * Is the page under @addr mapped in this process's page table right now
  * (/proc/self/pagemap bit 63)? 1 yes, 0 no, -1 when pagemap cannot be read.
  */

@@ -69,22 +69,12 @@ static int irq_number(void)
 static int logged_through(int kmsg, const char *fn)
 {
 	char rec[1024];
+	const char *text;
 	int found = 0;
-	ssize_t n;
 
-	while ((n = read(kmsg, rec, sizeof(rec) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
-		if (n > 0) {
-			rec[n] = 0;
-			found |= strstr(rec, fn) != NULL;
-		}
-	}
+	while ((text = kmsg_next(kmsg, rec, sizeof(rec))))
+		found |= strstr(text, fn) != NULL;
 	return found;
-}
-
-static void fault_verbose(const char *level)
-{
-	write_sysfs("/sys/kernel/debug/failslab/verbose", level);
-	write_sysfs("/sys/kernel/debug/fail_page_alloc/verbose", level);
 }
 
 static int exists(const char *path)
@@ -283,8 +273,7 @@ int main(void)
 	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
 	KTAP_EXPECT(fnth >= 0 && bindfd >= 0 && kmsg >= 0, "open fail-nth, %s/bind or /dev/kmsg: %s",
 		    DRV, strerror(errno));
-	fault_verbose("2");
-	write_sysfs("/sys/kernel/debug/fail_page_alloc/min-order", "11");
+	fault_slab_only_traced(1);
 	for (nth = 1; fnth >= 0 && bindfd >= 0 && kmsg >= 0 && nth < 1000; nth++) {
 		if (exists(DEV) && write_sysfs(DRV "/unbind", bdf)) {
 			KTAP_EXPECT(0, "unbind %s failed", bdf);
@@ -319,8 +308,7 @@ int main(void)
 			break;
 		}
 	}
-	fault_verbose("1");
-	write_sysfs("/sys/kernel/debug/fail_page_alloc/min-order", "0");	/* as /init set it */
+	fault_slab_only_traced(0);	/* as /init set it */
 	if (!exists(DEV))
 		write_sysfs(DRV "/bind", bdf);
 	KTAP_EXPECT(exists(DEV) && round_trip(30) && mmap_works(7),

@@ -406,19 +406,11 @@ static int frame_is(const char *text, const char *fn)
 static void read_load_log(int kmsg, struct load_log *log)
 {
 	static const char claim[] = KMEMLAB_DEVMEM_DRIVER ": cannot take [mem ";
-	char rec[1024], *text, *err;
-	ssize_t n;
+	char rec[1024];
+	const char *text, *err;
 
 	memset(log, 0, sizeof(*log));
-	while ((n = read(kmsg, rec, sizeof(rec) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
-		if (n <= 0)
-			continue;
-		rec[n] = '\0';
-		text = strchr(rec, ';');
-		if (!text)
-			continue;
-		text[strcspn(text, "\n")] = '\0';
-		text++;
+	while ((text = kmsg_next(kmsg, rec, sizeof(rec)))) {
 		log->in_init |= frame_is(text, "do_one_initcall");
 		log->in_memremap |= frame_is(text, "memremap");
 		log->in_request |= frame_is(text, "__request_region");
@@ -438,19 +430,6 @@ static unsigned int fault_nth_used(int fd, unsigned int n)
 	if (pwrite(fd, "0", 1, 0) != 1)
 		perror("fault_nth_used");
 	return len > 0 ? n - (unsigned int)strtoul(buf, NULL, 10) : 0;
-}
-
-/*
- * Count only slab allocations, and log each injected failure's call
- * trace: whether an allocation takes fresh pages depends on how full the
- * slabs are, so with page allocations counted the n-th fault point of one
- * load would be another in the next (fail_page_alloc's min-order above
- * any order leaves them out). @on 0 puts back what /init set.
- */
-static void fault_setup(int on)
-{
-	write_sysfs("/sys/kernel/debug/failslab/verbose", on ? "2" : "1");
-	write_sysfs("/sys/kernel/debug/fail_page_alloc/min-order", on ? "11" : "0");
 }
 
 /*
@@ -492,7 +471,7 @@ static void memremap_failure_releases_range(void)
 		if (ret)
 			goto out;
 	}
-	fault_setup(1);
+	fault_slab_only_traced(1);
 
 	fault_nth_arm(fnth, FAULT_CALIBRATE);
 	ret = load_driver(refused);
@@ -551,7 +530,7 @@ static void memremap_failure_releases_range(void)
 		    "no load from fault %u to %u made memremap() fail: the driver should claim the range, then map it with memremap() (ram_claim())",
 		    lo, last);
 restore:
-	fault_setup(0);
+	fault_slab_only_traced(0);
 	lseek(kmsg, 0, SEEK_END);
 	ret = load_driver(params);
 	read_load_log(kmsg, &log);

@@ -25,10 +25,15 @@ taken within the same run. Run it on an otherwise idle machine.
               whole of Kbuild (make -C KDIR M=, same sandbox); the floor
               and the lab 00 check (fast kernel, and graded on the debug
               kernel) with the default CPU model (SMEP, SMAP, UMIP, LA57)
-              and with plain qemu64 (QEMU_CPU)
+              and with plain qemu64 (QEMU_CPU); the guest clock from the
+              instruction count (-icount sleep=off, the default) against
+              the host's (QEMU_ICOUNT=0): floor, lab 00 check on both
+              kernels, lab 07 check
   throughput  labs graded per hour on the debug kernel, the solutions and
               skeletons of every lab on its default arch: one VM at a time
-              (grade.py, as make grade runs) against make grade-class with
+              (grade.py, as make grade runs), the same with the host's
+              clock in the guest (QEMU_ICOUNT=0, as before the guest's idle
+              time was skipped), and make grade-class with
               --jobs VMs at once (default: the number of cores); projects a
               300-student class (9 labs each) here and on a 16-core machine
 
@@ -236,6 +241,32 @@ def part_costs(b: Bench) -> None:
 	      f'| {med(kbuild):.2f} s | {med(sparse):.2f} s | {med(sparse) / med(kbuild):.2f} |')
 	print(f'sparse runs: without {runs(plain)}; with {runs(sparse)}; whole Kbuild {runs(kbuild)}')
 	print(f'graded check runs: plain CPU {runs(graded["plain"])}; default {runs(graded["default"])}')
+	part_clock(b, kdir)
+
+
+def part_clock(b: Bench, kdir: Path) -> None:
+	"""The guest's clock: instruction count with idle time skipped
+	(qemu-env/run-vm.sh's default under TCG) against the host's clock
+	(QEMU_ICOUNT=0), interleaved round by round."""
+	host = dict(os.environ, QEMU_ICOUNT='0')
+	rows = {'floor': lambda env: b.floor(kdir, env),
+		'lab 00 warm check': lambda env: b.check('00', env=env),
+		'lab 00 graded check (debug kernel)': lambda env: b.check('00', debug=True, env=env),
+		'lab 07 warm check': lambda env: b.check('07', env=env)}
+	times = {r: {'host': [], 'icount': []} for r in rows}
+	b.check('07')	# warm: the lab's suite and programs built once
+	for _ in range(b.rounds):
+		for r, fn in rows.items():
+			times[r]['host'].append(fn(host))
+			times[r]['icount'].append(fn(None))
+	print(f'\n## clock: {b.arch}, {b.rounds} rounds, medians')
+	print('| what | host clock (QEMU_ICOUNT=0) | instruction count, idle skipped | ratio |')
+	print('|---|---|---|---|')
+	for r in rows:
+		h, i = med(times[r]['host']), med(times[r]['icount'])
+		print(f'| {r} | {h:.2f} s | {i:.2f} s | {i / h:.2f} |')
+	for r in rows:
+		print(f'{r} runs: host {runs(times[r]["host"])}; icount {runs(times[r]["icount"])}')
 
 
 def edit(tree: Path, tag: str) -> None:
@@ -263,14 +294,22 @@ def part_throughput(b: Bench, jobs: int, only: list[str]) -> None:
 	edit(cls, 'parallel')
 	par = timed([sys.executable, ROOT / 'grader' / 'grade_class.py', str(cls), '--jobs', str(jobs),
 		     '--out', str(b.tmp / 'par')] + lab_args, cwd=ROOT)
-	per_seq, per_par = seq / n, par / n
+	edit(cls, 'host clock')
+	host = 0.0
+	for tree in ('solutions', 'skel'):
+		host += timed([sys.executable, ROOT / 'grader' / 'grade.py', '--src', str(cls / tree),
+			       '--out', str(b.tmp / f'host-{tree}')] + lab_args, cwd=ROOT,
+			      env=dict(os.environ, QEMU_ICOUNT='0'))
+	per_seq, per_par, per_host = seq / n, par / n, host / n
 	students = 300 * 9
 	print(f'\n## throughput: debug kernel, {n} labs (the solutions and skeletons of {", ".join(chosen)})')
 	print('| runner | wall time | labs per hour |')
 	print('|---|---|---|')
+	print(f'| one VM at a time, host clock in the guest (QEMU_ICOUNT=0) | {host:.0f} s | {3600 / per_host:.0f} |')
 	print(f'| one VM at a time (make grade) | {seq:.0f} s | {3600 / per_seq:.0f} |')
 	print(f'| make grade-class, {jobs} VMs at once | {par:.0f} s | {3600 / per_par:.0f} |')
-	print(f'speed-up {seq / par:.2f}x. A class of 300 students x 9 labs ({students} labs): '
+	print(f'speed-up {seq / par:.2f}x over one VM at a time, {host / par:.2f}x over one at a time '
+	      f'with the host clock. A class of 300 students x 9 labs ({students} labs): '
 	      f'{students * per_par / 3600:.1f} h here; on a 16-core machine with 16 VMs at once, '
 	      f'about {students * per_par * jobs / 16 / 3600:.1f} h (if it scales with cores)')
 

@@ -134,6 +134,8 @@ def start(lab: grade.Lab, limit: int, sock: Path) -> subprocess.Popen:
 	env = lab.vm_env(limit)
 	env['QEMU_APPEND'] = f'{env["QEMU_APPEND"]} nokaslr'.strip()
 	env['QEMU_EXTRA'] = f'{env.get("QEMU_EXTRA", "")} -S -gdb unix:{sock},server=on,wait=off'.strip()
+	# Host time, as in make shell: a person at the debugger waits in it.
+	env['QEMU_ICOUNT'] = '0'
 	return subprocess.Popen([grade.QEMU_ENV / 'run-vm.sh', lab.arch, str(lab.kdir), str(initrd),
 				 str(lab.bdir / 'gdb.log')], env=env, start_new_session=True)
 

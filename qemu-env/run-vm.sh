@@ -16,6 +16,7 @@
 # "receive" step takes more lab files while it runs), QEMU_RESULTS (where
 # the third serial port goes), QEMU_CONSOLE (stdio: the console on this
 # terminal instead, see below), QEMU_IOMMU (intel: the iommu run, below).
+# QEMU_ICOUNT (1, or 0 with QEMU_CONSOLE=stdio: see the clock, below).
 # No network, no host share, no root needed.
 #
 # QEMU_IOMMU=intel (x86_64, the iommu kernel flavour): the q35 machine
@@ -72,7 +73,26 @@ esac
 # and the guest falls back to a 4 ms jiffies clock plus a 0.3 s delay-loop
 # calibration. Under TCG (and KVM) the guest's TSC ticks at the host's
 # rate, so tell it that rate when the host's TSC is constant.
-if grep -q constant_tsc /proc/cpuinfo 2>/dev/null; then
+#
+# The clock (QEMU_ICOUNT=1, TCG only): the guest's time counts the
+# instructions it runs (-icount shift=auto: QEMU scales them to keep pace
+# with the host while the CPU is busy), and whenever the guest idles its
+# clock skips to the next timer instead of waiting for it (sleep=off).
+# A guest that sleeps, waits on edu's 100 ms DMA timer (a timer of the
+# virtual clock, hw/misc/edu.c) or on the 5 s of kmemleak's age rule
+# then waits no host time at all: lab 07's check took 20 s, now 4.
+# The guest's TSC counts the same virtual nanoseconds (QEMU's
+# cpu_get_ticks() under icount), so it ticks at 1 GHz: say so, or the
+# kernel finds it skewed and falls back to a jiffies clock. edu's
+# factorial is the one thing computed in host time (a thread of QEMU's):
+# the lab 07 suite keeps the CPU busy while it waits for one, so that the
+# guest's clock keeps pace. make shell (QEMU_CONSOLE=stdio) keeps host
+# time, where "sleep 1" should take a second.
+icount=
+if [ "$accel" = tcg ] && [ "${QEMU_ICOUNT:-$([ "${QEMU_CONSOLE:-}" = stdio ] && echo 0 || echo 1)}" = 1 ]; then
+	icount="-icount shift=auto,sleep=off"
+	append="$append tsc_early_khz=1000000"
+elif grep -q constant_tsc /proc/cpuinfo 2>/dev/null; then
 	mhz=$(awk -F': *' '/^cpu MHz/ { print int($2 * 1000); exit }' /proc/cpuinfo)
 	[ -n "$mhz" ] && append="$append tsc_early_khz=$mhz"
 fi
@@ -98,19 +118,19 @@ results=${QEMU_RESULTS:-$LOG.results}
 rm -f "$LOG" "$LOG.qemu" "$results"
 rc=0
 if [ "${QEMU_CONSOLE:-}" = stdio ]; then
-	# shellcheck disable=SC2086 # machine, labport, iommu, QEMU_EXTRA: lists of arguments
+	# shellcheck disable=SC2086 # machine, labport, iommu, icount, QEMU_EXTRA: lists of arguments
 	timeout --foreground -k 5 "$QEMU_TIMEOUT" "$qemu" $machine -accel "$accel" -cpu "$cpu" -m "$QEMU_MEM" -smp 1 \
 		-nodefaults -no-user-config -display none -nic none -no-reboot \
 		-kernel "$bzimage" -initrd "$INITRD" -append "$append" \
 		-chardev "stdio,id=console,mux=on,signal=off,logfile=$LOG" -mon chardev=console \
-		-serial chardev:console $labport -serial "file:$results" $iommu -device edu -d guest_errors -D "$LOG.qemu" \
+		-serial chardev:console $labport -serial "file:$results" $iommu $icount -device edu -d guest_errors -D "$LOG.qemu" \
 		${QEMU_EXTRA:-} 2>>"$LOG.qemu" || rc=$?
 	exit "$rc"
 fi
-# shellcheck disable=SC2086 # machine, labport, iommu, QEMU_EXTRA: lists of arguments
+# shellcheck disable=SC2086 # machine, labport, iommu, icount, QEMU_EXTRA: lists of arguments
 timeout -k 5 "$QEMU_TIMEOUT" "$qemu" $machine -accel "$accel" -cpu "$cpu" -m "$QEMU_MEM" -smp 1 \
 	-nodefaults -no-user-config -display none -nic none -no-reboot \
 	-kernel "$bzimage" -initrd "$INITRD" -append "$append" \
-	-serial "file:$LOG" $labport -serial "file:$results" $iommu -device edu -d guest_errors -D "$LOG.qemu" \
+	-serial "file:$LOG" $labport -serial "file:$results" $iommu $icount -device edu -d guest_errors -D "$LOG.qemu" \
 	${QEMU_EXTRA:-} >>"$LOG.qemu" 2>&1 || rc=$?
 exit "$rc"

@@ -12,6 +12,7 @@
 #include <linux/delay.h>
 #include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
+#include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/pci.h>
 #include <linux/sched/signal.h>
@@ -226,6 +227,43 @@ static void clear_signal(void)
 	disallow_signal(SIGUSR1);
 }
 
+/*
+ * edu computes a factorial in a thread of QEMU's, in host time; all else
+ * it does (its DMA timer, its registers) is in guest time. The lab VM's
+ * clock counts instructions and skips ahead whenever the CPU idles
+ * (qemu-env/run-vm.sh, -icount sleep=off): a case asleep in
+ * kmemlab_edu_factorial() could see EDU_TIMEOUT pass within a few host
+ * milliseconds, before QEMU's thread has even run. While a case waits for
+ * a factorial, a thread of the lowest priority spins, so the CPU never
+ * idles and the guest's clock keeps pace with the host's. It gives way
+ * to anything else that can run (cond_resched(): these kernels do not
+ * preempt), the case's own thread first.
+ */
+static int spin_until_stopped(void *unused)
+{
+	while (!kthread_should_stop()) {
+		cpu_relax();
+		cond_resched();
+	}
+	return 0;
+}
+
+static void stop_spinning(void *task)
+{
+	kthread_stop(task);
+}
+
+/* Keep the CPU busy until the case ends. */
+static void keep_guest_clock_running(struct kunit *test)
+{
+	struct task_struct *task = kthread_create(spin_until_stopped, NULL, "kmemlab-spin");
+
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(task), "could not start a thread: %ld", PTR_ERR(task));
+	sched_set_normal(task, MAX_NICE);
+	wake_up_process(task);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, stop_spinning, task), 0);
+}
+
 struct factorial_case {
 	u32 n, want;
 };
@@ -249,6 +287,8 @@ static void factorial_computes(struct kunit *test)
 	u32 result = 0;
 	int ret;
 
+	keep_guest_clock_running(test);
+
 	ret = kmemlab_edu_factorial(edu, c->n, &result);
 	KUNIT_ASSERT_EQ_MSG(test, ret, 0,
 			    "kmemlab_edu_factorial(%u) failed (-ETIMEDOUT: no completion interrupt came)",
@@ -262,6 +302,8 @@ static void factorial_ends_by_interrupt(struct kunit *test)
 	struct kmemlab_edu *edu = bound_edu(test);
 	unsigned long before = kmemlab_edu_irq_count(edu);
 	u32 result;
+
+	keep_guest_clock_running(test);
 
 	KUNIT_ASSERT_EQ(test, kmemlab_edu_factorial(edu, 6, &result), 0);
 	KUNIT_EXPECT_EQ_MSG(test, kmemlab_edu_irq_count(edu), before + 1,
@@ -284,6 +326,8 @@ static void factorial_ignores_stale_interrupt(struct kunit *test)
 	u32 result = 1;
 	int ret;
 
+	keep_guest_clock_running(test);
+
 	kmemlab_edu_writel(edu, EDU_REG_IRQ_RAISE, EDU_IRQ_FACT);
 	KUNIT_ASSERT_GE_MSG(test, wait_irqs(edu, before + 1), before + 1,
 			    "raising the factorial interrupt (0x1) through register 0x60 should run the handler");
@@ -305,6 +349,8 @@ static void factorial_waits_with_signal_pending(struct kunit *test)
 	struct kmemlab_edu *edu = bound_edu(test);
 	u32 result = 1;
 	int ret;
+
+	keep_guest_clock_running(test);
 
 	pend_signal(test);
 	ret = kmemlab_edu_factorial(edu, EDU_SLOW_FACTORIAL, &result);

@@ -27,6 +27,7 @@ a results channel that stayed empty, a build tool missing).
 from __future__ import annotations
 
 import concurrent.futures
+import fcntl
 import hashlib
 import os
 import secrets
@@ -34,6 +35,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -287,7 +289,24 @@ class LabVM:
 		in fresh VMs (grader/boots.py). The problem that kept the lab from
 		running, or every VM's Boot (plan, exit status, parsed run, logs)
 		in order. Needs start_run() first; each fresh VM gets a run dir
-		and secret of its own, and the first VM's secret is restored."""
+		and secret of its own, and the first VM's secret is restored.
+
+		Two gradings of one folder's lab on one kernel (two make checks
+		in two terminals) share the run folder, its staging and its
+		console log: the second waits for the first (flock on
+		<run folder>/.vm.lock), and says so."""
+		self.bdir.mkdir(parents=True, exist_ok=True)
+		with open(self.bdir / '.vm.lock', 'w') as lock:
+			try:
+				fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+			except BlockingIOError:
+				print(f'{self.name}: another grading of this folder\'s lab on the {self.flavour} kernel is '
+				      'running: waiting for it to end', file=sys.stderr, flush=True)
+				fcntl.flock(lock, fcntl.LOCK_EX)
+			return self.run_locked(builds)
+
+	def run_locked(self, builds: LabBuild) -> Union[Problem, list[boots.Boot]]:
+		"""run(), the folder's lock held."""
 		problem, proc = self.build_and_boot(builds)
 		if problem:
 			return problem

@@ -874,6 +874,44 @@ class InitrdKeyTest(unittest.TestCase):
 			self.assertNotEqual(steps, labvm.initrd_key('x86_64', vm))
 
 
+class RunLockTest(unittest.TestCase):
+	"""LabVM.run: two gradings of one folder's lab on one kernel take
+	turns (they share the run folder's staging and console log)."""
+
+	def test_the_second_grading_waits_for_the_first(self):
+		import threading
+		import labvm
+		rubric = score.load_rubric(ROOT / 'labs' / '00-hello' / 'rubric.toml')
+		with tempfile.TemporaryDirectory() as t:
+			inside, order = threading.Event(), []
+			release = threading.Event()
+
+			def first(builds):
+				order.append('first in')
+				inside.set()
+				release.wait(10)
+				order.append('first out')
+				return []
+
+			def second(builds):
+				order.append('second in')
+				return []
+			vms = [labvm.LabVM('00-hello', rubric, 'x86_64', 'fast', Path('/nonexistent'), Path(t) / 'run')
+			       for _ in range(2)]
+			vms[0].run_locked, vms[1].run_locked = first, second
+			a = threading.Thread(target=vms[0].run, args=(None,))
+			a.start()
+			self.assertTrue(inside.wait(10))
+			b = threading.Thread(target=vms[1].run, args=(None,))
+			b.start()
+			b.join(0.5)
+			self.assertTrue(b.is_alive(), 'the second grading ran while the first held the folder')
+			release.set()
+			a.join(10)
+			b.join(10)
+			self.assertEqual(order, ['first in', 'first out', 'second in'])
+
+
 class OutputTest(unittest.TestCase):
 	"""results.json and junit.xml stay valid whatever the kernel printed."""
 

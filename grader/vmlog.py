@@ -425,6 +425,7 @@ def read_doc(lines: list[str], kunit: bool = False) -> Doc:
 	plan = None
 	diag: list[str] = []
 	in_params = False
+	param_skips: set[str] = set()	# the reasons of this case's skipped parameters
 	for raw in lines:
 		line = raw.rstrip()
 		m = RESULT.match(line)
@@ -457,12 +458,20 @@ def read_doc(lines: list[str], kunit: bool = False) -> Doc:
 				doc.problem = f'a second or out-of-order result line "{line.strip()[:80]}"'
 				continue
 			skip = directive[len('SKIP'):].strip() if directive.startswith('SKIP') else ''
+			if directive.startswith('SKIP') and not skip and len(param_skips) == 1:
+				# A parameterised case whose parameters all skipped
+				# has a reasonless SKIP of its own (kunit_run_tests):
+				# their one reason is the case's.
+				skip = param_skips.pop()
 			st = 'skip' if skip or directive.startswith('SKIP') else ('pass' if status == 'ok' else 'fail')
 			doc.cases[name] = (st, tidy_diagnostics(diag, kunit), skip)
 			diag, in_params = [], False
+			param_skips = set()
 		elif indent == 8 and in_params:
 			if status == 'not ok':
 				diag.append(f'    # parameter "{name}" failed')
+			elif directive.startswith('SKIP'):
+				param_skips.add(directive[len('SKIP'):].strip())
 		else:
 			doc.problem = f'a result line no test wrote: "{line.strip()[:80]}"'
 		if doc.problem:

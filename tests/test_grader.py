@@ -874,6 +874,32 @@ class InitrdKeyTest(unittest.TestCase):
 			self.assertNotEqual(steps, labvm.initrd_key('x86_64', vm))
 
 
+class ParamSkipTest(unittest.TestCase):
+	"""vmlog.read_doc: a parameterised case whose parameters all skipped
+	for one reason gets that reason (KUnit's own line for it has none,
+	lib/kunit/test.c)."""
+
+	@staticmethod
+	def doc(second_reason: str) -> list[str]:
+		return ['KTAP version 1', '1..1', '    KTAP version 1', '    # Subtest: kmemlab_alloc', '    1..1',
+			'        KTAP version 1', '        # Subtest: may_reclaim',
+			'        ok 1 100 bytes # SKIP no tracepoints here',
+			f'        ok 2 4096 bytes # SKIP {second_reason}',
+			'    # may_reclaim: pass:0 fail:0 skip:2 total:2',
+			'    ok 1 may_reclaim # SKIP ', 'ok 1 kmemlab_alloc # SKIP ']
+
+	def test_one_reason_of_the_parameters_is_the_cases(self):
+		d = vmlog.read_doc(self.doc('no tracepoints here'), kunit=True)
+		self.assertEqual(d.problem, '')
+		self.assertEqual(d.cases['may_reclaim'][0], 'skip')
+		self.assertEqual(d.cases['may_reclaim'][2], 'no tracepoints here')
+
+	def test_two_reasons_are_no_reason(self):
+		d = vmlog.read_doc(self.doc('another'), kunit=True)
+		self.assertEqual(d.problem, '')
+		self.assertEqual((d.cases['may_reclaim'][0], d.cases['may_reclaim'][2]), ('skip', ''))
+
+
 class RunLockTest(unittest.TestCase):
 	"""LabVM.run: two gradings of one folder's lab on one kernel take
 	turns (they share the run folder's staging and console log)."""

@@ -168,7 +168,7 @@ def crash(plan: Plan, run: vmlog.Run, status: int, suite_modules,
 	if run.finished or step is None or run.forged or not 0 < step.number <= len(plan.items):
 		return None
 	item = plan.items[step.number - 1]
-	hung = status == score.TIMEOUT_STATUS and run.panic is None
+	hung = (status == score.TIMEOUT_STATUS and run.panic is None) or score.hung_task(run)
 	if item.key:
 		at = plan.items.index(item)
 		pending = [i.key for i in plan.items[at + 1:] if i.origin == item.origin and i.key]
@@ -341,7 +341,11 @@ def resume_line(rubric: score.Rubric, b: Boot, nxt: Boot) -> str:
 	"""What a student reads of one fresh VM: why, and what it went on with."""
 	x = b.crash
 	name = shown(rubric, x.key) if x else 'a step'
-	why = f'{name} hung (the VM hit its time limit)' if x and x.hung else f'the kernel crashed in {name}'
+	if x and x.hung:
+		why = f'{name} hung (' + ('the kernel\'s hung-task detector stopped it)' if score.hung_task(b.run)
+					  else 'the VM hit its time limit)')
+	else:
+		why = f'the kernel crashed in {name}'
 	n = len(nxt.plan.owns)
 	if not n:
 		return f'{why}: a fresh VM ran the steps after it'

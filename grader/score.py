@@ -302,7 +302,8 @@ def stop_test(key: str, points: int, stop: Problem, details: list[str], hidden: 
 
 
 # What a crash or a hang usually means, for the student (the kernel command
-# line of qemu-env/run-vm.sh: watchdog_thresh=5, hung_task_timeout_secs=20).
+# line of qemu-env/run-vm.sh: watchdog_thresh=5; the hung-task detector's
+# 120 s, CONFIG_DEFAULT_HUNG_TASK_TIMEOUT).
 HINTS = {
 	'Bad pagetable': 'a bad page-table entry: the pte of that address holds a frame number '
 			 'beyond physical memory, so a pfn given to remap_pfn_range() or written '
@@ -310,7 +311,7 @@ HINTS = {
 	'soft lockup': 'a soft lockup: the CPU ran kernel code for over 10 s without ever scheduling, '
 		       'usually a loop that never ends or a spinlock that is never released '
 		       '(the RIP/EIP line shows where it spun)',
-	'blocked for more than': 'a hung task: it slept uninterruptibly for 20 s, usually on a mutex '
+	'blocked for more than': 'a hung task: it slept uninterruptibly for 120 s of the guest\'s clock, usually on a mutex '
 				 'never unlocked, a completion never completed or a wait_event() whose '
 				 'condition never comes true',
 }
@@ -365,6 +366,15 @@ def forged_reasons(rubric: Rubric, run: Run) -> list[str]:
 	return reasons
 
 
+def hung_task(run: Run) -> bool:
+	"""Did the kernel's hung-task detector stop the VM (a task asleep
+	uninterruptibly for 120 s of the guest's clock: kernel/hung_task.c
+	panics with "hung_task: blocked tasks")? That is a hang, as the VM's
+	time limit is, not a crash. With the guest's idle time skipped
+	(qemu-env/run-vm.sh) it often comes first."""
+	return run.panic is not None and run.panic.text.startswith('hung_task')
+
+
 def step_fates(run: Run, status: int, flavour: str) -> list[tuple[str, str, Optional[Step]]]:
 	"""What the steps after the tests cost: (kind, text, the step whose
 	kernel reports the text already covers). An rmmod that hangs or stops
@@ -375,6 +385,10 @@ def step_fates(run: Run, status: int, flavour: str) -> list[tuple[str, str, Opti
 	if stopped and stopped.verb == 'rmmod':
 		if status == TIMEOUT_STATUS:
 			fates.append(('exit-hung', f'rmmod {stopped.args} did not return (the VM timed out)', stopped))
+		elif hung_task(run):
+			said = next((r.text for r in run.reports + run.stop_reports if 'blocked for more than' in r.text),
+				    run.panic.text)
+			fates.append(('exit-hung', f'rmmod {stopped.args} did not return: {said}', stopped))
 		else:
 			said = [r for r in run.reports + run.stop_reports if r.kind != 'panic'
 				and stopped.first < r.line - 1 <= stopped.last]

@@ -145,6 +145,8 @@ class LabVM:
 			    QEMU_LAB_SOCKET=socket_path, QEMU_APPEND=' '.join(filter(None, append)),
 			    # The iommu kernel boots on q35 behind QEMU's Intel IOMMU.
 			    QEMU_IOMMU='intel' if self.flavour == 'iommu' else '',
+			    # The rubric's clock, unless the caller's environment says.
+			    QEMU_ICOUNT=os.environ.get('QEMU_ICOUNT', '1' if self.rubric.clock == 'icount' else '0'),
 			    QEMU_RESULTS=str(self.run_dir / 'results.log'))
 
 	def boot(self, initrd: Path, socket_path: str = '') -> subprocess.Popen:

@@ -64,6 +64,10 @@ class Rubric:
 	hidden: list[str] = field(default_factory=list)
 	hidden_files: list[str] = field(default_factory=list)
 	runs: dict[str, LabRun] = field(default_factory=dict)	# [runs.NAME], see load_runs
+	# The guest's clock under TCG (qemu-env/run-vm.sh, QEMU_ICOUNT): "host",
+	# or "icount" (instructions counted, idle time skipped) for a lab that
+	# mostly waits on guest timers, as labs 07 and 08 wait on edu's DMA.
+	clock: str = 'host'
 
 	@property
 	def total(self) -> int:
@@ -105,11 +109,18 @@ def load_rubric(path: Path) -> Rubric:
 				  and not s.startswith('.') for s in sources):
 		raise RubricError(f'{path}: [student] needs sources = ["name.c", ...] (plain file names)')
 	hidden, hidden_files = load_hidden(path, data.get('hidden', {}), points)
+	clock = data.get('clock', 'host')
+	if clock not in CLOCKS:
+		raise RubricError(f'{path}: clock is one of {", ".join(CLOCKS)} (not {clock!r})')
 	return Rubric(lab=path.parent.name, title=data.get('title', path.parent.name),
 		      arches=arches, memory=data.get('memory', '256M'),
 		      timeout=int(data.get('timeout', 60)), points=points, append=append,
 		      sources=sources, hidden=hidden, hidden_files=hidden_files,
-		      runs=load_runs(path, data.get('runs', {}), arches, data.get('memory', '256M')))
+		      runs=load_runs(path, data.get('runs', {}), arches, data.get('memory', '256M')),
+		      clock=clock)
+
+
+CLOCKS = ('host', 'icount')
 
 
 RUN_NAME = re.compile(r'^[a-z][a-z0-9-]*$')

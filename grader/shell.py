@@ -92,7 +92,9 @@ def run_shell(lab: grade.Lab, load: bool) -> int:
 	try:
 		initrd = lab.run_dir / 'initrd.cpio'
 		lab.mkinitramfs(vm, initrd)
-		env = dict(lab.vm_env(0), QEMU_CONSOLE='stdio')
+		# The host's clock, whatever the rubric's: "sleep 1" at the
+		# prompt takes a second (qemu-env/run-vm.sh, QEMU_ICOUNT).
+		env = dict(lab.vm_env(0), QEMU_CONSOLE='stdio', QEMU_ICOUNT='0')
 		try:
 			status = subprocess.run([grade.QEMU_ENV / 'run-vm.sh', lab.arch, str(lab.kdir), str(initrd),
 						 str(log)], env=env, check=False).returncode

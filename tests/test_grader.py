@@ -1090,6 +1090,37 @@ class HiddenTest(unittest.TestCase):
 		self.assertIn(f'/{visible} in the visible tests; 1 more shown once grades are published', data['output'])
 
 
+class ClockTest(unittest.TestCase):
+	"""A rubric's clock: host by default, icount on request, checked; the
+	VM's environment carries it unless the caller's says otherwise."""
+
+	def test_clock_is_read_checked_and_reaches_the_vm(self):
+		import labvm
+		base = 'title = "t"\n[student]\nsources = ["a.c"]\n[points]\n"s.c" = 1\n'
+		with tempfile.TemporaryDirectory() as tmp:
+			path = Path(tmp) / '07-pci-dma' / 'rubric.toml'
+			path.parent.mkdir()
+			path.write_text(base)
+			self.assertEqual(score.load_rubric(path).clock, 'host')
+			path.write_text('clock = "icount"\n' + base)
+			r = score.load_rubric(path)
+			self.assertEqual(r.clock, 'icount')
+			vm = labvm.LabVM('07-pci-dma', r, 'x86_64', 'fast', Path('/nonexistent'), Path(tmp) / 'run')
+			vm.run_dir = Path(tmp)
+			saved = os.environ.pop('QEMU_ICOUNT', None)
+			try:
+				self.assertEqual(vm.vm_env(10)['QEMU_ICOUNT'], '1')
+				os.environ['QEMU_ICOUNT'] = '0'
+				self.assertEqual(vm.vm_env(10)['QEMU_ICOUNT'], '0')
+			finally:
+				os.environ.pop('QEMU_ICOUNT', None)
+				if saved is not None:
+					os.environ['QEMU_ICOUNT'] = saved
+			path.write_text('clock = "virtual"\n' + base)
+			with self.assertRaisesRegex(score.RubricError, 'clock is one of host, icount'):
+				score.load_rubric(path)
+
+
 class RunsTest(unittest.TestCase):
 	"""A rubric's [runs.NAME] tables: read and checked; a run's rubric, and
 	its rows named apart in results.json."""

@@ -6,7 +6,7 @@ Every measurement interleaves what it compares, round by round, so that the
 machine's noise hits both alike, and prints medians (seconds) and ratios
 taken within the same run. Run it on an otherwise idle machine.
 
-  bench.py [--rounds N] [--arch A] [--part loop|labs|costs|throughput ...]
+  bench.py [--rounds N] [--arch A] [--part loop|labs|costs|sparse|throughput ...]
   (default: loop, labs and costs; make bench PART=throughput for the last)
 
   loop        lab 00 on both kernels: the floor (the kernel and
@@ -25,7 +25,9 @@ taken within the same run. Run it on an otherwise idle machine.
               whole of Kbuild (make -C KDIR M=, same sandbox); the floor
               and the lab 00 check (fast kernel, and graded on the debug
               kernel) with the default CPU model (SMEP, SMAP, UMIP, LA57)
-              and with plain qemu64 (QEMU_CPU); the guest's clock counting
+              and with plain qemu64 (QEMU_CPU); lab 00's check and graded
+              check with sparse and without (also alone: --part sparse);
+              the guest's clock counting
               instructions with idle time skipped (QEMU_ICOUNT=1, labs 07
               and 08) against the host's (QEMU_ICOUNT=0): the floor, lab
               00, 07 and 08 checks, lab 07 graded
@@ -112,6 +114,39 @@ class Bench:
 			f.write(f'/* edit {self.edits} */\n')
 		return timed(['make', '-s', 'check', f'LAB={lab}', f'SRC={sub}', f'ARCH={self.arch}']
 			     + (['DEBUG=1'] if debug else []), env=env, cwd=ROOT)
+
+
+# grade.py's student loop, with sparse switched off in this process only
+# (LabBuild.check_student does nothing): no such switch exists for users.
+NO_SPARSE = ('import sys; sys.path.insert(0, sys.argv[1]); import labbuild, grade; '
+	     'labbuild.LabBuild.check_student = lambda self: None; '
+	     'sys.argv = ["grade.py"] + sys.argv[2:]; sys.exit(grade.main())')
+
+
+def part_sparse(b: Bench) -> None:
+	"""What sparse costs the student's check and the graded run: lab 00,
+	grade.py --check on the fast and the debug kernel, with sparse as
+	always and with it switched off (NO_SPARSE), interleaved."""
+	sub, source = b.submission('00')
+	rows = {(fl, sp): [] for fl in ('fast', 'debug') for sp in (False, True)}
+	for _ in range(b.rounds):
+		for (fl, sp), times in rows.items():
+			b.edits += 1
+			with source.open('a') as f:
+				f.write(f'/* edit {b.edits} */\n')
+			args = ['--check', '--flavour', fl, '--src', str(sub), '--lab', '00', '--arch', b.arch,
+				'--out', str(b.tmp / 'sparse-out')]
+			cmd = [sys.executable, ROOT / 'grader' / 'grade.py'] + args if sp else \
+				[sys.executable, '-c', NO_SPARSE, str(ROOT / 'grader')] + args
+			times.append(timed(cmd, cwd=ROOT))
+	print(f'\n## sparse: {b.arch}, lab 00, {b.rounds} rounds, medians')
+	print('| check | without sparse | with sparse | with / without |')
+	print('|---|---|---|---|')
+	for fl, what in (('fast', 'warm check (fast kernel)'), ('debug', 'graded check (debug kernel)')):
+		off, on = med(rows[(fl, False)]), med(rows[(fl, True)])
+		print(f'| {what} | {off:.2f} s | {on:.2f} s | {on / off:.2f} |')
+	for fl in ('fast', 'debug'):
+		print(f'{fl} runs: without {runs(rows[(fl, False)])}; with {runs(rows[(fl, True)])}')
 
 
 def part_loop(b: Bench) -> None:
@@ -241,6 +276,7 @@ def part_costs(b: Bench) -> None:
 	      f'| {med(kbuild):.2f} s | {med(sparse):.2f} s | {med(sparse) / med(kbuild):.2f} |')
 	print(f'sparse runs: without {runs(plain)}; with {runs(sparse)}; whole Kbuild {runs(kbuild)}')
 	print(f'graded check runs: plain CPU {runs(graded["plain"])}; default {runs(graded["default"])}')
+	part_sparse(b)
 	part_clock(b, kdir)
 
 
@@ -323,7 +359,7 @@ def main() -> int:
 	ap = argparse.ArgumentParser()
 	ap.add_argument('--rounds', type=int, default=5)
 	ap.add_argument('--arch', default='x86_64')
-	ap.add_argument('--part', action='append', choices=['loop', 'labs', 'costs', 'throughput'])
+	ap.add_argument('--part', action='append', choices=['loop', 'labs', 'costs', 'sparse', 'throughput'])
 	ap.add_argument('--jobs', type=int, default=os.cpu_count() or 1)
 	ap.add_argument('--lab', action='append', default=[], help='throughput: only these labs (NN)')
 	args = ap.parse_args()
@@ -341,6 +377,8 @@ def main() -> int:
 					part_labs(b)
 				elif part == 'costs':
 					part_costs(b)
+				elif part == 'sparse':
+					part_sparse(b)
 				else:
 					part_throughput(b, args.jobs, [l.zfill(2) for l in args.lab])
 				sys.stdout.flush()

@@ -396,15 +396,12 @@ def step_fates(run: Run, status: int, flavour: str) -> list[tuple[str, str, Opti
 	if stopped and stopped.verb == 'rmmod':
 		if status == TIMEOUT_STATUS:
 			fates.append(('exit-hung', f'rmmod {stopped.args} did not return (the VM timed out)', stopped))
-		elif hung_task(run):
-			said = next((r.text for r in run.reports + run.stop_reports if 'blocked for more than' in r.text),
-				    run.panic.text)
-			fates.append(('exit-hung', f'rmmod {stopped.args} did not return: {said}', stopped))
 		else:
 			said = [r for r in run.reports + run.stop_reports if r.kind != 'panic'
 				and stopped.first < r.line - 1 <= stopped.last]
 			what = said[0].text if said else run.panic.text if run.panic else 'the VM stopped'
-			fates.append(('exit-crashed', f'rmmod {stopped.args} never ended: {what}', stopped))
+			kind = 'exit-hung' if hung_task(run) else 'exit-crashed'
+			fates.append((kind, f'rmmod {stopped.args} never ended: {what}', stopped))
 	for step in run.steps:
 		if step.verb == 'rmmod' and step.rc not in (0, None):
 			said = [l.strip() for l in step.output if l.strip()]

@@ -14,8 +14,8 @@ The protocol (qemu-env/init.sh's "receive" step): the VM boots with the
 lab's suite and programs in its initramfs and a second serial port on a
 Unix socket (connect()). Meanwhile the student's module is built; once it
 has built and passed the deny list, its archive is staged and, when the
-guest writes "R" on that port, sent as "<size>\\n" and the bytes
-(send_when_asked()); the rubric's time limit counts from then. The results
+guest writes "R" on that port, sent gzip-compressed as "<size>\\n"
+and the bytes (send_when_asked()); the rubric's time limit counts from then. The results
 come back on the VM's third serial port, written only by /init and tagged
 with the run's secret (docs/grading.md, "Results channel"), into the run
 dir; the console log is build/<arch>-<flavour>/<src>/<lab>/serial.log.
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import fcntl
+import gzip
 import hashlib
 import os
 import secrets
@@ -44,6 +45,7 @@ from typing import Optional, Union
 
 import boots
 import build
+import sandbox
 import score
 import vmlog
 from labbuild import LabBuild
@@ -237,7 +239,8 @@ class LabVM:
 				self.mkinitramfs(late, self.bdir / 'late.cpio', lab_only=True)
 				checking = pool.submit(builds.check_student)	# sparse, while the VM runs the tests
 				if sock:
-					data = (self.bdir / 'late.cpio').read_bytes()
+					# gzip: the serial port is the slow part (init.sh, receive)
+					data = gzip.compress((self.bdir / 'late.cpio').read_bytes(), 9, mtime=0)
 					self.sent_at = time.monotonic()
 					if not send_when_asked(proc, sock, data, self.rubric.timeout):
 						self.timed_out = True
@@ -389,8 +392,7 @@ def initrd_key(arch: str, vm: Path) -> str:
 			h.update(f'{os.readlink(p)} {st.st_size} {st.st_mtime_ns}\0'.encode())
 		elif p.is_file():
 			h.update(p.read_bytes() + b'\0')
-	cache = Path(os.environ.get('KMEMLAB_CACHE') or
-		     Path(os.environ.get('XDG_CACHE_HOME') or Path.home() / '.cache') / 'kmemlab')
+	cache = sandbox.kmemlab_cache()
 	prebuilt = os.environ.get('KMEMLAB_PREBUILT', '')
 	for f in (QEMU_ENV / 'mkinitramfs.sh', QEMU_ENV / 'init.sh', QEMU_ENV / 'lib.sh', Path('/bin/busybox'),
 		  cache / 'busybox-i386' / 'bin' / 'busybox', Path(prebuilt) / f'busybox-{arch}' / 'bin' / 'busybox'):

@@ -89,14 +89,22 @@ leakcheck() {
 # receive - take a cpio archive of more lab files from the second serial
 # port: the grader boots the VM while the student's module still builds,
 # and sends it when ready. Protocol: we say "R", it sends "<size>\n" and
-# the archive. The port stays open throughout: reopening it clears its FIFO.
+# the archive, gzip-compressed. The port stays open throughout: reopening
+# it clears its FIFO.
+# Speed: the 16550A interrupts when its receive FIFO holds rx_trig_bytes
+# (8 by default, drivers/tty/serial/8250/8250_port.c); 14, the most it
+# takes, moved lab 00's 8 KiB in 0.09 s instead of 0.33 s here, and
+# gzip makes a module a third to a fifth of its size. Set before "R":
+# setting it clears the FIFO.
 receive() {
 	exec 3<>/dev/ttyS1 && stty -F /dev/ttyS1 raw -echo || return 1
+	echo 14 2>/dev/null >/sys/class/tty/ttyS1/rx_trig_bytes
 	echo R >&3
 	read -r size <&3
-	head -c "$size" <&3 >/tmp/lab.cpio
+	head -c "$size" <&3 >/tmp/lab.cpio.gz
 	exec 3<&-
-	[ "$(wc -c </tmp/lab.cpio)" -eq "$size" ] || { echo "receive: short archive"; return 1; }
+	[ "$(wc -c </tmp/lab.cpio.gz)" -eq "$size" ] || { echo "receive: short archive"; return 1; }
+	gunzip /tmp/lab.cpio.gz || return 1
 	(cd / && cpio -idmu </tmp/lab.cpio 2>&1) || return 1
 	rm -f /tmp/lab.cpio
 }

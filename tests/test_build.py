@@ -98,6 +98,61 @@ class NoSandboxTest(unittest.TestCase):
 		self.assertIn('No permissions to create a new namespace', proc.stderr)
 
 
+class ProbeMemoTest(unittest.TestCase):
+	"""sandbox.probe: a sandbox that worked is remembered for this boot,
+	bwrap and these sysctls; one that failed is probed again each time."""
+
+	def setUp(self):
+		self.tmp = tempfile.TemporaryDirectory(prefix='kmemlab-probe-test-')
+		self.env = dict(os.environ)
+		os.environ['KMEMLAB_CACHE'] = self.tmp.name
+		self.runs = 0
+		self.real_run = sandbox.subprocess.run
+
+		def counted(*a, **kw):
+			self.runs += 1
+			return self.real_run(*a, **kw)
+		sandbox.subprocess.run = counted
+		sandbox._probed = None
+
+	def tearDown(self):
+		sandbox.subprocess.run = self.real_run
+		sandbox._probed = None
+		os.environ.clear()
+		os.environ.update(self.env)
+		self.tmp.cleanup()
+
+	def probe(self) -> str:
+		sandbox._probed = None	# a new grader process
+		return sandbox.probe()
+
+	def test_a_working_sandbox_is_probed_once(self):
+		self.assertEqual(self.probe(), '')
+		self.assertEqual(self.probe(), '')
+		self.assertEqual(self.runs, 1)
+		self.assertEqual(len(list(Path(self.tmp.name).glob('sandbox-probe-*'))), 1)
+
+	def test_a_failing_sandbox_is_probed_and_said_every_time(self):
+		fake = Path(self.tmp.name) / 'bin' / 'bwrap'
+		fake.parent.mkdir()
+		fake.write_text('#!/bin/sh\necho "bwrap: No permissions to create a new namespace" >&2\nexit 1\n')
+		fake.chmod(0o755)
+		os.environ['PATH'] = f'{fake.parent}:{os.environ["PATH"]}'
+		for _ in range(2):
+			self.assertIn('No permissions to create a new namespace', self.probe())
+		self.assertEqual(self.runs, 2)
+		self.assertEqual(list(Path(self.tmp.name).glob('sandbox-probe-*')), [])
+
+	def test_another_bwrap_is_probed_again(self):
+		self.assertEqual(self.probe(), '')
+		other = Path(self.tmp.name) / 'bin' / 'bwrap'
+		other.parent.mkdir()
+		other.symlink_to(sandbox.shutil.which('bwrap'))
+		os.environ['PATH'] = f'{other.parent}:{os.environ["PATH"]}'
+		self.assertEqual(self.probe(), '')
+		self.assertEqual(self.runs, 2)
+
+
 class TakeTest(unittest.TestCase):
 	"""What build.Student takes from a submission folder."""
 

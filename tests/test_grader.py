@@ -890,6 +890,67 @@ class InitrdKeyTest(unittest.TestCase):
 			self.assertNotEqual(steps, labvm.initrd_key('x86_64', vm))
 
 
+class KernelMemoTest(unittest.TestCase):
+	"""grade.kernel_dir: build-kernel.sh's answer is remembered, and used
+	only while what the script reads is unchanged and the kernel built."""
+
+	def setUp(self):
+		self.tmp = tempfile.TemporaryDirectory(prefix='kmemlab-memo-test-')
+		self.env = dict(os.environ)
+		os.environ['KMEMLAB_CACHE'] = self.tmp.name
+		os.environ.pop('KMEMLAB_PREBUILT', None)
+		self.kdir = Path(self.tmp.name) / 'kernel' / 'x86_64-fast-0'
+		self.kdir.mkdir(parents=True)
+		(self.kdir / '.kmemlab-built').touch()
+		self.calls = []
+		self.real_run = grade_py.subprocess.run
+
+		def script(cmd, **kw):
+			self.calls.append(cmd)
+			return subprocess.CompletedProcess(cmd, 0, f'{self.kdir}\n')
+		grade_py.subprocess.run = script
+
+	def tearDown(self):
+		grade_py.subprocess.run = self.real_run
+		os.environ.clear()
+		os.environ.update(self.env)
+		self.tmp.cleanup()
+
+	def test_the_answer_is_asked_once_then_remembered(self):
+		self.assertEqual(grade_py.kernel_dir('x86_64', 'fast'), self.kdir)
+		self.assertEqual(grade_py.kernel_dir('x86_64', 'fast'), self.kdir)
+		self.assertEqual(len(self.calls), 1)
+		grade_py.kernel_dir('x86_64', 'debug')	# another kernel: asked
+		self.assertEqual(len(self.calls), 2)
+
+	def test_a_changed_input_or_a_kernel_gone_asks_again(self):
+		grade_py.kernel_dir('x86_64', 'fast')
+		other = Path(self.tmp.name) / 'other.tar.xz'
+		other.write_bytes(b'x')
+		os.environ['KERNEL_TARBALL'] = str(other)
+		grade_py.kernel_dir('x86_64', 'fast')
+		self.assertEqual(len(self.calls), 2)
+		os.utime(other, ns=(1, 1))	# the same name, another tarball
+		grade_py.kernel_dir('x86_64', 'fast')
+		self.assertEqual(len(self.calls), 3)
+		(self.kdir / '.kmemlab-built').unlink()	# pruned, or being rebuilt
+		grade_py.kernel_dir('x86_64', 'fast')
+		self.assertEqual(len(self.calls), 4)
+
+	def test_a_prebuilt_kernel_is_always_asked_for(self):
+		os.environ['KMEMLAB_PREBUILT'] = self.tmp.name
+		grade_py.kernel_dir('x86_64', 'fast')
+		grade_py.kernel_dir('x86_64', 'fast')
+		self.assertEqual(len(self.calls), 2)
+
+	def test_every_file_the_script_reads_is_an_input(self):
+		inputs = {p.name for p in grade_py.kernel_lookup_inputs()}
+		self.assertTrue({'build-kernel.sh', 'lib.sh', 'common.config', 'debug.config'} <= inputs, inputs)
+		script = (ROOT / 'qemu-env' / 'build-kernel.sh').read_text()
+		for sourced in re.findall(r'^\. "\$here/([\w.-]+)"', script, re.M):
+			self.assertIn(sourced, inputs)
+
+
 class ParamSkipTest(unittest.TestCase):
 	"""vmlog.read_doc: a parameterised case whose parameters all skipped
 	for one reason gets that reason (KUnit's own line for it has none,

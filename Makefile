@@ -12,6 +12,12 @@ LAB	?=
 # version manager's shim first on PATH (pyenv) costs about a second per
 # call, and make check calls python once per run.
 PYTHON	?= $(firstword $(wildcard /usr/bin/python3) python3)
+# The grader's compiled bytecode is kept, under build/ (not beside the
+# sources), whatever the environment says: with PYTHONDONTWRITEBYTECODE
+# set, every make check compiled the grader's modules afresh before its
+# VM could start.
+export PYTHONDONTWRITEBYTECODE :=
+export PYTHONPYCACHEPREFIX := $(CURDIR)/build/pycache
 
 # make check: the fast kernel (seconds); DEBUG=1 or make grade: the
 # debug kernel (KASAN, kmemleak, lockdep, DMA-API checks), as graded.

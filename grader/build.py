@@ -28,6 +28,7 @@ import shutil
 import stat
 import threading
 from pathlib import Path
+from typing import Optional
 
 import sandbox
 
@@ -437,6 +438,71 @@ class Recipe(Tree):
 			return {}
 		return {s: ((self.dir / s).read_bytes(), (self.dir / s).stat().st_mtime_ns) for s in self.SEEDS}
 
+	# Each module's .mod.c, .mod.o and .mod.o.cmd from the last student
+	# build at this path (keep_mods), under MODS/<module>-<digest of its
+	# .mod.c>/, with MODS/<module>.latest naming the newest.
+	MODS = 'mods'
+
+	@staticmethod
+	def mod_files(module: str) -> tuple[str, str, str]:
+		return f'{module}.mod.c', f'{module}.mod.o', f'.{module}.mod.o.cmd'
+
+	@classmethod
+	def mod_seeds(cls, recipe_dir: Path, modules: list[str]) -> dict[str, tuple[bytes, int]]:
+		"""What keep_mods() last kept in recipe_dir (a Recipe's .dir) of these modules, to plant() in a new
+		student tree: {name: (bytes, mtime in ns)}; a module with nothing
+		kept (or half of it) gets nothing.
+
+		modpost writes a module's .mod.c (its name, exports and imports)
+		only when its content changes (write_if_changed(), scripts/mod/
+		modpost.c), and Makefile.modfinal compiles .mod.c into .mod.o only
+		when .mod.c is newer or the command line changed (if_changed_dep).
+		Planted, the last build's three files spare most edits that second
+		compile of the kernel's headers (about 0.25 s of CPU beside the
+		booting VM): when the new .mod.c differs, modpost rewrites it and
+		Kbuild compiles it as always. Whatever is planted was compiled by
+		Kbuild from that very .mod.c with the same command line (the path
+		and the flags are this recording's), which a student's sources
+		cannot change: the .ko is the same bytes either way
+		(tests/recipe.py)."""
+		seeds: dict[str, tuple[bytes, int]] = {}
+		for module in modules:
+			try:
+				kept = recipe_dir / cls.MODS / (recipe_dir / cls.MODS / f'{module}.latest').read_text().strip()
+				found = {f: ((kept / f).read_bytes(), (kept / f).stat().st_mtime_ns)
+					 for f in cls.mod_files(module)}
+			except OSError:
+				continue
+			seeds.update(found)
+		return seeds
+
+	@classmethod
+	def keep_mods(cls, recipe_dir: Path, tree: Path, modules: list[str]) -> None:
+		"""After a student build at this recording's path succeeded: keep
+		each module's three files (mod_seeds) for the next build. Written
+		aside and renamed: graders side by side may keep the same."""
+		where = recipe_dir / cls.MODS
+		for module in modules:
+			files = cls.mod_files(module)
+			try:
+				if not all((tree / f).is_file() for f in files):
+					continue
+				name = f'{module}-{digest([(tree / files[0]).read_bytes()])}'
+				if not (where / name).is_dir():
+					tmp = where / f'.{name}.tmp{os.getpid()}-{threading.get_ident()}'
+					tmp.mkdir(parents=True)
+					for f in files:
+						shutil.copy2(tree / f, tmp / f)	# with their mtimes
+					try:
+						tmp.rename(where / name)
+					except OSError:	# another grader kept it first
+						shutil.rmtree(tmp, ignore_errors=True)
+				pointer = where / f'.{module}.latest.{os.getpid()}-{threading.get_ident()}'
+				pointer.write_text(name + '\n')
+				os.replace(pointer, where / f'{module}.latest')
+			except OSError:
+				continue	# the next build compiles it, as before
+
 	@staticmethod
 	def plant(tree: Path, seeds: dict[str, tuple[bytes, int]]) -> None:
 		for name, (data, mtime) in seeds.items():
@@ -483,7 +549,8 @@ class Student(Tree):
 		self.modules = [s[:-2] for s in sources]
 		self.replay = ''	# set by build(): Recipe's build script
 		self.check_text = ''	# and its sparse script
-		self.seeds: dict[str, tuple[bytes, int]] = {}	# Recipe.SEEDS: (bytes, mtime in ns)
+		self.seeds: dict[str, tuple[bytes, int]] = {}	# Recipe.SEEDS, mod_seeds(): (bytes, mtime in ns)
+		self.recipe_dir: Optional[Path] = None	# the Recipe this tree's build replays
 		self.checked = False
 
 	def take(self) -> str:
@@ -533,7 +600,8 @@ class Student(Tree):
 			if recipe.build():
 				return ''
 			self.check_text = recipe.check_script()
-			self.seeds = recipe.seeds()
+			self.seeds = {**recipe.seeds(), **recipe.mod_seeds(recipe.dir, self.modules)}
+			self.recipe_dir = recipe.dir
 			return recipe.script()
 		except OSError:
 			self.check_text = ''
@@ -577,7 +645,11 @@ class Student(Tree):
 			raise Missing('sparse is missing (Debian package sparse): the student build checks with it')
 		if not (self.dir / DONE).exists():
 			self.replay = self.recipe()
-		return super().build()	# the compiler's line: outcome.problem_line() says what it means
+		problem = super().build()	# the compiler's line: outcome.problem_line() says what it means
+		if not problem and self.recipe_dir:
+			Recipe.keep_mods(self.recipe_dir, self.dir, self.modules)
+			self.recipe_dir = None	# kept once per build
+		return problem
 
 	def check(self) -> str:
 		"""Sparse on the built tree (Recipe.check_script), its output added

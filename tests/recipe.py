@@ -8,9 +8,12 @@ recorded sub-makes, once by `make -C KDIR M=`; the .ko files must be the
 same bytes (the build id is a hash of the content, so any change of a flag
 shows). A source with a compile error must fail both ways with the same
 first error line, and sparse run apart on the replayed tree
-(Recipe.check_script) must print the lines C=1 prints. No VM.
+(Recipe.check_script) must print the lines C=1 prints. With the last
+build's .mod.c, .mod.o and .mod.o.cmd planted (Recipe.keep_mods), an
+edit that keeps the exports must reuse the .mod.o and one that adds an
+export must compile it, both to Kbuild's bytes. No VM.
 
-  run(record, arch, kdir) records three PASS/FAIL lines; kdir(flavour)
+  run(record, arch, kdir) records five PASS/FAIL lines; kdir(flavour)
   gives the arch's lab kernel build dir. Standalone: both arches.
 """
 
@@ -60,7 +63,7 @@ def built(kdir: Path, arch: str, source: Path, script: str, tmp: Path, check: st
 				   writable=False).stdout
 	kos = {k.name: hashlib.sha256(k.read_bytes()).hexdigest() for k in tree.glob('*.ko')}
 	errors = [l for l in out.splitlines() if ' error: ' in l]
-	return proc.returncode, kos, errors[0] if errors else '', [l for l in out.splitlines() if ': sparse: ' in l]
+	return proc.returncode, kos, errors[0] if errors else '', [l for l in out.splitlines() if ': sparse: ' in l], out
 
 
 def run(record, arch: str, kdir) -> None:
@@ -92,6 +95,29 @@ def check(record, arch: str, kdir: Path) -> None:
 		ok = a[0] != 0 and b[0] != 0 and a[2] and a[2] == b[2]
 		record(ok, f'recorded Kbuild steps: {LAB} ({arch}) fails a compile error as Kbuild does',
 		       f'replayed: status {a[0]}, {a[2]!r}; Kbuild: status {b[0]}, {b[2]!r}')
+		# The last build's .mod.c, .mod.o and .mod.o.cmd planted
+		# (Recipe.keep_mods, mod_seeds): an edit that leaves the module's
+		# exports alone skips the .mod.o compile, one that adds an export
+		# compiles it anew; both give Kbuild's bytes.
+		good.write_bytes(source.read_bytes())
+		first = built(kdir, arch, good, script, tmp, seeds=seeds)
+		kept = tmp / 'recipe'
+		build.Recipe.keep_mods(kept, tmp / 'replay', [source.stem])
+		planted = {**seeds, **build.Recipe.mod_seeds(kept, [source.stem])}
+		edits = (('an edit inside a function', b'\n/* an edit */\nstatic int __maybe_unused kmemlab_edit(void) '
+			  b'{ return 1; }\n', False),
+			 ('a new export', b'\nint kmemlab_new_export(void);\nint kmemlab_new_export(void) { return 2; }\n'
+			  b'EXPORT_SYMBOL_GPL(kmemlab_new_export);\n', True))
+		for what, extra, compiled in edits:
+			good.write_bytes(source.read_bytes() + extra)
+			a, b = built(kdir, arch, good, script, tmp, seeds=planted), built(kdir, arch, good, '', tmp)
+			mod_cc = f'{source.stem}.mod.o' in a[4]
+			ok = (first[0] == 0 and len(planted) == len(seeds) + 3 and a[0] == 0 and b[0] == 0 and a[1]
+			      and a[1] == b[1] and mod_cc == compiled)
+			record(ok, f'recorded Kbuild steps: {LAB} ({arch}) with the last .mod.o planted, {what}: '
+			       f'{"compiled" if compiled else "reused"}, the same .ko as Kbuild',
+			       f'planted {sorted(set(planted) - set(seeds))}; .mod.o compiled: {mod_cc}; '
+			       f'replayed: status {a[0]}, {a[1]}; Kbuild: status {b[0]}, {b[1]}')
 		# A __user pointer read as a plain one, and an __iomem one: sparse
 		# run apart on the built tree says what C=1 says, word for word.
 		good.write_bytes(source.read_bytes() + b'\nint kmemlab_sparse(int __user *u, void __iomem *io);\n'

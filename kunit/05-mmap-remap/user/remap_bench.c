@@ -18,7 +18,7 @@
 
 #include "ktap_user.h"
 
-#define TOTAL_MIB	64
+#define TOTAL_MIB	16
 
 static double now_ms(void)
 {

@@ -85,8 +85,8 @@ class Lab:
 	def stage(self, name: str, kos: list[Path], programs: list[Path], steps: str = '') -> Path:
 		return self.vm.stage(name, kos, programs, steps)
 
-	def mkinitramfs(self, vm: Path, out: Path, lab_only: bool = False) -> None:
-		self.vm.mkinitramfs(vm, out, lab_only)
+	def mkinitramfs(self, vm: Path, out: Path) -> None:
+		self.vm.mkinitramfs(vm, out)
 
 	def vm_env(self, limit: int, socket_path: str = '') -> dict[str, str]:
 		return self.vm.vm_env(limit, socket_path)

@@ -66,7 +66,7 @@ tokmsg() {
 # logged CMD... - run CMD with its output in the kernel log; $rc is its status.
 logged() {
 	{ "$@" </dev/null 2>&1; echo $? >/tmp/rc; } | tokmsg
-	rc=$(cat /tmp/rc)
+	read -r rc </tmp/rc
 }
 
 # uptime_cs - seconds since boot, in hundredths.
@@ -101,12 +101,10 @@ receive() {
 	echo 14 2>/dev/null >/sys/class/tty/ttyS1/rx_trig_bytes
 	echo R >&3
 	read -r size <&3
-	head -c "$size" <&3 >/tmp/lab.cpio.gz
+	# gunzip fails a short or damaged archive (its length and CRC-32).
+	( set -o pipefail; head -c "$size" <&3 | gunzip -c | (cd / && cpio -idmu 2>&1) ) ||
+		{ echo "receive: the archive did not arrive whole"; return 1; }
 	exec 3<&-
-	[ "$(wc -c </tmp/lab.cpio.gz)" -eq "$size" ] || { echo "receive: short archive"; return 1; }
-	gunzip /tmp/lab.cpio.gz || return 1
-	(cd / && cpio -idmu </tmp/lab.cpio 2>&1) || return 1
-	rm -f /tmp/lab.cpio
 }
 
 # shell [COLS ROWS] [TITLE] - an interactive shell on the console (make

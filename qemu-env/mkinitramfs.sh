@@ -6,7 +6,8 @@
 # LABDIR's files under /lab. The kernel unpacks concatenated cpio archives
 # in order, so only the lab part is made anew for each run. Both are written
 # by the kernel's own usr/gen_init_cpio: no root, no cpio tool needed.
-# With LAB_ONLY=1, OUT gets only the lab's part (for /init's "receive").
+# (The receive step's archive of the student's modules is written by
+# grader/labvm.py, LabVM.late_archive, with the same gen_init_cpio.)
 # With SECRET=FILE, FILE becomes /secret (the run's results-channel tag,
 # which /init reads and removes first).
 set -eu
@@ -28,10 +29,6 @@ spec=$(cd "$LABDIR" && find . -mindepth 1 | sort | while read -r f; do
 done)
 if [ -n "${SECRET:-}" ]; then
 	spec=$(printf '%s\nfile /secret %s 400 0 0' "$spec" "$SECRET")
-fi
-if [ "${LAB_ONLY:-}" = 1 ]; then
-	printf '%s\n' "$spec" | "$gen" - >"$OUT"
-	exit 0
 fi
 
 # The base: busybox and /init, made once per their content.

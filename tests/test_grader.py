@@ -1015,6 +1015,38 @@ class RunLockTest(unittest.TestCase):
 			self.assertEqual(order, ['first in', 'first out', 'second in'])
 
 
+class ReceiveTest(unittest.TestCase):
+	"""LabVM.read_boot: a receive step that failed (the grader's own
+	archive, before any lab module loaded) is the machine's fault, not a
+	0 for the student."""
+
+	def read(self, rc: int):
+		import boots
+		import labvm
+		rubric = score.load_rubric(ROOT / 'labs' / '00-hello' / 'rubric.toml')
+		with tempfile.TemporaryDirectory() as t:
+			vm = labvm.LabVM('00-hello', rubric, 'x86_64', 'fast', Path('/nonexistent'), Path(t) / 'run')
+			vm.bdir.mkdir()
+			vm.start_run()
+			try:
+				out = ['O 1 receive: the archive did not arrive whole'] if rc else []
+				lines = ['B 1 receive', *out, f'E 1 {rc}', 'B 2 insmod kmemlab_hello.ko', 'E 2 1', 'D']
+				(vm.run_dir / 'results.log').write_text(''.join(f'{vm.secret} {l}\n' for l in lines))
+				(vm.bdir / 'serial.log').write_text('[    0.5] kmemlab: step 1 begin: receive\n')
+				plan = boots.first_plan('insmod kmemlab_hello.ko\n', list(rubric.points))
+				return vm.read_boot(plan, 0, 1.0, [], {})
+			finally:
+				vm.end_run()
+
+	def test_a_failed_receive_is_an_environment_failure(self):
+		import labvm
+		with self.assertRaisesRegex(labvm.EnvironmentFailure, 'did not receive the module.*arrive whole'):
+			self.read(1)
+
+	def test_a_receive_that_worked_is_read_as_usual(self):
+		self.assertEqual(self.read(0).run.steps[0].rc, 0)
+
+
 class OutputTest(unittest.TestCase):
 	"""results.json and junit.xml stay valid whatever the kernel printed."""
 

@@ -13,10 +13,10 @@ module over, and reading what each VM left.
 The protocol (qemu-env/init.sh's "receive" step): the VM boots with the
 lab's suite and programs in its initramfs and a second serial port on a
 Unix socket (connect()). Meanwhile the student's module is built; once it
-has built and passed the deny list, its archive is staged and, when the
-guest writes "R" on that port, sent gzip-compressed as "<size>\\n"
-and the bytes (send_when_asked()); the rubric's time limit counts from then. The results
-come back on the VM's third serial port, written only by /init and tagged
+has built and passed the deny list, its archive is made and, when the
+guest writes "R" on that port, sent gzip-compressed as "<size>\\n" and
+the bytes (send_when_asked()); the rubric's time limit counts from then.
+The results come back on the VM's third serial port, written only by /init and tagged
 with the run's secret (docs/grading.md, "Results channel"), into the run
 dir; the console log is build/<arch>-<flavour>/<src>/<lab>/serial.log.
 
@@ -195,7 +195,7 @@ class LabVM:
 			# Written aside and renamed: make shell or another grader of
 			# the same folder may read or write one beside this one.
 			tmp = kept.with_name(f'{kept.name}.tmp{os.getpid()}-{threading.get_ident()}')
-			subprocess.run(script + [str(tmp)], env=dict(os.environ, SECRET=''), check=True)
+			subprocess.run(script + [str(tmp)], check=True)
 			base = tmp.read_bytes()
 			os.replace(tmp, kept)
 			for old in sorted(self.bdir.glob('initrd-*.cpio'), key=mtime, reverse=True)[KEEP_INITRDS:]:
@@ -358,7 +358,7 @@ class LabVM:
 			# itself failed (no ttyS2 in the guest, QEMU could not write).
 			raise EnvironmentFailure('the VM ran but its results channel (ttyS2) stayed empty')
 		run = vmlog.parse(serial, qemu, self.channel, self.secret, suite_modules=modules)
-		got = run.steps[0] if run.steps and plan.items and plan.items[0].text == 'receive' else None
+		got = run.steps[0] if run.steps else None
 		if got and got.verb == 'receive' and got.rc not in (None, 0):
 			# The grader's own archive, before any lab module loaded: the
 			# port or the guest's tools failed, not the student.

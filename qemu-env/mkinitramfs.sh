@@ -6,10 +6,9 @@
 # LABDIR's files under /lab. The kernel unpacks concatenated cpio archives
 # in order, so only the lab part is made anew for each run. Both are written
 # by the kernel's own usr/gen_init_cpio: no root, no cpio tool needed.
-# (The receive step's archive of the student's modules is written by
-# grader/labvm.py, LabVM.late_archive, with the same gen_init_cpio.)
-# With SECRET=FILE, FILE becomes /secret (the run's results-channel tag,
-# which /init reads and removes first).
+# The grader appends the run's secret (/secret) as a third archive and
+# writes the receive step's archive of the student's modules itself, with
+# the same gen_init_cpio (grader/labvm.py, LabVM.mkinitramfs, late_archive).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,9 +26,6 @@ spec=$(cd "$LABDIR" && find . -mindepth 1 | sort | while read -r f; do
 		echo "file /lab/$f $LABDIR/$f 755 0 0"
 	fi
 done)
-if [ -n "${SECRET:-}" ]; then
-	spec=$(printf '%s\nfile /secret %s 400 0 0' "$spec" "$SECRET")
-fi
 
 # The base: busybox and /init, made once per their content.
 busybox=$(busybox_for "$ARCH")

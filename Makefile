@@ -43,7 +43,7 @@ arches := $(or $(ARCH),x86_64 i386)
 # tests/student.py, and the targets that need the solutions are not there.
 EDITION := $(if $(wildcard solutions/.),full,student)
 
-.PHONY: help deps kernel check shell gdb grade grade-class test test-quick mutants skels bench dist autograder prebuilt clean
+.PHONY: help deps deps-checked kernel check shell gdb grade grade-class test test-quick mutants skels bench dist autograder prebuilt clean
 
 help:
 	@echo 'kmemlab: graded kernel memory-management and driver labs'
@@ -102,11 +102,26 @@ endif
 deps:
 	@qemu-env/deps.sh $(arches)
 
+# make check's deps: qemu-env/deps.sh only when something it looks at
+# changed since it last passed for these arches (a stamp under build/):
+# dpkg's database (a package installed or removed), the script, and the
+# i386 busybox it unpacks into the cache. Otherwise its dozen programs
+# ran before every check's VM could start. make deps always runs it.
+empty :=
+space := $(empty) $(empty)
+deps_stamp := build/deps/$(subst $(space),+,$(arches))$(if $(KMEMLAB_PREBUILT),-prebuilt)$(if $(KERNEL_TARBALL),-tarball)
+
+deps-checked:
+	@s='$(deps_stamp)'; bb="$${KMEMLAB_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/kmemlab}/busybox-i386/bin/busybox"; \
+	if [ "$$s" -nt /var/lib/dpkg/status ] && [ "$$s" -nt qemu-env/deps.sh ] && \
+		case ' $(arches) ' in *' i386 '*) [ -n "$${KMEMLAB_PREBUILT:-}" ] || [ -x "$$bb" ] ;; esac; then :; \
+	else qemu-env/deps.sh $(arches) && mkdir -p build/deps && touch "$$s"; fi
+
 kernel: deps
 	@for a in $(arches); do for f in fast debug; do \
 		qemu-env/build-kernel.sh $$a $$f >/dev/null || exit 1; done; done
 
-check: deps
+check: deps-checked
 	@if [ -z "$(LAB)" ]; then echo 'make check needs LAB=NN (e.g. make check LAB=01)'; exit 2; fi
 	@if [ ! -d '$(SRC)' ]; then echo 'make check: there is no submission $(SRC) (no such folder)'; exit 2; fi
 	@$(PYTHON) grader/grade.py --check $(arch_arg) --flavour $(CHECK_FLAVOUR) --src $(SRC) $(labs_arg) $(test_arg) $(run_arg)

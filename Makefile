@@ -104,8 +104,9 @@ deps:
 
 # make check's deps: qemu-env/deps.sh only when something it looks at
 # changed since it last passed for these arches (a stamp under build/):
-# dpkg's database (a package installed or removed), the script, and the
-# i386 busybox it unpacks into the cache. Otherwise its dozen programs
+# dpkg's database (a package installed or removed), the script and its
+# lib.sh, and the i386 busybox it unpacks into the cache (or the one
+# KMEMLAB_PREBUILT brings). Otherwise its dozen programs
 # ran before every check's VM could start. make deps always runs it.
 empty :=
 space := $(empty) $(empty)
@@ -113,8 +114,8 @@ deps_stamp := build/deps/$(subst $(space),+,$(arches))$(if $(KMEMLAB_PREBUILT),-
 
 deps-checked:
 	@s='$(deps_stamp)'; bb="$${KMEMLAB_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/kmemlab}/busybox-i386/bin/busybox"; \
-	if [ "$$s" -nt /var/lib/dpkg/status ] && [ "$$s" -nt qemu-env/deps.sh ] && \
-		case ' $(arches) ' in *' i386 '*) [ -n "$${KMEMLAB_PREBUILT:-}" ] || [ -x "$$bb" ] ;; esac; then :; \
+	if [ "$$s" -nt /var/lib/dpkg/status ] && [ "$$s" -nt qemu-env/deps.sh ] && [ "$$s" -nt qemu-env/lib.sh ] && \
+		case ' $(arches) ' in *' i386 '*) [ -x "$${KMEMLAB_PREBUILT:-/nonexistent}/busybox-i386/bin/busybox" ] || [ -x "$$bb" ] ;; esac; then :; \
 	else qemu-env/deps.sh $(arches) && mkdir -p build/deps && touch "$$s"; fi
 
 kernel: deps

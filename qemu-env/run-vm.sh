@@ -85,18 +85,23 @@ esac
 # of the virtual clock, hw/misc/edu.c) then waits no host time: lab 07's
 # check took 20.5 s with the host's clock. QEMU_ICOUNT_SHIFT says what an
 # instruction counts: N (0-10) for 2^N ns, or auto (the default), QEMU's
-# adaptive mode, which every 100 ms of guest time steers the guest's clock
-# towards the host's (softmmu/icount.c, icount_adjust). Each skipped wait
-# puts the guest ahead, so auto keeps lowering the shift (down to 1 ns an
-# instruction), and every delay the guest busy-waits through (udelay,
-# polling loops) costs ever more instructions: the fast kernel's lab 07
-# check took 4.4 s with auto, 3.0 s with 6. The grader asks for 6 on the
-# fast kernel only (grader/labvm.py). At 64 ns a busy guest's clock runs
-# some 3 to 10 times faster than the host's, and the debug kernel's boot
-# then trips the soft-lockup limit of guest time: dma_debug_init() takes
-# over a thousand pages without a reschedule, each checked for its poison
-# (page_poison=1). Counting costs TCG
-# speed, so only labs that mostly wait use it. The guest's TSC counts the
+# adaptive mode, which every 100 ms of guest time and every second of host
+# time steers the guest's clock towards the host's (softmmu/icount.c,
+# icount_adjust). QEMU's manual says sleep=off does not go with auto; 7.2
+# takes the pair all the same (icount_configure tests the sleep setting
+# before it stores it), and then caps no skipped wait (the cap is on the
+# sleep=on path), so each one leaves the guest further ahead and auto keeps
+# lowering the shift, down to 1 ns an instruction: every delay the guest
+# busy-waits through (udelay, polling loops) costs ever more instructions.
+# The fast kernel's lab 07 check took 4.4 s with auto, 3.0 s with 6. The
+# grader asks for 6 on the fast kernel only (grader/labvm.py). At 64 ns a
+# busy guest's clock runs some 3 to 10 times faster than the host's, and
+# the debug kernel's boot then tripped the soft-lockup limit of guest time
+# (10 s, watchdog_thresh=5) while its first task still ran the initcalls:
+# the report's trace was in dma_debug_init(), which takes some 1,800 pages
+# without a reschedule, each checked for its poison (page_poison=1). The
+# debug and iommu kernels keep auto. Counting costs TCG speed, so only
+# labs that mostly wait use it. The guest's TSC counts the
 # same virtual nanoseconds (QEMU's cpu_get_ticks() under icount), so it
 # ticks at 1 GHz: say so, or the kernel finds it skewed and falls back to
 # a jiffies clock. edu's factorial is computed in host time (a thread of

@@ -129,34 +129,12 @@ static inline int fault_nth_fired(int fd)
  * are, so with page allocations counted the n-th fault point of one call
  * would be another in the next; fail_page_alloc's min-order above any
  * order leaves them out (lib/fault-inject.c, mm/fail_page_alloc.c).
- *
- * The traces go to the kernel log, where the tests read them through
- * /dev/kmsg, but not to the serial console: dump_stack() prints at the
- * default message level, made KERN_DEBUG (7) meanwhile, which the
- * console's level 7 leaves out (kernel/printk/printk.c). Forty traces
- * took a quarter of a second of the emulated serial port. The line
- * "FAULT_INJECTION: forcing a failure." (KERN_NOTICE) still shows, and so
- * does the first line of any report (BUG, WARNING, KASAN), which has a
- * level of its own; an oops shows whole (console_verbose()).
  */
 static inline void fault_slab_only_traced(int on)
 {
-	static int saved_default = 4;	/* CONFIG_MESSAGE_LOGLEVEL_DEFAULT */
-	int level[4];
-	char buf[64];
-	FILE *f = fopen("/proc/sys/kernel/printk", "r");
-
 	write_sysfs("/sys/kernel/debug/failslab/verbose", on ? "2" : "1");
 	write_sysfs("/sys/kernel/debug/fail_page_alloc/verbose", on ? "2" : "1");
 	write_sysfs("/sys/kernel/debug/fail_page_alloc/min-order", on ? "11" : "0");
-	if (f && fscanf(f, "%d %d %d %d", &level[0], &level[1], &level[2], &level[3]) == 4) {
-		if (on)
-			saved_default = level[1];
-		snprintf(buf, sizeof(buf), "%d %d", level[0], on ? 7 : saved_default);
-		write_sysfs("/proc/sys/kernel/printk", buf);
-	}
-	if (f)
-		fclose(f);
 }
 
 /*

@@ -64,7 +64,7 @@ static struct {
 	int muted;		/* the case runs, but the filter left it out */
 	char filter[256];
 	int kmsg;		/* /dev/kmsg, read from the end (ktap_sync()), or -1 */
-	char last[256];		/* the last line ktap_out() printed */
+	char last[1024];	/* the last line ktap_out() printed */
 } ktap = { .kmsg = -1 };
 
 /* Read the run's test filter, as KUnit will see it at the next insmod. */
@@ -119,7 +119,7 @@ static inline void __attribute__((format(printf, 1, 2))) ktap_out(const char *fm
 /* Is ktap.last a record of the kernel log read since the last call? */
 static inline int ktap_logged(void)
 {
-	char rec[512], *text;
+	char rec[4096], *text;	/* a record is at most 2048 bytes (PRINTK_MESSAGE_MAX) */
 	ssize_t n;
 
 	while ((n = read(ktap.kmsg, rec, sizeof(rec) - 1)) > 0 || (n < 0 && errno == EPIPE)) {

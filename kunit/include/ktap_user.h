@@ -65,8 +65,7 @@ static struct {
 	int muted;		/* the case runs, but the filter left it out */
 	char filter[256];
 	int kmsg;		/* /dev/kmsg, read from the end (ktap_sync()), or -1 */
-	char last[1023];	/* the last line ktap_out() printed */
-	char logged[4 * 1023];	/* the same as /dev/kmsg shows it (ktap_out()) */
+	char logged[4 * 1023];	/* the last line ktap_out() printed, as /dev/kmsg shows it */
 } ktap = { .kmsg = -1 };
 
 /* Read the run's test filter, as KUnit will see it at the next insmod. */
@@ -106,22 +105,45 @@ static inline int ktap_selected(const char *name)
 }
 
 /*
- * Print one line and remember it for ktap_sync(): @fmt without its '\n',
- * at most 1022 bytes (a kernel-log record holds 1023 with the newline). It
- * is also kept as /dev/kmsg shows it: a byte below 0x20, from 0x7f up, or
- * a backslash as \xNN (devkmsg_read(), kernel/printk/printk.c).
+ * The next record of /dev/kmsg (@fd opened O_RDONLY | O_NONBLOCK) as
+ * text, its header and newline cut off, in @rec of @size bytes; NULL when
+ * none is left. Records lost to an overrun (EPIPE) are skipped.
+ */
+static inline const char *kmsg_next(int fd, char *rec, size_t size)
+{
+	ssize_t n;
+	char *text;
+
+	while ((n = read(fd, rec, size - 1)) > 0 || (n < 0 && errno == EPIPE)) {
+		if (n <= 0)
+			continue;
+		rec[n] = '\0';
+		text = strchr(rec, ';');
+		if (!text)
+			continue;
+		text[strcspn(text, "\n")] = '\0';
+		return text + 1;
+	}
+	return NULL;
+}
+
+/*
+ * Print one line and remember it for ktap_sync() as /dev/kmsg will show
+ * it: @fmt without its '\n', at most 1022 bytes (a kernel-log record holds
+ * 1023 with the newline), a byte below 0x20, from 0x7f up, or a backslash
+ * as \xNN (devkmsg_read(), kernel/printk/printk.c).
  */
 static inline void __attribute__((format(printf, 1, 2))) ktap_out(const char *fmt, ...)
 {
+	char line[1023], *out = ktap.logged;
 	const unsigned char *c;
-	char *out = ktap.logged;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(ktap.last, sizeof(ktap.last), fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	printf("%s\n", ktap.last);
-	for (c = (const unsigned char *)ktap.last; *c; c++)
+	printf("%s\n", line);
+	for (c = (const unsigned char *)line; *c; c++)
 		if (*c < 0x20 || *c >= 0x7f || *c == '\\')
 			out += sprintf(out, "\\x%02x", *c);
 		else
@@ -132,21 +154,12 @@ static inline void __attribute__((format(printf, 1, 2))) ktap_out(const char *fm
 /* Is the last line printed a record of the kernel log read since the last call? */
 static inline int ktap_logged(void)
 {
-	char rec[4096], *text;	/* a record is at most 2048 bytes (PRINTK_MESSAGE_MAX) */
-	ssize_t n;
+	char rec[4096];	/* a record is at most 2048 bytes (PRINTK_MESSAGE_MAX) */
+	const char *text;
 
-	while ((n = read(ktap.kmsg, rec, sizeof(rec) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
-		if (n <= 0)
-			continue;	/* records lost to an overrun */
-		rec[n] = '\0';
-		text = strchr(rec, ';');	/* "level,seq,usec,flags;text\n" */
-		if (!text)
-			continue;
-		text++;
-		text[strcspn(text, "\n")] = '\0';
+	while ((text = kmsg_next(ktap.kmsg, rec, sizeof(rec))))
 		if (!strcmp(text, ktap.logged))
 			return 1;
-	}
 	return 0;
 }
 

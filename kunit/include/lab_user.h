@@ -15,6 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ktap_user.h"	/* kmsg_next() */
+
 /* Run @fn(@arg) in a child; return the signal that killed it, 0, or -1. */
 static inline int child_signal(void (*fn)(volatile unsigned char *),
 			       volatile unsigned char *arg)
@@ -135,29 +137,6 @@ static inline void fault_slab_only_traced(int on)
 	write_sysfs("/sys/kernel/debug/failslab/verbose", on ? "2" : "1");
 	write_sysfs("/sys/kernel/debug/fail_page_alloc/verbose", on ? "2" : "1");
 	write_sysfs("/sys/kernel/debug/fail_page_alloc/min-order", on ? "11" : "0");
-}
-
-/*
- * The next record of /dev/kmsg (@fd opened O_RDONLY | O_NONBLOCK) as
- * text, its header and newline cut off, in @rec of @size bytes; NULL when
- * none is left. Records lost to an overrun (EPIPE) are skipped.
- */
-static inline const char *kmsg_next(int fd, char *rec, size_t size)
-{
-	ssize_t n;
-	char *text;
-
-	while ((n = read(fd, rec, size - 1)) > 0 || (n < 0 && errno == EPIPE)) {
-		if (n <= 0)
-			continue;
-		rec[n] = '\0';
-		text = strchr(rec, ';');
-		if (!text)
-			continue;
-		text[strcspn(text, "\n")] = '\0';
-		return text + 1;
-	}
-	return NULL;
 }
 
 /*

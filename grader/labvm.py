@@ -192,24 +192,26 @@ class LabVM:
 		the secret as a second archive of one file, made by the kernel
 		tree's gen_init_cpio (the kernel unpacks concatenated archives in
 		turn, init/initramfs.c, as mkinitramfs.sh's own base + lab do).
-		Saves the script's ~0.1 s while the module compiles beside it."""
+		Saves the script's ~0.1 s while the module compiles beside it.
+		The kept archive (about 4 MB) is copied by the kernel
+		(shutil.copyfile: sendfile(2)) in about 2 ms, where reading and
+		writing it here took 15."""
 		script = [QEMU_ENV / 'mkinitramfs.sh', self.arch, str(self.kdir), str(vm)]
 		kept = self.bdir / f'initrd-{initrd_key(self.arch, vm)[:24]}.cpio'
 		try:
-			base = kept.read_bytes()
+			shutil.copyfile(kept, out)
 		except FileNotFoundError:
 			# Written aside and renamed: make shell or another grader of
 			# the same folder may read or write one beside this one.
 			tmp = kept.with_name(f'{kept.name}.tmp{os.getpid()}-{threading.get_ident()}')
 			subprocess.run(script + [str(tmp)], check=True)
-			base = tmp.read_bytes()
+			shutil.copyfile(tmp, out)
 			os.replace(tmp, kept)
 			for old in sorted(self.bdir.glob('initrd-*.cpio'), key=mtime, reverse=True)[KEEP_INITRDS:]:
 				old.unlink(missing_ok=True)	# the first VM's, a resumed VM's and make shell's stay
 		secret = subprocess.run([self.kdir / 'usr' / 'gen_init_cpio', '-'], check=True, capture_output=True,
 					input=f'file /secret {self.run_dir / "secret"} 400 0 0\n'.encode()).stdout
-		with open(out, 'wb') as f:
-			f.write(base)
+		with open(out, 'ab') as f:
 			f.write(secret)
 
 	def build_and_boot(self, builds: LabBuild) -> tuple[Optional[Problem], Optional[subprocess.Popen]]:

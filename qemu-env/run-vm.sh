@@ -151,8 +151,13 @@ if [ "${QEMU_CONSOLE:-}" = stdio ]; then
 		${QEMU_EXTRA:-} 2>>"$LOG.qemu" || rc=$?
 	exit "$rc"
 fi
+# --foreground here too: without it timeout moves itself and QEMU to a
+# process group of their own, which the grader's stop (labvm.stop: a kill
+# of this script's group) does not reach, and a VM the grader gave up on
+# (a module that did not build, a time-out, Ctrl-C) ran on until this
+# limit, a core busy all along.
 # shellcheck disable=SC2086 # machine, labport, iommu, icount, QEMU_EXTRA: lists of arguments
-timeout -k 5 "$QEMU_TIMEOUT" "$qemu" $machine -accel "$accel" -cpu "$cpu" -m "$QEMU_MEM" -smp 1 \
+timeout --foreground -k 5 "$QEMU_TIMEOUT" "$qemu" $machine -accel "$accel" -cpu "$cpu" -m "$QEMU_MEM" -smp 1 \
 	-nodefaults -no-user-config -display none -nic none -no-reboot \
 	-kernel "$bzimage" -initrd "$INITRD" -append "$append" \
 	-serial "file:$LOG" $labport -serial "file:$results" $iommu $icount -device edu -d guest_errors -D "$LOG.qemu" \

@@ -13,6 +13,9 @@
 3. Bad requests, one line and exit 2, nothing booted: a glob that matches
    no test, a glob with a space.
 4. The Makefile passes TEST= on to grade.py (make -n).
+5. A module that does not compile: exit 1 with the compiler's line, and
+   the VM booted beside the build is gone when make check returns (QEMU
+   and its time limit included: nothing runs on with that lab's console).
 
   run(record) - record(ok, name, why) for each check
 """
@@ -108,6 +111,35 @@ def bad_requests(record, src: Path, tmp: Path) -> None:
 		       f'exit {p.returncode}, stderr {err}, stdout {p.stdout.strip()[:200]!r}')
 
 
+def running_with(arg: str) -> list[int]:
+	"""The processes whose command line holds arg (read from /proc)."""
+	pids = []
+	for cmdline in Path('/proc').glob('[0-9]*/cmdline'):
+		try:
+			if arg.encode() in cmdline.read_bytes():
+				pids.append(int(cmdline.parent.name))
+		except OSError:
+			pass	# ended while we looked
+	return pids
+
+
+def not_built(record, tmp: Path) -> None:
+	name = 'make check: a module that does not compile, exit 1, and no VM left running'
+	src = tmp / f'testfilter-broken-{os.getpid()}'
+	shutil.copytree(ROOT / 'solutions' / LAB, src / LAB)
+	with open(next((src / LAB).glob('*.c')), 'a', encoding='utf-8') as f:
+		f.write('\nthis line is not C;\n')
+	log = ROOT / 'build' / 'x86_64-fast' / src.name / LAB / 'serial.log'
+	try:
+		p = subprocess.run(GRADE + ['--src', str(src), '--arch', 'x86_64', '--out', str(tmp / 'broken')],
+				   capture_output=True, text=True, timeout=LIMIT, check=False)
+		left = running_with(str(log))
+		record(p.returncode == 1 and 'module did not build: ' in p.stdout and not left, name,
+		       f'exit {p.returncode}, still running with {log}: {left}: {p.stdout.strip()[-400:]}')
+	finally:
+		shutil.rmtree(ROOT / 'build' / 'x86_64-fast' / src.name, ignore_errors=True)
+
+
 def makefile(record) -> None:
 	p = subprocess.run(['make', '-n', '-C', str(ROOT), 'check', 'LAB=00', 'TEST=hello_user.*'],
 			   capture_output=True, text=True, check=False)
@@ -131,6 +163,7 @@ def run(record) -> None:
 			for arch in ('x86_64', 'i386'):
 				shutil.rmtree(ROOT / 'build' / f'{arch}-fast' / src.name, ignore_errors=True)
 		crash_left_out(record, Path(tmp))
+		not_built(record, Path(tmp))
 
 
 if __name__ == '__main__':

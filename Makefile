@@ -67,7 +67,8 @@ help:
 ifeq ($(EDITION),full)
 	@echo '  make grade-class SUBMISSIONS=dir [LAB=NN] [JOBS=n]  grade a class: dir/<student>/ or'
 	@echo '                           <student>.zip each; gradebook.csv and per-student results'
-	@echo '                           in results/class (OUT=dir); a re-run grades only what changed'
+	@echo '                           in results/class (OUT=dir); a re-run grades only what changed;'
+	@echo '                           FLAVOUR=fast: the fast kernel, a quick look (not the grade)'
 	@echo '  make test                kmemlab'"'"'s own tests: solutions earn full marks, skeletons'
 	@echo '                           do not, mistakes lose points, grader unit tests'
 	@echo '  make mutants             grade every typical mistake (kunit/*/mutants.toml): killed/total per lab'
@@ -146,7 +147,8 @@ grade: deps
 ifeq ($(EDITION),full)
 grade-class: deps
 	@if [ -z "$(SUBMISSIONS)" ]; then echo 'make grade-class needs SUBMISSIONS=dir (one folder or archive per student)'; exit 2; fi
-	@$(PYTHON) grader/grade_class.py '$(SUBMISSIONS)' $(labs_arg) $(jobs_arg) $(if $(OUT),--out '$(OUT)')
+	@$(PYTHON) grader/grade_class.py '$(SUBMISSIONS)' $(labs_arg) $(jobs_arg) $(if $(OUT),--out '$(OUT)') \
+		$(if $(FLAVOUR),--flavour '$(FLAVOUR)')
 
 test:
 	@qemu-env/deps.sh x86_64 i386 gdb

@@ -10,14 +10,28 @@ the way a learning-management system exports them. Inside it, each lab's
 folder (e.g. 05-mmap-remap/) is found wherever it is, at most four levels
 down (a cloned student edition keeps them in skel/). Each lab is graded as
 `make grade` grades it: its own default arch, the debug kernel, the build
-sandbox, the deny list and the tamper checks (grader/grade.py). Up to
---jobs VMs run at once (default: JOBS, else the number of cores); one
-student's hang, crash or build failure costs only that lab's own time limit.
+sandbox, the deny list and the tamper checks (grader/grade.py); --flavour
+fast (make grade-class FLAVOUR=fast) takes the fast kernel instead, a quick
+look that is not the grade. Up to --jobs VMs run at once (default: JOBS,
+else the number of cores); one student's hang, crash or build failure costs
+only that lab's own time limit.
+
+A student is named after their entry: its name without the archive's
+suffix, kept when plain (letters, digits, . _ @ + -), else cleaned (every
+other character an _) and followed by - and 8 hex digits of a hash of the
+name ("gina x" -> gina_x-1234abcd), so that a name depends on its own entry
+alone. Two entries that still share a name (gina/ and gina.zip) are one
+student with two submissions: 0 and a reason.
 
 Written to --out (default results/class):
-  gradebook.csv                     student, points per lab, total; a first
-                                    row "max" with each lab's maximum; a
-                                    column "problems" with one-line reasons
+  gradebook.csv                     a row per student: points per lab,
+                                    total, max (the student's own maximum,
+                                    as results.json counts it), submission
+                                    (the entry's name) and problems (one-line
+                                    reasons); a first row "max" with each
+                                    lab's maximum here: the rubric's points
+                                    less the tests this kernel skips (some
+                                    run skipped them, none ran them)
   <student>/results.json            Gradescope format, per test
   <student>/<arch>/<lab>.log        transcript of a lab that lost points
   <student>/.labs/<lab>.json        the lab's result and the key it was
@@ -29,7 +43,8 @@ interrupted class run resumes where it stopped.
 Bad input costs only its own student: an archive that is corrupt, holds a
 link or a path outside itself, or is too large; a student with no folder
 for a lab; two folders for one lab. Each gets 0 for the labs concerned and
-a one-line reason, and the run goes on.
+a one-line reason (a name's or an error's control characters escaped:
+\\n), and the run goes on.
 
 Exit status: 0 when the class was graded (whatever the scores); 2 for a
 bad request (no such folder, no submissions in it, no such lab); 3 when
@@ -54,6 +69,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import build
 import grade
 import pool
 import report
@@ -65,22 +81,46 @@ ROOT = Path(__file__).resolve().parent.parent
 ARCHIVES = ('.zip', '.tar', '.tar.gz', '.tgz', '.tar.xz')
 MAX_UNPACKED = 64 << 20	# bytes an archive may unpack to
 MAX_MEMBERS = 20000	# entries of an archive
-MAX_FILE = 1 << 20	# bytes of one file taken from a lab folder
+MAX_FILE = build.MAX_SOURCE	# bytes of a source make grade takes
 MAX_DEPTH = 4	# folder levels searched for a lab's folder
 SKIP_DIRS = {'.git', '__MACOSX', 'node_modules', 'build', 'results'}
+# The outcomes that show a test ran (not a skip, not a lab that never ran).
+RAN = {o.value for o in Outcome if not (o.skipped or o.whole_lab or o in (Outcome.NOT_RUN, Outcome.LOST))}
 
 
 class BadSubmission(Exception):
 	"""This student's submission cannot be read: one line, why."""
 
 
+def shown(text: str) -> str:
+	"""text on one line: each character that is not printable (a newline,
+	a control byte, a file name's undecodable byte) as its Python escape
+	(\\n, \\x1b, \\udcff); letters of every script stay."""
+	return ''.join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def said(error: Exception) -> str:
+	"""An exception's text on one line: its line breaks and runs of
+	white space one space each, anything else unprintable escaped."""
+	return shown(' '.join(str(error).split()))
+
+
 def student_name(entry: Path) -> str:
-	name = entry.name
+	"""The name one entry is graded under (its gradebook row, its output
+	folder): the entry's name less an archive suffix, as it is when plain
+	(letters, digits, . _ @ + -); else cleaned, each other character an _,
+	plus - and 8 hex digits of a sha256 of the name, so that two names that
+	clean alike ("gina x", "gina_x"; "Zoë", "Zoé") stay apart. It depends
+	on this entry alone, never on the other students."""
+	stem = entry.name
 	for ext in ARCHIVES:
-		if name.lower().endswith(ext):
-			name = name[:-len(ext)]
+		if stem.lower().endswith(ext):
+			stem = stem[:-len(ext)]
 			break
-	return re.sub(r'[^A-Za-z0-9._@+-]', '_', name).lstrip('.') or 'student'
+	name = re.sub(r'[^A-Za-z0-9._@+-]', '_', stem).lstrip('.')
+	if name != stem or not name:
+		name = f'{name or "student"}-{hashlib.sha256(os.fsencode(stem)).hexdigest()[:8]}'
+	return name
 
 
 def unpack(archive: Path, dest: Path) -> None:
@@ -89,7 +129,7 @@ def unpack(archive: Path, dest: Path) -> None:
 	def safe(name: str) -> Path:
 		p = Path(name)
 		if p.is_absolute() or '..' in p.parts:
-			raise BadSubmission(f'{archive.name} holds a path outside itself: {name[:80]}')
+			raise BadSubmission(f'{shown(archive.name)} holds a path outside itself: {shown(name[:80])}')
 		return dest / p
 
 	try:
@@ -101,7 +141,7 @@ def unpack(archive: Path, dest: Path) -> None:
 					target = safe(i.filename)
 					mode = i.external_attr >> 16
 					if stat.S_ISLNK(mode):
-						raise BadSubmission(f'{archive.name} holds a link: {i.filename[:80]}')
+						raise BadSubmission(f'{shown(archive.name)} holds a link: {shown(i.filename[:80])}')
 					if i.is_dir():
 						target.mkdir(parents=True, exist_ok=True)
 						continue
@@ -122,17 +162,17 @@ def unpack(archive: Path, dest: Path) -> None:
 						with src, open(target, 'wb') as out:
 							copy_limited(src, out, archive)
 					else:
-						raise BadSubmission(f'{archive.name} holds a link or device: {m.name[:80]}')
+						raise BadSubmission(f'{shown(archive.name)} holds a link or device: {shown(m.name[:80])}')
 	except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError) as e:
-		raise BadSubmission(f'{archive.name} is not a readable archive ({type(e).__name__}: '
-				    f'{str(e)[:80]})') from e
+		raise BadSubmission(f'{shown(archive.name)} is not a readable archive ({type(e).__name__}: '
+				    f'{said(e)[:80]})') from e
 
 
 def check_sizes(archive: Path, members: int, size: int) -> None:
 	if members > MAX_MEMBERS:
-		raise BadSubmission(f'{archive.name} has {members} entries (at most {MAX_MEMBERS})')
+		raise BadSubmission(f'{shown(archive.name)} has {members} entries (at most {MAX_MEMBERS})')
 	if size > MAX_UNPACKED:
-		raise BadSubmission(f'{archive.name} unpacks to {size >> 20} MiB (at most {MAX_UNPACKED >> 20})')
+		raise BadSubmission(f'{shown(archive.name)} unpacks to {size >> 20} MiB (at most {MAX_UNPACKED >> 20})')
 
 
 def copy_limited(src, out, archive: Path) -> None:
@@ -141,7 +181,7 @@ def copy_limited(src, out, archive: Path) -> None:
 	while chunk := src.read(1 << 16):
 		total += len(chunk)
 		if total > MAX_UNPACKED:
-			raise BadSubmission(f'{archive.name} unpacks to more than {MAX_UNPACKED >> 20} MiB')
+			raise BadSubmission(f'{shown(archive.name)} unpacks to more than {MAX_UNPACKED >> 20} MiB')
 		out.write(chunk)
 
 
@@ -167,24 +207,39 @@ def find_lab(root: Path, lab: str, sources: list[str]) -> Path | None:
 		return root
 	walk(root, 1)
 	if len(found) > 1:
-		where = ', '.join(str(f.relative_to(root)) for f in found[:3])
+		where = ', '.join(shown(str(f.relative_to(root))) for f in found[:3])
 		raise BadSubmission(f'{len(found)} folders for {lab} ({where}): keep one')
 	return found[0] if found else None
 
 
 def stage(found: Path, dest: Path) -> None:
-	"""Copy a lab folder's regular files (not links, at most MAX_FILE bytes
-	each, no sub-folders) to dest: what the grader reads of the student."""
+	"""Copy a lab folder to dest, as much of it as the grader needs to say
+	what make grade says of the folder itself: each regular file cut after
+	MAX_FILE + 1 bytes (a larger source stays larger than make grade's
+	limit, and is refused as such), and an empty folder in place of
+	anything else, a link or a sub-folder (a listed source that is one is
+	refused as not a regular file; anything else is noted as ignored)."""
 	dest.mkdir(parents=True)
 	if found.is_symlink() or not found.is_dir():
 		return
 	for f in sorted(found.iterdir()):
 		try:
 			st = f.lstat()
+			if not stat.S_ISREG(st.st_mode):
+				(dest / f.name).mkdir()
+				continue
+			fd = os.open(f, os.O_RDONLY | os.O_NOFOLLOW)
+			with os.fdopen(fd, 'rb') as src, open(dest / f.name, 'wb') as out:
+				out.write(src.read(MAX_FILE + 1))
 		except OSError:
-			continue
-		if stat.S_ISREG(st.st_mode) and st.st_size <= MAX_FILE:
-			shutil.copyfile(f, dest / f.name)
+			continue	# gone, or unreadable: make grade would not read it either
+
+
+def shown_src(root: Path, found: Path) -> str:
+	"""Where a student's lab folder sits in their own submission, as the
+	grader's messages name it (<this>/<lab>/<file>): the folder that holds
+	it, relative to the submission's top ('.' at the top)."""
+	return shown(str(found.parent.relative_to(root))) if found.parent.is_relative_to(root) else '.'
 
 
 def tree_hash(h, root: Path, base: Path) -> None:
@@ -213,18 +268,26 @@ def submission_key(staged: Path, version: str) -> str:
 
 
 class Student:
-	"""One student's entry: where their labs are, or why they cannot be read."""
+	"""One student's entry: where their labs are, or why they cannot be
+	read. entries: every entry named name, only one unless the name is
+	shared (gina/ and gina.zip): then nothing is read, and the student
+	gets 0 with the reason."""
 
-	def __init__(self, entry: Path, name: str, work: Path):
-		self.entry, self.name = entry, name
+	def __init__(self, entries: list[Path], name: str, work: Path):
+		self.entry, self.entries, self.name = entries[0], entries, name
 		self.root: Path | None = None
 		self.problem = ''
+		if len(entries) > 1:
+			self.problem = (f'{len(entries)} submissions are named {name} '
+					f'({", ".join(shown(e.name) for e in entries[:3])}): keep one')
 		# The staged lab folders; the folder's name also names the
 		# student's build and VM folders under build/.
 		self.work = work / f'class-{name}'
 		self.labs: dict[str, dict] = {}	# lab -> the recorded result
 
 	def open(self, tmp: Path) -> None:
+		if self.problem:
+			return
 		if self.entry.is_dir() and not self.entry.is_symlink():
 			self.root = self.entry
 		elif self.entry.is_file() and self.entry.name.lower().endswith(ARCHIVES):
@@ -236,7 +299,7 @@ class Student:
 			except BadSubmission as e:
 				self.problem = str(e)
 		else:
-			self.problem = f'{self.entry.name} is neither a folder nor an archive ({", ".join(ARCHIVES)})'
+			self.problem = f'{shown(self.entry.name)} is neither a folder nor an archive ({", ".join(ARCHIVES)})'
 
 
 def main() -> int:
@@ -245,7 +308,8 @@ def main() -> int:
 	ap.add_argument('--lab', action='append', default=[], help='lab number or name (repeatable)')
 	ap.add_argument('--jobs', type=int, default=pool.default_workers(), help='VMs at once')
 	ap.add_argument('--out', default=str(ROOT / 'results' / 'class'))
-	ap.add_argument('--flavour', default='debug', choices=['fast', 'debug'])
+	ap.add_argument('--flavour', default='debug', choices=['fast', 'debug'],
+			help='debug: the kernel make grade grades on (default); fast: a quick look, not the grade')
 	args = ap.parse_args()
 	for stream in (sys.stdout, sys.stderr):
 		stream.reconfigure(errors='replace')
@@ -267,14 +331,10 @@ def main() -> int:
 	work = out / '.work'
 	out.mkdir(parents=True, exist_ok=True)
 
-	students: list[Student] = []
-	taken: set[str] = set()
+	named: dict[str, list[Path]] = {}
 	for e in entries:
-		name = student_name(e)
-		while name in taken:
-			name += '_'
-		taken.add(name)
-		students.append(Student(e, name, work))
+		named.setdefault(student_name(e), []).append(e)
+	students = [Student(es, name, work) for name, es in named.items()]	# in the entries' order
 
 	try:
 		rubrics = {l.name: score.load_rubric(l / 'rubric.toml') for l in labs}
@@ -319,7 +379,8 @@ def main() -> int:
 					record.update(save(out, st, lab_dir.name, result, ''))
 					continue
 				stage(found, staged)
-				key = submission_key(staged, versions[lab_dir.name])
+				where = shown_src(st.root, found)
+				key = submission_key(staged, versions[lab_dir.name] + where)
 				old = load(out, st, lab_dir.name)
 				if old.get('key') == key:
 					record.update(old)
@@ -327,7 +388,7 @@ def main() -> int:
 					continue
 				jobs.append(pool.Job(f'{st.name} {lab_dir.name}',
 						     grade_one(lab_dir, rubric, st.work, arch, args.flavour,
-							       kernels[arch], deductions, out, st, key),
+							       kernels[arch], deductions, out, st, key, where),
 						     cost=rubric.timeout))
 		total = len(jobs)
 		print(f'grade-class: {len(students)} students, {len(labs)} labs: {total} to grade, '
@@ -359,9 +420,17 @@ def main() -> int:
 	return 3 if env_failures else 0
 
 
-def grade_one(lab_dir, rubric, src, arch, flavour, kdir, deductions, out, st, key):
+def grade_one(lab_dir, rubric, src, arch, flavour, kdir, deductions, out, st, key, where):
+	"""The job that grades one staged lab (src/<lab>/) and records it;
+	where: the folder that holds the lab in the student's own submission
+	(shown_src), which every message names instead of src."""
 	def run():
 		lab = grade.Lab(lab_dir, str(src), arch, flavour, kdir, rubric=rubric)
+		# The builds are made (the sources taken from src) when the Lab
+		# is: from here on LabBuild.src only names the student's files
+		# in messages (student_path: <src>/<lab>/<file>, and the deny
+		# list's), so it names them as the student knows them.
+		lab.builds.src = where
 		result = lab.grade(deductions)
 		transcript = ''
 		if not result.full_marks:
@@ -391,7 +460,8 @@ def save(out: Path, st: Student, lab: str, result: score.LabResult, key: str, tr
 	part = path.with_suffix('.gradescope')
 	report.write_gradescope([result], part)
 	record = {'key': key, 'points': result.points, 'max': result.max_points,
-		  'problem': result.problem or (f'verdict {result.verdict}' if result.verdict else ''),
+		  'problem': shown(result.problem or (f'verdict {result.verdict}' if result.verdict else '')),
+		  'outcomes': {t.key: t.outcome.value for t in result.tests},
 		  'transcript': transcript, 'gradescope': json.loads(part.read_text())}
 	part.unlink()
 	tmp = path.with_suffix('.tmp')
@@ -400,17 +470,39 @@ def save(out: Path, st: Student, lab: str, result: score.LabResult, key: str, tr
 	return record
 
 
+def graded_max(rubric: score.Rubric, recs: list[dict]) -> int:
+	"""A lab's maximum as graded here: the rubric's points less the tests
+	this kernel skips, those that some student's run skipped and none ran
+	(a skip leaves the total: neither earned nor lost)."""
+	skipped, ran = set(), set()
+	for r in recs:
+		for test, outcome in r.get('outcomes', {}).items():
+			if outcome == Outcome.SKIPPED.value:
+				skipped.add(test)
+			elif outcome in RAN:
+				ran.add(test)
+	return rubric.total - sum(rubric.points.get(t, 0) for t in skipped - ran)
+
+
 def write_outputs(out: Path, students: list[Student], labs: list[Path], rubrics) -> None:
-	"""gradebook.csv and each student's results.json, from what is recorded."""
+	"""gradebook.csv and each student's results.json, from what is
+	recorded: a row "max" (graded_max of each lab), then per student the
+	points of each lab, the total, the student's own maximum (as their
+	results.json counts it; '' while a lab is not graded), the entry's
+	name and the one-line reasons."""
 	names = [l.name for l in labs]
-	rows = [['student'] + names + ['total', 'problems'],
-		['max'] + [str(rubrics[n].total) for n in names] + [str(sum(rubrics[n].total for n in names)), '']]
+	book = {st.name: [st.labs.get(n) or load(out, st, n) for n in names] for st in students}
+	most = [graded_max(rubrics[n], [recs[i] for recs in book.values()]) for i, n in enumerate(names)]
+	rows = [['student'] + names + ['total', 'max', 'submission', 'problems'],
+		['max'] + [str(m) for m in most] + [str(sum(most))] * 2 + ['', '']]
 	for st in students:
-		recs = [st.labs.get(n) or load(out, st, n) for n in names]
+		recs = book[st.name]
 		points = [r.get('points') for r in recs]
+		maxima = [r.get('max') for r in recs]
 		problems = '; '.join(f'{n}: {r["problem"]}' for n, r in zip(names, recs) if r.get('problem'))
 		rows.append([st.name] + ['' if p is None else str(p) for p in points]
-			    + [str(sum(p or 0 for p in points)), problems])
+			    + [str(sum(p or 0 for p in points)), '' if None in maxima else str(sum(maxima)),
+			       ', '.join(shown(e.name) for e in st.entries), shown(problems)])
 		parts = [r['gradescope'] for r in recs if r.get('gradescope')]
 		if parts:
 			merged = {'score': sum(p['score'] for p in parts),

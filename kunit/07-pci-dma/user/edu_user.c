@@ -36,6 +36,18 @@ static void fill(unsigned char *buf, size_t len, unsigned int seed)
 		buf[i] = (unsigned char)(i * 13 + seed);
 }
 
+/* For a message after a read() or write() that returned @n: " (<errno's
+ * text>)" when it failed, "" when it returned a count. */
+static const char *failed_with(ssize_t n)
+{
+	static char text[96];
+
+	if (n >= 0)
+		return "";
+	snprintf(text, sizeof(text), " (%s)", strerror(errno));
+	return text;
+}
+
 static int open_dev(void)
 {
 	int fd = open(DEV, O_RDWR);
@@ -197,11 +209,9 @@ static void zero_length_io_does_nothing(int fd)
 	pwrite(fd, want, EDU_SIZE, 0);
 	lseek(fd, 77, SEEK_SET);
 	n = write(fd, got, 0);
-	KTAP_EXPECT(n == 0, "write() of 0 bytes should return 0, got %zd (%s)", n,
-		    n < 0 ? strerror(errno) : "");
+	KTAP_EXPECT(n == 0, "write() of 0 bytes should return 0, got %zd%s", n, failed_with(n));
 	n = read(fd, got, 0);
-	KTAP_EXPECT(n == 0, "read() of 0 bytes should return 0, got %zd (%s)", n,
-		    n < 0 ? strerror(errno) : "");
+	KTAP_EXPECT(n == 0, "read() of 0 bytes should return 0, got %zd%s", n, failed_with(n));
 	n = write(fd, NULL, 0);
 	KTAP_EXPECT(n == 0, "write() of 0 bytes from NULL should return 0, got %zd", n);
 	pos = lseek(fd, 0, SEEK_CUR);
@@ -302,16 +312,18 @@ static void read_into_nonresident_memory(int fd)
 	fill(want, EDU_SIZE, 23);
 	pwrite(fd, want, EDU_SIZE, 0);
 	n = pread(fd, fresh + 4000, 3000, 7);
-	KTAP_EXPECT(n == 3000 && !memcmp(fresh + 4000, want + 7, 3000),
-		    "pread into never-touched memory returned %zd (%s), or other bytes than the device's",
-		    n, n < 0 ? strerror(errno) : "");
+	KTAP_EXPECT(n == 3000, "pread of 3000 bytes into never-touched memory returned %zd%s",
+		    n, failed_with(n));
+	KTAP_EXPECT(n != 3000 || !memcmp(fresh + 4000, want + 7, 3000),
+		    "pread into never-touched memory gave other bytes than the device's");
 	memset(dropped, 0x5a, len);
 	KTAP_EXPECT(madvise(dropped, len, MADV_DONTNEED) == 0, "madvise: %s", strerror(errno));
 	KTAP_EXPECT(page_present(dropped) == 0, "MADV_DONTNEED left the page mapped");
 	n = pread(fd, dropped + 1, EDU_SIZE, 0);
-	KTAP_EXPECT(n == EDU_SIZE && !memcmp(dropped + 1, want, EDU_SIZE),
-		    "pread into dropped pages returned %zd (%s), or other bytes than the device's",
-		    n, n < 0 ? strerror(errno) : "");
+	KTAP_EXPECT(n == EDU_SIZE, "pread of %d bytes into dropped pages returned %zd%s",
+		    EDU_SIZE, n, failed_with(n));
+	KTAP_EXPECT(n != EDU_SIZE || !memcmp(dropped + 1, want, EDU_SIZE),
+		    "pread into dropped pages gave other bytes than the device's");
 	munmap(fresh, len);
 	munmap(dropped, len);
 }

@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 from typing import Optional
 
-import boots
 import report
 import score
 import testglob
@@ -126,6 +125,7 @@ class Lab:
 			result = score.LabResult(self.name, self.arch, self.flavour,
 						 score.unrun(self.rubric, vms), halted=vms)
 		else:
+			import boots	# imported while the VM booted (labvm.import_for_results)
 			result = boots.merge(self.rubric, vms, deductions, self.arch, self.flavour)
 			result.serial, result.channel, result.qemu_log = vms[0].serial, vms[0].channel, vms[0].qemu
 			result.boots = vms

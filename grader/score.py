@@ -12,10 +12,11 @@ import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from outcome import Outcome, Problem, not_run, test_reason
-from vmlog import Case, Report, Run, Step
+if TYPE_CHECKING:	# annotations only: vmlog comes with the first parsed run
+	from vmlog import Case, Report, Run, Step
 
 TIMEOUT_STATUS = 124
 

@@ -571,23 +571,30 @@ static void free_blocks_reads_under_zone_lock(struct kunit *test)
 /*
  * Time 64 KiB rounds in chunks until at least TIME_MIN_NS have passed or
  * TIME_ROUNDS rounds are done: on the debug kernel one vmalloc round can
- * take milliseconds. Sets *@rounds; returns the total the function said.
+ * take milliseconds. Sets *@rounds and *@outside, the calls' own time as
+ * the suite's clock saw it from outside them; returns the total the
+ * function said.
  */
-static u64 time_rounds(bool use_vmalloc, unsigned int *rounds)
+static u64 time_rounds(bool use_vmalloc, unsigned int *rounds, u64 *outside)
 {
-	u64 start = ktime_get_ns(), total = 0;
+	u64 start = ktime_get_ns(), total = 0, before;
 
+	*outside = 0;
 	for (*rounds = 0; *rounds < TIME_ROUNDS && ktime_get_ns() - start < TIME_MIN_NS;
-	     *rounds += TIME_CHUNK)
+	     *rounds += TIME_CHUNK) {
+		before = ktime_get_ns();
 		total += kmemlab_time_alloc(use_vmalloc, 64 * 1024, TIME_CHUNK);
+		*outside += ktime_get_ns() - before;
+	}
 	return total;
 }
 
 static void time_alloc_vmalloc_slower(struct kunit *test)
 {
 	unsigned int page_rounds, vmalloc_rounds;
-	u64 pages_ns = time_rounds(false, &page_rounds);
-	u64 vmalloc_ns = time_rounds(true, &vmalloc_rounds);
+	u64 outside;
+	u64 pages_ns = time_rounds(false, &page_rounds, &outside);
+	u64 vmalloc_ns = time_rounds(true, &vmalloc_rounds, &outside);
 
 	KUNIT_ASSERT_GT_MSG(test, vmalloc_ns, 0ULL,
 			    "%u vmalloc rounds took 0 ns: time them with ktime_get()",
@@ -598,6 +605,26 @@ static void time_alloc_vmalloc_slower(struct kunit *test)
 		   pages_ns, vmalloc_ns);
 	KUNIT_EXPECT_GT_MSG(test, vmalloc_ns, pages_ns,
 			    "vmalloc allocates 16 pages one by one and maps each: it should cost more than one order-4 block");
+}
+
+/*
+ * What the function says against what its calls took, seen from the
+ * suite: the rounds are all of a call, so its figure is most of that time
+ * and never more. A clock started inside the loop times one round of 16;
+ * ktime_get() not subtracted from is the time since boot.
+ */
+static void time_alloc_times_every_round(struct kunit *test)
+{
+	unsigned int rounds;
+	u64 outside;
+	u64 said = time_rounds(false, &rounds, &outside);
+
+	KUNIT_EXPECT_GE_MSG(test, said, outside / 2,
+			    "kmemlab_time_alloc() said %llu ns in all for %u rounds (in calls of %d) that took %llu ns from the caller's side: read the clock once before the first round and once after the last",
+			    said, rounds, TIME_CHUNK, outside);
+	KUNIT_EXPECT_LE_MSG(test, said, outside,
+			    "kmemlab_time_alloc() said %llu ns in all for %u rounds that took only %llu ns from the caller's side: return the difference of the two readings, in ns",
+			    said, rounds, outside);
 }
 
 static void time_alloc_returns_every_page(struct kunit *test)
@@ -687,6 +714,7 @@ static struct kunit_case kmemlab_pages_test_cases[] = {
 	KUNIT_CASE(free_blocks_add_up_to_free_pages),
 	KUNIT_CASE(free_blocks_reads_under_zone_lock),
 	KUNIT_CASE(time_alloc_vmalloc_slower),
+	KUNIT_CASE(time_alloc_times_every_round),
 	KUNIT_CASE(time_alloc_returns_every_page),
 	KUNIT_CASE(time_alloc_zero_when_allocation_fails),
 	KUNIT_CASE(time_alloc_vmalloc_zero_when_allocation_fails),

@@ -329,6 +329,7 @@ def merge(rubric: score.Rubric, boots: list[Boot], deductions: dict[str, int],
 						      f'the run did not finish: {result.problem}', 1)
 	result.deductions = list(kinds.values())
 	result.resumes = [resume_line(rubric, b, nxt) for b, nxt in zip(boots, boots[1:])]
+	result.stopped = stopped_line(rubric, boots, result)
 	return result
 
 
@@ -337,15 +338,39 @@ def shown(rubric: score.Rubric, key: str) -> str:
 	return 'a hidden test' if key in rubric.hidden else key
 
 
-def resume_line(rubric: score.Rubric, b: Boot, nxt: Boot) -> str:
-	"""What a student reads of one fresh VM: why, and what it went on with."""
+def stop_why(rubric: score.Rubric, b: Boot) -> str:
+	"""Why VM b stopped in a test: "the kernel crashed in X", "X hung (...)"."""
 	x = b.crash
 	name = shown(rubric, x.key) if x else 'a step'
 	if x and x.hung:
-		why = f'{name} hung (' + ('the kernel\'s hung-task detector stopped it)' if score.hung_task(b.run)
-					  else 'the VM hit its time limit)')
+		return f'{name} hung (' + ('the kernel\'s hung-task detector stopped it)' if score.hung_task(b.run)
+					   else 'the VM hit its time limit)')
+	return f'the kernel crashed in {name}'
+
+
+def stopped_line(rubric: score.Rubric, vms: list[Boot], result: score.LabResult) -> str:
+	"""When the last VM stopped in a test and none went on after it (the
+	bounds of go_on()): why, and how many tests that left without a
+	result. '' when the last VM did not stop in a test."""
+	last = vms[-1]
+	if last.crash is None:
+		return ''
+	owned = set(last.plan.owns) - {last.crash.key} - set(last.crash.lost)
+	n = sum(1 for t in result.tests if t.key in owned and t.outcome is Outcome.NOT_RUN)
+	if len(vms) > MAX_RESUMES:
+		bound = f'no fresh VM after {MAX_RESUMES} (at most {MAX_RESUMES} a lab)'
+	elif sum(v.seconds for v in vms) >= BUDGET * rubric.timeout:
+		bound = (f'no fresh VM once the lab\'s VMs have run {BUDGET} times its time limit '
+			 f'({BUDGET * rubric.timeout} s)')
 	else:
-		why = f'the kernel crashed in {name}'
+		bound = 'no fresh VM went on'
+	left = f', so the {n} test{"s" if n != 1 else ""} after it did not run' if n else ''
+	return f'{stop_why(rubric, last)}: {bound}{left}'
+
+
+def resume_line(rubric: score.Rubric, b: Boot, nxt: Boot) -> str:
+	"""What a student reads of one fresh VM: why, and what it went on with."""
+	why = stop_why(rubric, b)
 	n = len(nxt.plan.owns)
 	if not n:
 		return f'{why}: a fresh VM ran the steps after it'

@@ -183,6 +183,7 @@ def save_transcript(out: Path, lab: Lab, result: score.LabResult) -> None:
 			   if result.left_out else '')
 			+ (f'== {result.problem}\n' if result.problem else '')
 			+ ''.join(f'== VM {n}: {why}\n' for n, why in enumerate(result.resumes, 2))
+			+ (f'== stopped: {result.stopped}\n' if result.stopped else '')
 			+ ''.join(f'== {d}\n' for d in (result.tests[0].details if result.verdict else []))
 			+ f'== build\n{lab.build_log}\n'
 			+ (f'== VM 1 of {len(result.boots)}\n' if result.resumes else '')

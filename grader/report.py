@@ -94,6 +94,8 @@ def render_lab(r: LabResult, verbose: bool = False) -> str:
 				print(f'      | {w}')
 	for why in r.resumes:
 		print(f'  resumed: {why}')
+	if r.stopped:
+		print(f'  stopped: {r.stopped}')
 	if r.left_out:
 		n = len(r.left_out)
 		print(f'  left out by TEST={r.test_glob}: {n} test' + ('s' if n != 1 else ''))

@@ -229,6 +229,7 @@ class LabResult:
 	left_out: list[str] = field(default_factory=list)	# the rubric tests TEST= left out
 	# One line per fresh VM that went on after a crash or hang (grader/boots.py).
 	resumes: list[str] = field(default_factory=list)
+	stopped: str = ''	# why no fresh VM went on after the last one stopped in a test (boots.stopped_line)
 	boots: list = field(default_factory=list)	# every VM's boots.Boot (plan, parsed run, logs)
 
 	@property

@@ -28,6 +28,7 @@ import boots  # noqa: E402
 import report  # noqa: E402
 import score  # noqa: E402
 import vmlog  # noqa: E402
+from outcome import Outcome  # noqa: E402
 
 FIXTURES = ROOT / 'tests' / 'fixtures'
 DEDUCTIONS = score.load_deductions(ROOT / 'grader' / 'deductions.toml')
@@ -286,6 +287,24 @@ class Merge(unittest.TestCase):
 		self.assertTrue({t.key: t for t in r.tests}[HELLO_X].reason.startswith('kernel crashed'))
 		self.assertEqual([d.kind for d in r.deductions], ['crashed'])
 		self.assertIn('kernel crashed during step 3', r.problem)
+		# Why nothing went on, and what that left without a result: here
+		# no bound was reached (a VM left alone by the test).
+		not_run = [t.key for t in r.tests if t.outcome is Outcome.NOT_RUN]
+		self.assertTrue(not_run)
+		self.assertEqual(r.stopped, f'the kernel crashed in {HELLO_X}: no fresh VM went on, '
+				 f'so the {len(not_run)} tests after it did not run')
+		self.assertIn(f'  stopped: {r.stopped}', report.render_lab(r).splitlines())
+
+	def test_the_bounds_are_named_when_they_stop_the_lab(self):
+		hello = Recorded('resume-hello')
+		first = hello.boots()[0]
+		r = boots.merge(hello.rubric(), [first] * (boots.MAX_RESUMES + 1), DEDUCTIONS, 'x86_64', 'fast')
+		self.assertIn(f'no fresh VM after {boots.MAX_RESUMES} (at most {boots.MAX_RESUMES} a lab)', r.stopped)
+		slow = dataclasses.replace(first, seconds=boots.BUDGET * hello.rubric().timeout)
+		r = boots.merge(hello.rubric(), [slow], DEDUCTIONS, 'x86_64', 'fast')
+		self.assertIn(f'have run {boots.BUDGET} times its time limit', r.stopped)
+		r = boots.merge(hello.rubric(), hello.boots(), DEDUCTIONS, 'x86_64', 'fast')
+		self.assertEqual(r.stopped, '')	# the last VM finished
 
 	def test_a_void_vm_voids_the_lab(self):
 		hello = Recorded('resume-hello')

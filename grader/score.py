@@ -328,6 +328,17 @@ HINTS = {
 				 'never unlocked, a completion never completed or a wait_event() whose '
 				 'condition never comes true',
 }
+# The same, for a report that says where but not why: (its line, a word of
+# the lines that locate it, the RIP/EIP and the trace) -> hint.
+HINTS_AT = {
+	# remap_pte_range()'s BUG_ON(!pte_none()) (mm/memory.c, inlined into
+	# remap_pfn_range_notrack()); the driver's frame is often not in the
+	# trace: its mmap handler tail-calls remap_pfn_range().
+	('kernel BUG at mm/memory.c', 'remap_pfn_range'):
+		'remap_pfn_range() met a page-table entry already set in the range it was to fill: '
+		'the length given runs past the end of the VMA (at most vma->vm_end - vma->vm_start '
+		'from vma->vm_start), or the range was mapped before',
+}
 TIMEOUT_HINT = ('no result within the lab\'s {limit} s, and no lockup detector fired: usually an '
 		'interruptible or killable wait that nobody ends (wait_event_interruptible(), '
 		'wait_for_completion_killable()), a loop that sleeps or calls schedule() and never ends, '
@@ -342,7 +353,9 @@ def stop_details(run: Run, status: int, limit: int) -> list[str]:
 	failures the test logged before the stop."""
 	first = next((r for r in run.stop_reports if r.kind != 'panic'), None) or run.panic
 	out = list(first.where) if first else []
-	hint = next((h for k, h in HINTS.items() if first and k in first.text), '')
+	hint = next((h for k, h in HINTS.items() if first and k in first.text), '') or \
+		next((h for (k, w), h in HINTS_AT.items()
+		      if first and k in first.text and any(w in line for line in first.where)), '')
 	if hint:
 		out.append(f'hint: {hint}')
 	elif not run.panic and status == TIMEOUT_STATUS:

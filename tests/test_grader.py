@@ -660,6 +660,15 @@ class StudentOutputTest(unittest.TestCase):
 		self.assertIn('  mmap_buffer_starts_zeroed+0xb5/0x1a0 [kmemlab_remap_test]', t.details)
 		self.assertTrue(any(d.startswith('hint: a bad page-table entry') for d in t.details), t.details)
 
+	def test_a_bug_in_remap_pfn_range_gets_its_hint(self):
+		# A mapping longer than the VMA (a recorded make check): the BUG_ON
+		# in remap_pte_range(); the driver's frame is not in the trace.
+		t = by_key(grade_remap('remap-bug'))['kmemlab_remap.mmap_honours_pgoff']
+		self.assertIn('kernel crashed: kernel BUG at mm/memory.c:2557!', t.reason)
+		self.assertIn('RIP: 0010:remap_pfn_range_notrack+0x390/0x5d0', t.details)
+		self.assertTrue(any(d.startswith('hint: remap_pfn_range() met a page-table entry already set')
+				    for d in t.details), t.details)
+
 	def test_crash_in_the_students_module_shows_its_function_and_the_way_there(self):
 		t = by_key(grade_remap('remap-npd'))['kmemlab_remap.mmap_buffer_starts_zeroed']
 		self.assertEqual(t.details, [

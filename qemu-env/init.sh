@@ -22,8 +22,9 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t debugfs debugfs /sys/kernel/debug
 mkdir -p /tmp
-# A pipeline's status is its first command's failure, not the last's
-# success (logged: a program's status through tokmsg).
+# A pipeline's status is that of its last command that failed, not 0
+# when its last command succeeded: logged's tokmsg returns 0, so the
+# program's status comes through.
 set -o pipefail
 
 # KUnit prints at KERN_INFO: let it through to the serial console.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from outcome import Outcome
 from score import LabResult
 
 WIDTH = 64
@@ -112,7 +113,11 @@ def print_total(results: list[LabResult]) -> None:
 
 
 def test_output(r: LabResult, t) -> str:
+	"""A test's output in results.json: its reason, why no fresh VM ran it
+	when the resume bounds left it without a result, its details."""
 	lines = [t.reason] if t.reason else []
+	if r.stopped and t.outcome is Outcome.NOT_RUN:
+		lines.append(f'stopped: {r.stopped}')
 	return '\n'.join(lines + t.details)
 
 

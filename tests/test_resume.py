@@ -294,6 +294,8 @@ class Merge(unittest.TestCase):
 		self.assertEqual(r.stopped, f'the kernel crashed in {HELLO_X}: no fresh VM went on, '
 				 f'so the {len(not_run)} tests after it did not run')
 		self.assertIn(f'  stopped: {r.stopped}', report.render_lab(r).splitlines())
+		t = next(t for t in r.tests if t.key == not_run[0])
+		self.assertIn(f'stopped: {r.stopped}', report.test_output(r, t).splitlines())	# results.json
 
 	def test_the_bounds_are_named_when_they_stop_the_lab(self):
 		hello = Recorded('resume-hello')

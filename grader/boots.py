@@ -99,12 +99,21 @@ class Boot:
 	secret: str = ''	# the channel's tag in this VM
 
 
+def bound(vms: list[Boot], limit: int) -> str:
+	"""The bound that keeps a fresh VM from starting after these, as the
+	report says it, or '': at most MAX_RESUMES fresh VMs, none once the
+	VMs have used BUDGET times the lab's time limit (limit, in seconds)."""
+	if len(vms) > MAX_RESUMES:
+		return f'no fresh VM after {MAX_RESUMES} (at most {MAX_RESUMES} a lab)'
+	if sum(v.seconds for v in vms) >= BUDGET * limit:
+		return f'no fresh VM once the lab\'s VMs have run {BUDGET} times its time limit ({BUDGET * limit} s)'
+	return ''
+
+
 def go_on(vms: list[Boot], limit: int) -> bool:
 	"""Does a fresh VM go on after the last of these? Only after a crash or
-	hang in a test, at most MAX_RESUMES times, and while the VMs have used
-	less than BUDGET times the lab's time limit (limit, in seconds)."""
-	return vms[-1].crash is not None and len(vms) <= MAX_RESUMES and \
-		sum(v.seconds for v in vms) < BUDGET * limit
+	hang in a test, and within the bounds."""
+	return vms[-1].crash is not None and not bound(vms, limit)
 
 
 def planned_steps(steps: str) -> list[str]:
@@ -357,15 +366,8 @@ def stopped_line(rubric: score.Rubric, vms: list[Boot], result: score.LabResult)
 		return ''
 	owned = set(last.plan.owns) - {last.crash.key} - set(last.crash.lost)
 	n = sum(1 for t in result.tests if t.key in owned and t.outcome is Outcome.NOT_RUN)
-	if len(vms) > MAX_RESUMES:
-		bound = f'no fresh VM after {MAX_RESUMES} (at most {MAX_RESUMES} a lab)'
-	elif sum(v.seconds for v in vms) >= BUDGET * rubric.timeout:
-		bound = (f'no fresh VM once the lab\'s VMs have run {BUDGET} times its time limit '
-			 f'({BUDGET * rubric.timeout} s)')
-	else:
-		bound = 'no fresh VM went on'
 	left = f', so the {n} test{"s" if n != 1 else ""} after it did not run' if n else ''
-	return f'{stop_why(rubric, last)}: {bound}{left}'
+	return f'{stop_why(rubric, last)}: {bound(vms, rubric.timeout) or "no fresh VM went on"}{left}'
 
 
 def resume_line(rubric: score.Rubric, b: Boot, nxt: Boot) -> str:

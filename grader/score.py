@@ -316,21 +316,19 @@ def stop_test(key: str, points: int, stop: Problem, details: list[str], hidden: 
 
 # What a crash or a hang usually means, for the student (the kernel command
 # line of qemu-env/run-vm.sh: watchdog_thresh=5; the hung-task detector's
-# 120 s, CONFIG_DEFAULT_HUNG_TASK_TIMEOUT).
+# 120 s, CONFIG_DEFAULT_HUNG_TASK_TIMEOUT), as (a word of the report's line, a
+# word of one of the lines that locate it, the RIP/EIP and the trace, or
+# '' for any) -> the hint.
 HINTS = {
-	'Bad pagetable': 'a bad page-table entry: the pte of that address holds a frame number '
-			 'beyond physical memory, so a pfn given to remap_pfn_range() or written '
-			 'in a pte was not one of a page of RAM',
-	'soft lockup': 'a soft lockup: the CPU ran kernel code for over 10 s without ever scheduling, '
-		       'usually a loop that never ends or a spinlock that is never released '
-		       '(the RIP/EIP line shows where it spun)',
-	'blocked for more than': 'a hung task: it slept uninterruptibly for 120 s of the guest\'s clock, usually on a mutex '
-				 'never unlocked, a completion never completed or a wait_event() whose '
-				 'condition never comes true',
-}
-# The same, for a report that says where but not why: (its line, a word of
-# the lines that locate it, the RIP/EIP and the trace) -> hint.
-HINTS_AT = {
+	('Bad pagetable', ''): 'a bad page-table entry: the pte of that address holds a frame number '
+			       'beyond physical memory, so a pfn given to remap_pfn_range() or written '
+			       'in a pte was not one of a page of RAM',
+	('soft lockup', ''): 'a soft lockup: the CPU ran kernel code for over 10 s without ever scheduling, '
+			     'usually a loop that never ends or a spinlock that is never released '
+			     '(the RIP/EIP line shows where it spun)',
+	('blocked for more than', ''): 'a hung task: it slept uninterruptibly for 120 s of the guest\'s clock, '
+				       'usually on a mutex never unlocked, a completion never completed or a '
+				       'wait_event() whose condition never comes true',
 	# remap_pte_range()'s BUG_ON(!pte_none()) (mm/memory.c, inlined into
 	# remap_pfn_range_notrack()); the driver's frame is often not in the
 	# trace: its mmap handler tail-calls remap_pfn_range().
@@ -353,9 +351,8 @@ def stop_details(run: Run, status: int, limit: int) -> list[str]:
 	failures the test logged before the stop."""
 	first = next((r for r in run.stop_reports if r.kind != 'panic'), None) or run.panic
 	out = list(first.where) if first else []
-	hint = next((h for k, h in HINTS.items() if first and k in first.text), '') or \
-		next((h for (k, w), h in HINTS_AT.items()
-		      if first and k in first.text and any(w in line for line in first.where)), '')
+	hint = next((h for (k, w), h in HINTS.items()
+		     if first and k in first.text and (not w or any(w in line for line in first.where))), '')
 	if hint:
 		out.append(f'hint: {hint}')
 	elif not run.panic and status == TIMEOUT_STATUS:

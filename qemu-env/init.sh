@@ -55,7 +55,11 @@ exec 4>/dev/ttyS2
 # put LINE - send a line on the results channel.
 put() { printf '%s %s\n' "$secret" "$*" >&4; }
 
-log() { printf 'kmemlab: %s\n' "$*" >/dev/kmsg; }
+# Lines written to /dev/kmsg go at warning level ("<4>", the level they
+# would get by default): a program may raise the default level for a while
+# (kunit/include/lab_user.h, fault_log_begin()), and a line that itself
+# begins with "<N>" keeps it as text.
+log() { printf '<4>kmemlab: %s\n' "$*" >/dev/kmsg; }
 
 # tokmsg - send stdin, a line at a time, on the results channel as output
 # of step $n, then to the kernel log (the channel first: a line on the
@@ -64,7 +68,7 @@ log() { printf 'kmemlab: %s\n' "$*" >/dev/kmsg; }
 tokmsg() {
 	while IFS= read -r l; do
 		put "O $n $l"
-		printf '%s\n' "$l" >/dev/kmsg
+		printf '<4>%s\n' "$l" >/dev/kmsg
 	done
 	return 0
 }
@@ -200,7 +204,10 @@ while read -r verb args; do
 	rmmod)	ran rmmod $args ;;
 	# KTAP_KMSG: kunit/include/ktap_user.h waits for each result line to
 	# reach the kernel log before the next case (ktap_sync()).
-	run)	KTAP_KMSG=1 logged /lab/bin/$args ;;
+	# The program may have left the levels raised (a fault loop cut short):
+	# kernel/printk's default message level back to warning.
+	run)	KTAP_KMSG=1 logged /lab/bin/$args
+		echo 7 4 >/proc/sys/kernel/printk ;;
 	sh)	logged sh -c "$args" ;;
 	filter)	ran filter "$args" ;;
 	leakcheck) ran leakcheck ;;

@@ -107,9 +107,14 @@ static inline int ktap_selected(const char *name)
 /*
  * The next record of /dev/kmsg (@fd opened O_RDONLY | O_NONBLOCK) as
  * text, its header and newline cut off, in @rec of @size bytes; NULL when
- * none is left. Records lost to an overrun (EPIPE) are skipped.
+ * none is left. Records lost to an overrun (EPIPE) are skipped. @pri, when
+ * not NULL, gets the record's priority: facility * 8 + level, facility 0
+ * for the kernel's own messages, 1 (user) for lines written to /dev/kmsg
+ * (Documentation/ABI/testing/dev-kmsg). A record longer than @size - 1
+ * bytes cannot be read (EINVAL) and ends the reading: give 8192
+ * (CONSOLE_EXT_LOG_MAX) to read any.
  */
-static inline const char *kmsg_next(int fd, char *rec, size_t size)
+static inline const char *kmsg_next_pri(int fd, char *rec, size_t size, int *pri)
 {
 	ssize_t n;
 	char *text;
@@ -122,9 +127,16 @@ static inline const char *kmsg_next(int fd, char *rec, size_t size)
 		if (!text)
 			continue;
 		text[strcspn(text, "\n")] = '\0';
+		if (pri)
+			*pri = atoi(rec);
 		return text + 1;
 	}
 	return NULL;
+}
+
+static inline const char *kmsg_next(int fd, char *rec, size_t size)
+{
+	return kmsg_next_pri(fd, rec, size, NULL);
 }
 
 /*

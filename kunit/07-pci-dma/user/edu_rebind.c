@@ -62,17 +62,17 @@ static int irq_number(void)
 }
 
 /*
- * Did the kernel log, since @kmsg's position, a call trace through @fn?
- * With fault injection verbose (2), every injected failure is followed by
- * the call trace of the allocation that failed.
+ * Did the kernel log, since the fault log was last read, a call trace
+ * through @fn? With the fault log begun, every injected failure is
+ * followed by the call trace of the allocation that failed.
  */
-static int logged_through(int kmsg, const char *fn)
+static int logged_through(struct fault_log *fl, const char *fn)
 {
-	char rec[1024];
+	static char rec[8192];
 	const char *text;
 	int found = 0;
 
-	while ((text = kmsg_next(kmsg, rec, sizeof(rec))))
+	while ((text = fault_log_next(fl, rec, sizeof(rec))))
 		found |= strstr(text, fn) != NULL;
 	return found;
 }
@@ -154,6 +154,7 @@ int main(void)
 	unsigned char *map = MAP_FAILED;
 	char buf[16];
 	int fd, i, ret, cycles_ok, fnth, bindfd, fired, kmsg, in_irq;
+	struct fault_log fl;
 	unsigned int nth;
 	char path[64];
 	ssize_t n;
@@ -270,20 +271,20 @@ int main(void)
 	}
 	fnth = fault_nth_open();
 	bindfd = open(DRV "/bind", O_WRONLY);
-	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	kmsg = fault_log_begin(&fl);
 	KTAP_EXPECT(fnth >= 0 && bindfd >= 0 && kmsg >= 0, "open fail-nth, %s/bind or /dev/kmsg: %s",
-		    DRV, strerror(errno));
-	fault_slab_only_traced(1);
+		    DRV, strerror(kmsg < 0 ? -kmsg : errno));
 	for (nth = 1; fnth >= 0 && bindfd >= 0 && kmsg >= 0 && nth < 1000; nth++) {
 		if (exists(DEV) && write_sysfs(DRV "/unbind", bdf)) {
 			KTAP_EXPECT(0, "unbind %s failed", bdf);
 			break;
 		}
-		lseek(kmsg, 0, SEEK_END);
+		/* What the last bind, its checks and this unbind logged. */
+		fault_log_show(&fl);
 		fault_nth_arm(fnth, nth);
 		ret = write(bindfd, bdf, strlen(bdf)) < 0 ? errno : 0;
 		fired = fault_nth_fired(fnth);
-		in_irq = logged_through(kmsg, "request_threaded_irq");
+		in_irq = logged_through(&fl, "request_threaded_irq");
 		if (!ret) {
 			KTAP_EXPECT(exists(DEV) && irq_lines() == 1 && round_trip(20) && mmap_works(nth),
 				    "a bind that succeeded (fault %u %s) should leave a working device",
@@ -308,13 +309,11 @@ int main(void)
 			break;
 		}
 	}
-	fault_slab_only_traced(0);	/* as /init set it */
+	fault_log_end(&fl);
 	if (!exists(DEV))
 		write_sysfs(DRV "/bind", bdf);
 	KTAP_EXPECT(exists(DEV) && round_trip(30) && mmap_works(7),
 		    "after the failed binds, a bind should give a working device");
-	if (kmsg >= 0)
-		close(kmsg);
 	if (bindfd >= 0)
 		close(bindfd);
 	if (fnth >= 0)

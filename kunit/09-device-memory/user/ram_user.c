@@ -413,15 +413,15 @@ static int frame_is(const char *text, const char *fn)
 	return !strncmp(text, fn, len) && text[len] == '+';
 }
 
-/* Read the records logged since @kmsg's last position into @log. */
-static void read_load_log(int kmsg, struct load_log *log)
+/* Read the records logged since the fault log was last read into @log. */
+static void read_load_log(struct fault_log *fl, struct load_log *log)
 {
 	static const char claim[] = KMEMLAB_DEVMEM_DRIVER ": cannot take [mem ";
-	char rec[1024];
+	static char rec[8192];
 	const char *text, *err;
 
 	memset(log, 0, sizeof(*log));
-	while ((text = kmsg_next(kmsg, rec, sizeof(rec)))) {
+	while ((text = fault_log_next(fl, rec, sizeof(rec)))) {
 		log->in_init |= frame_is(text, "do_one_initcall");
 		log->in_memremap |= frame_is(text, "memremap");
 		log->in_request |= frame_is(text, "__request_region");
@@ -463,6 +463,7 @@ static void memremap_failure_releases_range(void)
 	char params[96], refused[96];
 	unsigned int n, lo = 0, last = 0, used, memremap_fails = 0;
 	int fnth = -1, kmsg = -1, ret, fired, node, listed, maps, left = 0, past = 0;
+	struct fault_log fl;
 	struct load_log log;
 
 	ktap_chain_case("memremap_failure_releases_range");
@@ -471,9 +472,10 @@ static void memremap_failure_releases_range(void)
 		 mem_size + 1);
 	module_fd = open(MODULE, O_RDONLY | O_CLOEXEC);
 	fnth = fault_nth_open();
-	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	kmsg = fault_log_begin(&fl);
 	KTAP_EXPECT(module_fd >= 0 && fnth >= 0 && kmsg >= 0,
-		    "open %s, /proc/thread-self/fail-nth and /dev/kmsg: %s", MODULE, strerror(errno));
+		    "open %s, /proc/thread-self/fail-nth and /dev/kmsg: %s", MODULE,
+		    strerror(kmsg < 0 ? -kmsg : errno));
 	if (module_fd < 0 || fnth < 0 || kmsg < 0)
 		goto out;
 	if (driver_loaded()) {
@@ -482,7 +484,6 @@ static void memremap_failure_releases_range(void)
 		if (ret)
 			goto out;
 	}
-	fault_slab_only_traced(1);
 
 	fault_nth_arm(fnth, FAULT_CALIBRATE);
 	ret = load_driver(refused);
@@ -499,11 +500,12 @@ static void memremap_failure_releases_range(void)
 
 	for (n = lo; n < lo + FAULT_LOADS && !past && !left; n++) {
 		last = n;
-		lseek(kmsg, 0, SEEK_END);
+		/* What the load before, its checks and its unload logged. */
+		fault_log_show(&fl);
 		fault_nth_arm(fnth, n);
 		ret = load_driver(params);
 		fired = fault_nth_fired(fnth);
-		read_load_log(kmsg, &log);
+		read_load_log(&fl, &log);
 		node = access(DEV, F_OK) == 0;
 		if (!fired || (log.in_init && !log.in_memremap && !log.in_request))
 			past = 1;	/* the claim was made */
@@ -541,10 +543,9 @@ static void memremap_failure_releases_range(void)
 		    "no load from fault %u to %u made memremap() fail: the driver should claim the range, then map it with memremap() (ram_claim())",
 		    lo, last);
 restore:
-	fault_slab_only_traced(0);
-	lseek(kmsg, 0, SEEK_END);
+	fault_log_show(&fl);
 	ret = load_driver(params);
-	read_load_log(kmsg, &log);
+	read_load_log(&fl, &log);
 	node = access(DEV, F_OK) == 0;
 	KTAP_EXPECT(ret || node || !log.claim_failed,
 		    "after the failed claims, a load without faults should take the range again, the driver reported error %d%s",
@@ -558,8 +559,7 @@ restore:
 			    "after a load without faults, /proc/iomem should list [mem %#lx-%#lx] as %s",
 			    mem_address, mem_address + mem_size - 1, KMEMLAB_DEVMEM_RAM_NAME);
 out:
-	if (kmsg >= 0)
-		close(kmsg);
+	fault_log_end(&fl);
 	if (fnth >= 0)
 		close(fnth);
 	if (module_fd >= 0)

@@ -696,6 +696,11 @@ class Student(Tree):
 	def kos(self) -> list[Path]:
 		return [self.dir / f'{m}.ko' for m in self.modules]
 
+	def built(self) -> bool:
+		"""Whether these very sources were built before (their tree is
+		done): build() then only finds it."""
+		return not self.take_problem and (self.dir / DONE).exists()
+
 	def diagnostics(self) -> tuple[list[str], list[str]]:
 		"""(sparse's address-space warnings, every other warning) in the
 		student's files, as the build printed them."""

@@ -98,7 +98,6 @@ class LabVM:
 		self.secret = ''
 		self.channel = ''	# what the results channel said
 		self.sent_at = 0.0	# when the first VM got the student's module (time.monotonic())
-		self.received = False	# the first VM took the module over the lab port
 
 	def start_run(self) -> None:
 		"""A fresh private directory and secret for one VM run."""
@@ -183,12 +182,13 @@ class LabVM:
 				      capture_output=True, check=True).stdout
 		return gzip.compress(cpio, 9, mtime=0)
 
-	def mkinitramfs(self, vm: Path, out: Path, kos: Sequence[Path] = ()) -> None:
+	def mkinitramfs(self, vm: Path, out: Path, kos: Sequence[Path] = (), marked: bool = False) -> None:
 		"""The VM's initramfs out: qemu-env/mkinitramfs.sh's archive of the
 		staged folder vm (copy_kept_initramfs), then the run's secret and
-		the modules kos under /lab (append_run_files)."""
+		the modules kos under /lab (append_run_files; marked: with
+		/lab/.in-initramfs, which tells the receive step they are there)."""
 		self.copy_kept_initramfs(vm, out)
-		self.append_run_files(out, kos)
+		self.append_run_files(out, kos, marked)
 
 	def copy_kept_initramfs(self, vm: Path, out: Path) -> None:
 		"""Copy mkinitramfs.sh's archive of the staged folder vm to out.
@@ -215,7 +215,7 @@ class LabVM:
 			for old in sorted(self.bdir.glob('initrd-*.cpio'), key=mtime, reverse=True)[KEEP_INITRDS:]:
 				old.unlink(missing_ok=True)	# the first VM's, a resumed VM's and make shell's stay
 
-	def append_run_files(self, out: Path, kos: Sequence[Path] = ()) -> None:
+	def append_run_files(self, out: Path, kos: Sequence[Path] = (), marked: bool = False) -> None:
 		"""Append to the initramfs out a second archive of the run's secret
 		(/secret) and the modules kos (/lab/<name>, the student's, which
 		change at every edit), made by the kernel tree's gen_init_cpio:
@@ -223,6 +223,7 @@ class LabVM:
 		(init/initramfs.c), as mkinitramfs.sh's own base + lab do."""
 		spec = f'file /secret {self.run_dir / "secret"} 400 0 0\n'
 		spec += ''.join(f'file /lab/{ko.name} {ko} 755 0 0\n' for ko in kos)
+		spec += 'dir /lab/.in-initramfs 755 0 0\n' if marked else ''
 		run_files = subprocess.run([self.kdir / 'usr' / 'gen_init_cpio', '-'], check=True, capture_output=True,
 					   input=spec.encode()).stdout
 		with open(out, 'ab') as f:
@@ -247,10 +248,8 @@ class LabVM:
 			raise EnvironmentFailure(str(e)) from e
 		if problem:
 			return problem, None
-		self.received = False
 		if not self.receives or builds.student.built():
 			return self.build_then_boot(builds)
-		self.received = True
 		# The module build starts first, in a thread: the initramfs and
 		# QEMU's start (about 0.1 s of the host's time) overlap it too.
 		pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
@@ -305,8 +304,13 @@ class LabVM:
 			raise EnvironmentFailure(str(e)) from e
 		if problem:
 			return problem, None
-		vm = self.stage('vm', builds.suite.kos(), builds.suite.executables(), builds.steps())
-		self.mkinitramfs(vm, self.run_dir / 'initrd.cpio', builds.student.kos())
+		# On the fast kernel the steps begin with "receive" all the same,
+		# which finds the module there (/lab/.in-initramfs, init.sh): the
+		# steps keep their numbers, and the kept archive is the one of the
+		# run that receives.
+		steps = ('receive\n' if self.receives else '') + builds.steps()
+		vm = self.stage('vm', builds.suite.kos(), builds.suite.executables(), steps)
+		self.mkinitramfs(vm, self.run_dir / 'initrd.cpio', builds.student.kos(), marked=self.receives)
 		self.sent_at = time.monotonic()
 		proc = self.boot(self.run_dir / 'initrd.cpio')
 		try:
@@ -359,7 +363,7 @@ class LabVM:
 		steps = builds.steps()
 		modules = [k.stem for k in builds.suite.kos()]
 		chains = builds.chains()
-		plan = boots.first_plan(steps, list(self.rubric.points), receive=self.received)
+		plan = boots.first_plan(steps, list(self.rubric.points), receive=self.receives)
 		vms = [self.read_boot(plan, status, time.monotonic() - start, modules, chains)]
 		first_secret = self.secret
 		while boots.go_on(vms, self.rubric.timeout):

@@ -94,6 +94,8 @@ class Report:
 FRAME = re.compile(r'^\s*(?P<unsure>\? )?(?P<fn>[\w.$]+)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(?P<mod>\w+)\])?\s*$')
 # Where the CPU was: x86_64 "RIP: 0010:fn+0x5/0x20 [mod]", i386 "EIP: fn+...".
 WHERE = re.compile(r'^(?:RIP: [0-9a-f]{4}:|EIP: )\S')
+# The same in kernel code: a function, not a user address ("RIP: 0033:0x44b9a0").
+KERNEL_WHERE = re.compile(r'^(?:RIP: [0-9a-f]{4}:|EIP: )[\w.$]+\+0x')
 # Frames of the kernel's reporting machinery, not of the code at fault.
 MACHINERY = re.compile(r'^(?:dump_stack\w*|show_stack|show_regs|print_report|print_address_description'
 		       r'|kasan_\w+|__kasan_\w+|__asan_\w+|check_region_inline|__warn|warn_slowpath\w*'
@@ -130,8 +132,16 @@ def locate(lines: list[str], i: int) -> list[str]:
 	where, extra, frames, in_trace = '', '', [], False
 	for line in lines[i + 1:i + 120]:
 		s = line.strip()
-		if s.startswith('---[ end trace') or 'Kernel panic - not syncing' in s:
+		if s.startswith('---[ end trace'):
 			break
+		if 'Kernel panic - not syncing' in s:
+			if where or frames:
+				break
+			# The report printed nothing more (a soft lockup's registers
+			# and trace at a level the console left out, kunit/include/
+			# lab_user.h): the panic's own trace shows where it was.
+			in_trace = False
+			continue
 		if not in_trace:
 			if s.startswith('Call Trace:'):
 				in_trace = True
@@ -145,6 +155,12 @@ def locate(lines: list[str], i: int) -> list[str]:
 		if m:
 			if not m.group('unsure'):
 				frames.append(m)
+			continue
+		if not where and KERNEL_WHERE.match(s):
+			# The registers of the code an interrupt stopped (a panic's
+			# trace from the watchdog's timer): that code is the place,
+			# and the interrupt's own frames before it say nothing.
+			where, frames = s, []
 			continue
 		if re.fullmatch(r'<(?:TASK|IRQ|/IRQ|NMI|/NMI|SOFTIRQ|/SOFTIRQ)>', s) or REGISTERS.match(s):
 			continue	# an exception's registers inside the trace: it goes on

@@ -119,6 +119,8 @@ leakcheck() {
 # gzip makes a module a third to a fifth of its size. Set before "R":
 # setting it clears the FIFO.
 receive() {
+	# A module built before the boot came in the initramfs (grader/labvm.py).
+	[ -d /lab/.in-initramfs ] && { echo "receive: the module is in the initramfs (built before the boot)"; return 0; }
 	exec 3<>/dev/ttyS1 && stty -F /dev/ttyS1 raw -echo || return 1
 	echo 14 2>/dev/null >/sys/class/tty/ttyS1/rx_trig_bytes
 	echo R >&3
@@ -211,7 +213,7 @@ while read -r verb args; do
 	sh)	logged sh -c "$args" ;;
 	filter)	ran filter "$args" ;;
 	leakcheck) ran leakcheck ;;
-	receive) logged receive ;;
+	receive) ran receive ;;
 	shell)	shell $args ;;
 	*)	log "unknown step '$verb'"; rc=127 ;;
 	esac

@@ -135,36 +135,42 @@ static inline int fault_nth_fired(int fd)
  * in the next; fail_page_alloc's min-order above any order leaves them
  * out (mm/fail_page_alloc.c).
  *
- * The loop's kernel messages are kept off the console, which costs about
- * 2.5 us a byte (docs/performance.md): a loop of fifty binds printed 69 KB
- * of call traces. For the loop the console prints only emergencies
- * (console_loglevel 1: kernel/printk/printk.c suppress_message_printing());
- * an oops, a panic and a hung task print everything whatever the level
- * (console_verbose()). The program reads every record as it goes on
- * (fault_log_next()). fault_log_show(), called between faults, puts the
- * kernel's records since the last call on the console after all, in
- * their order, when they hold the start of a kernel report (a WARN, a
- * "BUG: ...", the DMA-API checker's, lockdep's, UBSAN's) or the case has
- * failed a check: the console and the grader get the whole report, in the
- * same test case, and a student the call traces of the failures around a
- * failed check. /init puts the level back after each program.
+ * The call traces are kept off the console, which costs about 2.5 us a
+ * byte (docs/performance.md): a loop of fifty binds printed 69 KB of them.
+ * dump_stack() prints at the default message level, so for the loop that
+ * level is raised to the console's own, which the console leaves out
+ * (suppress_message_printing(), kernel/printk/printk.c); a message with a
+ * level of its own still prints as it comes: the first line of every
+ * kernel report ("WARNING: CPU: ... at file:line function", "BUG: ...",
+ * "Oops", lockdep's "WARNING: possible ..."), the driver's own messages,
+ * /init's lines ("<4>"). What the default level also hides, the rest of a
+ * report (a WARN()'s message and registers, the DMA-API checker's
+ * "DMA-API: ..." line, call traces), fault_log_show(), called between
+ * faults, puts on the console after all: the kernel's records since the
+ * last call, in their order, when they hold the start of a kernel report
+ * or the case has failed a check. An oops, a panic, a hung task and lockdep
+ * raise the console's level themselves (console_verbose()): then nothing
+ * is hidden any more and nothing is shown twice. A report the kernel dies
+ * of before the next fault_log_show() keeps only its first line. /init
+ * puts the levels back after each program.
  *
  *	fault_log_begin(&fl)	quiet, traces on, /dev/kmsg read from its end
- *	fault_log_next(&fl, ...)	the next record's text, or NULL
+ *	fault_log_next(&fl, ...)	the kernel's next record, or NULL
  *	fault_log_show(&fl)	between faults: read the rest, show a report
  *	fault_log_end(&fl)	show, put the levels back, close
  */
 struct fault_log {
 	int fd;			/* /dev/kmsg, read from where the loop began */
+	int quiet;		/* the console's level: records from it up are hidden */
 	int report;		/* a kernel report began since fault_log_show() */
-	char *kept;		/* the kernel's records since then, each ending in '\0' */
+	char *kept;		/* the hidden records since then, each ending in '\0' */
 	size_t len, cap;	/* bytes in @kept, room */
 	unsigned long n;	/* records in @kept */
-	unsigned long left_off;	/* the kernel's records the console did not show */
-	char printk[64];	/* /proc/sys/kernel/printk before the loop */
+	unsigned long left_off;	/* hidden records not shown again */
+	int saved_default;	/* the default message level before the loop */
 };
 
-/* Write @line to the kernel log (at warning level: "<4>"). */
+/* Write @line to the kernel log at warning level ("<4>"). */
 static inline void fault_log_say(const char *line)
 {
 	char buf[256];
@@ -178,15 +184,24 @@ static inline void fault_log_say(const char *line)
 	}
 }
 
+/* The console's level and the default message level now, or 0 0. */
+static inline void fault_log_levels(int *console, int *dflt)
+{
+	FILE *f = fopen("/proc/sys/kernel/printk", "r");
+
+	*console = *dflt = 0;
+	if (!f || fscanf(f, "%d %d", console, dflt) != 2)
+		*console = *dflt = 0;
+	if (f)
+		fclose(f);
+}
+
 /* The fault log's /dev/kmsg descriptor (>= 0), or -errno. */
 static inline int fault_log_begin(struct fault_log *fl)
 {
-	int fd = open("/proc/sys/kernel/printk", O_RDONLY);
-	ssize_t n = fd >= 0 ? read(fd, fl->printk, sizeof(fl->printk) - 1) : -1;
+	char levels[32];
 
-	if (fd >= 0)
-		close(fd);
-	fl->printk[n > 0 ? n : 0] = '\0';
+	fault_log_levels(&fl->quiet, &fl->saved_default);
 	fl->report = 0;
 	fl->kept = NULL;
 	fl->len = fl->cap = 0;
@@ -195,8 +210,11 @@ static inline int fault_log_begin(struct fault_log *fl)
 	if (fl->fd < 0)
 		return -errno;
 	lseek(fl->fd, 0, SEEK_END);
-	fault_log_say("fault loop: the console shows its kernel messages only around a kernel report or a failed check");
-	write_sysfs("/proc/sys/kernel/printk", "1");
+	fault_log_say("fault loop: the console shows the call traces of its injected failures only around a kernel report or a failed check");
+	if (fl->quiet > 0) {
+		snprintf(levels, sizeof(levels), "%d %d", fl->quiet, fl->quiet);
+		write_sysfs("/proc/sys/kernel/printk", levels);
+	}
 	write_sysfs("/sys/kernel/debug/failslab/verbose", "2");
 	write_sysfs("/sys/kernel/debug/fail_page_alloc/verbose", "2");
 	write_sysfs("/sys/kernel/debug/fail_page_alloc/min-order", "11");
@@ -224,7 +242,11 @@ static inline int fault_log_starts_report(const char *text)
 	return 0;
 }
 
-/* The next record logged since the last one read, as text; NULL when none. */
+/*
+ * The kernel's next record logged since the last one read, as text; NULL
+ * when none. Lines written to /dev/kmsg (/init's, fault_log_show()'s) are
+ * passed over.
+ */
 static inline const char *fault_log_next(struct fault_log *fl, char *rec, size_t size)
 {
 	const char *text;
@@ -232,12 +254,12 @@ static inline const char *fault_log_next(struct fault_log *fl, char *rec, size_t
 	char *more;
 	int pri;
 
-	if (fl->fd < 0 || !(text = kmsg_next_pri(fl->fd, rec, size, &pri)))
-		return NULL;
-	if (pri >> 3)		/* written to /dev/kmsg (/init's lines), not the kernel's */
-		return text;
+	do {
+		if (fl->fd < 0 || !(text = kmsg_next_pri(fl->fd, rec, size, &pri)))
+			return NULL;
+	} while (pri >> 3);	/* a facility: written to /dev/kmsg */
 	fl->report |= fault_log_starts_report(text);
-	if ((pri & 7) == 0)	/* an emergency: the console printed it */
+	if ((pri & 7) < fl->quiet)	/* printed as it came */
 		return text;
 	len = strlen(text) + 1;
 	if (fl->len + len > fl->cap) {
@@ -255,26 +277,26 @@ static inline const char *fault_log_next(struct fault_log *fl, char *rec, size_t
 
 /*
  * Read what is left of the log. When it holds the start of a report, or
- * the case has failed a check, log the kernel's records since the last
- * call again, in order, at warning level, with the console's level back
- * for them and their "\xNN" escapes (devkmsg_read()) undone. Then start
- * afresh.
+ * the case has failed a check, log the hidden records since the last call
+ * again, in order, at warning level, their "\xNN" escapes (devkmsg_read())
+ * undone; not when the kernel has raised the console's level itself
+ * (console_verbose()): then it printed them. Then start afresh.
  */
 static inline void fault_log_show(struct fault_log *fl)
 {
 	static char rec[8192], line[8192];
-	char *out;
-	const char *in;
+	int fd, console, dflt;
 	unsigned int c;
-	int fd;
+	const char *in;
+	char *out;
 
 	while (fault_log_next(fl, rec, sizeof(rec)))
 		;
-	if ((fl->report || ktap.failed_here) && fl->len && (fd = open("/dev/kmsg", O_WRONLY)) >= 0) {
-		if (fl->printk[0])
-			write_sysfs("/proc/sys/kernel/printk", fl->printk);
-		fault_log_say(fl->report ? "fault loop: a kernel report; the kernel's messages since the last fault, again:"
-				       : "fault loop: a failed check; the kernel's messages since the last fault, again:");
+	fault_log_levels(&console, &dflt);
+	if (console == fl->quiet && (fl->report || ktap.failed_here) && fl->len &&
+	    (fd = open("/dev/kmsg", O_WRONLY)) >= 0) {
+		fault_log_say(fl->report ? "fault loop: a kernel report; the kernel's messages since the last fault, whole:"
+				       : "fault loop: a failed check; the kernel's messages since the last fault, whole:");
 		for (in = fl->kept; in < fl->kept + fl->len; in += strlen(in) + 1) {
 			out = line + sprintf(line, "<4>");
 			for (; *in && out < line + sizeof(line) - 2; in++)
@@ -289,8 +311,7 @@ static inline void fault_log_show(struct fault_log *fl)
 				break;
 		}
 		close(fd);
-		write_sysfs("/proc/sys/kernel/printk", "1");
-	} else {
+	} else if (console == fl->quiet) {
 		fl->left_off += fl->n;
 	}
 	fl->report = 0;
@@ -298,17 +319,22 @@ static inline void fault_log_show(struct fault_log *fl)
 	fl->n = 0;
 }
 
-/* Show what is left, put back the levels /init set, close. */
+/* Show what is left, put back the default message level, close. */
 static inline void fault_log_end(struct fault_log *fl)
 {
 	char line[128];
+	int console, dflt;
 
 	fault_log_show(fl);
 	write_sysfs("/sys/kernel/debug/failslab/verbose", "1");
 	write_sysfs("/sys/kernel/debug/fail_page_alloc/verbose", "1");
 	write_sysfs("/sys/kernel/debug/fail_page_alloc/min-order", "0");
-	if (fl->printk[0])
-		write_sysfs("/proc/sys/kernel/printk", fl->printk);
+	fault_log_levels(&console, &dflt);
+	if (fl->saved_default > 0 && console > 0) {
+		/* The console's level as it is: the kernel may have raised it. */
+		snprintf(line, sizeof(line), "%d %d", console, fl->saved_default);
+		write_sysfs("/proc/sys/kernel/printk", line);
+	}
 	if (fl->fd >= 0) {
 		close(fl->fd);
 		snprintf(line, sizeof(line), "fault loop: ends; %lu kernel messages left off the console (still in dmesg)",

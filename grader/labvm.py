@@ -71,8 +71,9 @@ RECEIVE_FLAVOURS = ('fast',)
 # without a reschedule that a fixed 64 ns makes soft lockups.
 ICOUNT_SHIFT = {'fast': '6'}
 # First-VM archives kept per run folder (LabVM.mkinitramfs): the graded
-# run's (with and without the receive step), a resumed VM's, make shell's.
-KEEP_INITRDS = 4
+# run's (the same whether the module is received or in the initramfs),
+# a resumed VM's, make shell's.
+KEEP_INITRDS = 3
 
 
 class EnvironmentFailure(Exception):

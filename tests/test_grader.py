@@ -693,6 +693,31 @@ class StudentOutputTest(unittest.TestCase):
 			'Call Trace:', '  __do_fault+0x2a/0xb0', '  ...', '  _copy_to_user+0x5f/0x70',
 			'  fault_past_end_fails+0x7a/0x1b0 [kmemlab_fault_test]'])
 
+	def test_a_soft_lockup_without_registers_is_placed_by_the_panic_s_trace(self):
+		# A fault loop kept the watchdog's registers off the console
+		# (kunit/include/lab_user.h); the panic's trace from the timer
+		# interrupt holds the registers of the code it stopped.
+		lines = ['watchdog: BUG: soft lockup - CPU#0 stuck for 13s! [edu_rebind:122]',
+			 'Kernel panic - not syncing: softlockup: hung tasks',
+			 'CPU: 0 UID: 0 PID: 122 Comm: edu_rebind Tainted: G           O L   N 6.12.117 #1',
+			 'Call Trace:', ' <IRQ>', ' panic+0x2dd/0x300', ' watchdog_timer_fn+0x1b5/0x1d0',
+			 ' __hrtimer_run_queues.constprop.0+0x10f/0x190', ' </IRQ>', ' <TASK>',
+			 ' asm_sysvec_apic_timer_interrupt+0x16/0x20',
+			 'RIP: 0010:edu_probe+0x31b/0x360 [kmemlab_edu]',
+			 'RSP: 0018:ff1100000220bd60 EFLAGS: 00000246',
+			 ' pci_device_probe+0xa3/0x110', ' really_probe+0xb1/0x2d0',
+			 ' device_driver_attach+0x3e/0xa0', ' bind_store+0x6a/0xb0', ' </TASK>']
+		self.assertEqual(vmlog.locate(lines, 0), [
+			'watchdog: BUG: soft lockup - CPU#0 stuck for 13s! [edu_rebind:122]',
+			'RIP: 0010:edu_probe+0x31b/0x360 [kmemlab_edu]',
+			'Call Trace:', '  pci_device_probe+0xa3/0x110', '  really_probe+0xb1/0x2d0',
+			'  device_driver_attach+0x3e/0xa0'])
+		# A report with a place of its own still ends at the panic.
+		own = ['watchdog: BUG: soft lockup - CPU#0 stuck for 13s! [x:1]',
+		       'RIP: 0010:spin+0x1/0x10 [mod]', 'Call Trace:', ' spin+0x1/0x10 [mod]', ' </TASK>',
+		       *lines[1:]]
+		self.assertEqual(vmlog.locate(own, 0)[1:3], ['RIP: 0010:spin+0x1/0x10 [mod]', 'Call Trace:'])
+
 	def test_failures_logged_before_a_crash_are_shown(self):
 		failed = ['[    0.700020]     # hello_greet_truncates_to_buffer: EXPECTATION FAILED at t.c:41',
 			  '[    0.700020]     Expected n == 3, but',

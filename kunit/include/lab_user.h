@@ -202,6 +202,8 @@ static inline int fault_log_begin(struct fault_log *fl)
 	char levels[32];
 
 	fault_log_levels(&fl->quiet, &fl->saved_default);
+	if (fl->quiet <= 0)
+		fl->quiet = 8;	/* levels unknown: hide nothing, show nothing twice */
 	fl->report = 0;
 	fl->kept = NULL;
 	fl->len = fl->cap = 0;
@@ -211,7 +213,7 @@ static inline int fault_log_begin(struct fault_log *fl)
 		return -errno;
 	lseek(fl->fd, 0, SEEK_END);
 	fault_log_say("fault loop: the console shows the call traces of its injected failures only around a kernel report or a failed check");
-	if (fl->quiet > 0) {
+	if (fl->quiet < 8) {
 		snprintf(levels, sizeof(levels), "%d %d", fl->quiet, fl->quiet);
 		write_sysfs("/proc/sys/kernel/printk", levels);
 	}

@@ -92,6 +92,10 @@ class Report:
 
 # A call-trace frame: "[? ]function+0xoff/0xsize [module]".
 FRAME = re.compile(r'^\s*(?P<unsure>\? )?(?P<fn>[\w.$]+)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(?P<mod>\w+)\])?\s*$')
+# A frame the unwinder could not name: a bare address, as a module's
+# init code freed after loading, or a return address into it, prints
+# ("? 0xffffffffa0006000", lib/dump_stack.c via printk's %pB).
+RAW_FRAME = re.compile(r'^\s*(?:\? )?0x[0-9a-f]+\s*$')
 # Where the CPU was: x86_64 "RIP: 0010:fn+0x5/0x20 [mod]", i386 "EIP: fn+...".
 WHERE = re.compile(r'^(?:RIP: [0-9a-f]{4}:|EIP: )\S')
 # The same in kernel code: a function, not a user address ("RIP: 0033:0x44b9a0").
@@ -156,6 +160,8 @@ def locate(lines: list[str], i: int) -> list[str]:
 			if not m.group('unsure'):
 				frames.append(m)
 			continue
+		if RAW_FRAME.match(line):
+			continue	# says nothing, and the trace goes on
 		if not where and KERNEL_WHERE.match(s):
 			# The registers of the code an interrupt stopped (a panic's
 			# trace from the watchdog's timer): that code is the place,

@@ -718,6 +718,21 @@ class StudentOutputTest(unittest.TestCase):
 		       *lines[1:]]
 		self.assertEqual(vmlog.locate(own, 0)[1:3], ['RIP: 0010:spin+0x1/0x10 [mod]', 'Call Trace:'])
 
+	def test_call_trace_goes_on_past_a_frame_without_a_name(self):
+		# A report from a module's init: the unwinder prints a return
+		# address it cannot name, then the module's own frame.
+		lines = ['BUG: sleeping function called from invalid context at include/linux/sched/mm.h:321',
+			 'in_atomic(): 1, irqs_disabled(): 0, non_block: 0, pid: 106, name: ram_user',
+			 'Call Trace:', ' <TASK>', ' dump_stack_lvl+0x3b/0x50', ' __might_resched+0xfe/0x150',
+			 ' __kmalloc_cache_noprof+0x118/0x1e0',
+			 ' ? kmemlab_devmem_init+0x1dd/0x1000 [kmemlab_devmem]', ' ? 0xffffffffa0006000',
+			 ' kmemlab_devmem_init+0x1dd/0x1000 [kmemlab_devmem]', ' do_one_initcall+0x6c/0x190',
+			 ' </TASK>']
+		self.assertEqual(vmlog.locate(lines, 0), [
+			'BUG: sleeping function called from invalid context at include/linux/sched/mm.h:321',
+			'Call Trace:', '  __kmalloc_cache_noprof+0x118/0x1e0',
+			'  kmemlab_devmem_init+0x1dd/0x1000 [kmemlab_devmem]'])
+
 	def test_failures_logged_before_a_crash_are_shown(self):
 		failed = ['[    0.700020]     # hello_greet_truncates_to_buffer: EXPECTATION FAILED at t.c:41',
 			  '[    0.700020]     Expected n == 3, but',

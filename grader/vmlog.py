@@ -57,7 +57,10 @@ REPORTS = [
 	('sleep-in-atomic', re.compile(r'BUG: (scheduling while atomic.*)')),
 	('lockup', re.compile(r'BUG: (soft lockup.*)')),
 	('lockup', re.compile(r'INFO: (task .* blocked for more than .*)')),
+	# A page fault in the kernel (arch/x86/mm/fault.c, show_fault_oops()):
+	# its first line, then "Oops:" for the same fault, one kind.
 	('oops', re.compile(r'(BUG: unable to handle .*)')),
+	('oops', re.compile(r'BUG: (kernel NULL pointer dereference.*)')),
 	('oops', re.compile(r'(kernel BUG at .*)')),
 	('oops', re.compile(r'(Oops: .*)')),
 	('oops', re.compile(r'(general protection fault.*)')),

@@ -718,6 +718,17 @@ class StudentOutputTest(unittest.TestCase):
 		       *lines[1:]]
 		self.assertEqual(vmlog.locate(own, 0)[1:3], ['RIP: 0010:spin+0x1/0x10 [mod]', 'Call Trace:'])
 
+	def test_a_null_dereference_and_its_oops_are_one_kind_of_report(self):
+		# x86's page-fault report begins with "BUG: kernel NULL pointer
+		# dereference" and goes on with "Oops:" for the same fault: one
+		# crash, charged once, not as a "bug" and an "oops".
+		lines = ['BUG: kernel NULL pointer dereference, address: 0000000000000000',
+			 '#PF: supervisor read access in kernel mode', 'PGD 0 P4D 0',
+			 'Oops: Oops: 0000 [#1] PREEMPT SMP NOPTI',
+			 'RIP: 0010:kmemlab_hello_init+0x5/0x40 [kmemlab_hello]']
+		self.assertEqual({r.kind for r in vmlog.find_reports(lines)}, {'oops'})
+		self.assertEqual(vmlog.find_reports(lines)[0].text, 'kernel NULL pointer dereference, address: 0000000000000000')
+
 	def test_call_trace_goes_on_past_a_frame_without_a_name(self):
 		# A report from a module's init: the unwinder prints a return
 		# address it cannot name, then the module's own frame.

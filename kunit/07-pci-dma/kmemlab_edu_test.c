@@ -15,6 +15,7 @@
 #include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/pci.h>
+#include <linux/radix-tree.h>
 #include <linux/sched/signal.h>
 #include <linux/signal.h>
 #include <linux/string.h>
@@ -728,8 +729,27 @@ static struct kunit_case kmemlab_edu_test_cases[] = {
 	{}
 };
 
+/*
+ * Fill this CPU's reserve of radix-tree nodes (radix_tree_preload() leaves
+ * them there). On the debug kernels the DMA-API checker tracks each
+ * mapping of the device's from-device and coherent buffers in a radix tree
+ * whose GFP_ATOMIC node allocation edu_user's and edu_rebind's injected
+ * faults may hit; radix_tree_node_alloc() then falls back on the reserve,
+ * and only with the reserve empty does the checker disable itself with
+ * "DMA-API: cacheline tracking ENOMEM" (kernel/dma/debug.c): a report of
+ * the tests' making, not the driver's. The programs cannot preload from
+ * user space; the reserve they find is the one filled here (one CPU).
+ */
+static int kmemlab_edu_suite_init(struct kunit_suite *suite)
+{
+	if (!radix_tree_preload(GFP_KERNEL))
+		radix_tree_preload_end();
+	return 0;
+}
+
 static struct kunit_suite kmemlab_edu_test_suite = {
 	.name = "kmemlab_edu",
+	.suite_init = kmemlab_edu_suite_init,
 	.test_cases = kmemlab_edu_test_cases,
 };
 kunit_test_suite(kmemlab_edu_test_suite);

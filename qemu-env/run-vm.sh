@@ -140,15 +140,24 @@ fi
 results=${QEMU_RESULTS:-$LOG.results}
 
 rm -f "$LOG" "$LOG.qemu" "$results"
+# One command line for both ways; only the console differs.
+# shellcheck disable=SC2086 # machine, labport, iommu, icount, QEMU_EXTRA: lists of arguments
+set -- $machine -accel "$accel" -cpu "$cpu" -m "$QEMU_MEM" -smp 1 \
+	-nodefaults -no-user-config -display none -nic none -no-reboot \
+	-kernel "$bzimage" -initrd "$INITRD" -append "$append"
+if [ "${QEMU_CONSOLE:-}" = stdio ]; then
+	set -- "$@" -chardev "stdio,id=console,mux=on,signal=off,logfile=$LOG" -mon chardev=console \
+		-serial chardev:console
+else
+	set -- "$@" -serial "file:$LOG"
+fi
+# shellcheck disable=SC2086
+set -- "$@" $labport -serial "file:$results" $iommu $icount -device edu -d guest_errors -D "$LOG.qemu" \
+	${QEMU_EXTRA:-}
 rc=0
 if [ "${QEMU_CONSOLE:-}" = stdio ]; then
-	# shellcheck disable=SC2086 # machine, labport, iommu, icount, QEMU_EXTRA: lists of arguments
-	timeout --foreground -k 5 "$QEMU_TIMEOUT" "$qemu" $machine -accel "$accel" -cpu "$cpu" -m "$QEMU_MEM" -smp 1 \
-		-nodefaults -no-user-config -display none -nic none -no-reboot \
-		-kernel "$bzimage" -initrd "$INITRD" -append "$append" \
-		-chardev "stdio,id=console,mux=on,signal=off,logfile=$LOG" -mon chardev=console \
-		-serial chardev:console $labport -serial "file:$results" $iommu $icount -device edu -d guest_errors -D "$LOG.qemu" \
-		${QEMU_EXTRA:-} 2>>"$LOG.qemu" || rc=$?
+	# The limit in the foreground: QEMU may read the terminal.
+	timeout --foreground -k 5 "$QEMU_TIMEOUT" "$qemu" "$@" 2>>"$LOG.qemu" || rc=$?
 	exit "$rc"
 fi
 # --foreground here too: without it timeout moves itself and QEMU to a
@@ -156,10 +165,5 @@ fi
 # of this script's group) does not reach, and a VM the grader gave up on
 # (a module that did not build, a time-out, Ctrl-C) ran on until this
 # limit, a core busy all along.
-# shellcheck disable=SC2086 # machine, labport, iommu, icount, QEMU_EXTRA: lists of arguments
-timeout --foreground -k 5 "$QEMU_TIMEOUT" "$qemu" $machine -accel "$accel" -cpu "$cpu" -m "$QEMU_MEM" -smp 1 \
-	-nodefaults -no-user-config -display none -nic none -no-reboot \
-	-kernel "$bzimage" -initrd "$INITRD" -append "$append" \
-	-serial "file:$LOG" $labport -serial "file:$results" $iommu $icount -device edu -d guest_errors -D "$LOG.qemu" \
-	${QEMU_EXTRA:-} >>"$LOG.qemu" 2>&1 || rc=$?
+timeout --foreground -k 5 "$QEMU_TIMEOUT" "$qemu" "$@" >>"$LOG.qemu" 2>&1 || rc=$?
 exit "$rc"

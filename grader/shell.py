@@ -18,6 +18,14 @@ There is no time limit: the session lasts as long as the student wants it
 (an idle guest costs next to no CPU). What the console showed is kept in
 build/<arch>-<flavour>/<tree>/<lab>/shell.log.
 
+With no terminal on stdin (`printf 'cat /proc/iomem\nexit\n' | make
+shell LAB=09`, a script), what comes on stdin is passed on only once the
+shell has printed its first prompt: the guest's serial port drops what
+arrives before its console is open, and the shell's line editing drops
+a Ctrl-D typed before it starts. At the end of stdin the shell gets a
+Ctrl-D (it leaves, the VM powers off), and the session has a limit of
+PIPED_LIMIT seconds, so a script never waits forever.
+
 Exit status: 0 when the shell was left and the VM powered off; 1 when the
 module did not build or was refused (its one-line reason; nothing boots),
 or when the VM stopped before the shell was left (a kernel crash: the
@@ -32,6 +40,8 @@ import argparse
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import grade
@@ -39,6 +49,12 @@ import sandbox
 import vmlog
 
 ROOT = grade.ROOT
+
+
+# Seconds a session with no terminal on stdin may last (a script).
+PIPED_LIMIT = 600
+# The shell's first prompt (qemu-env/init.sh, shell(): PS1 in /lab).
+PROMPT = b'kmemlab:/lab# '
 
 
 def say(text: str) -> None:
@@ -94,12 +110,18 @@ def run_shell(lab: grade.Lab, load: bool) -> int:
 		lab.mkinitramfs(vm, initrd)
 		# The host's clock, whatever the rubric's: "sleep 1" at the
 		# prompt takes a second (qemu-env/run-vm.sh, QEMU_ICOUNT).
-		env = dict(lab.vm_env(0), QEMU_CONSOLE='stdio', QEMU_ICOUNT='0')
+		piped = not os.isatty(0)
+		log.unlink(missing_ok=True)	# feed() waits for this session's prompt in it
+		env = dict(lab.vm_env(PIPED_LIMIT if piped else 0), QEMU_CONSOLE='stdio', QEMU_ICOUNT='0')
+		proc = subprocess.Popen([grade.QEMU_ENV / 'run-vm.sh', lab.arch, str(lab.kdir), str(initrd), str(log)],
+					env=env, stdin=subprocess.PIPE if piped else None)
+		if piped:
+			threading.Thread(target=feed, args=(proc, log), daemon=True).start()
 		try:
-			status = subprocess.run([grade.QEMU_ENV / 'run-vm.sh', lab.arch, str(lab.kdir), str(initrd),
-						 str(log)], env=env, check=False).returncode
+			status = proc.wait()
 		except KeyboardInterrupt:
 			status = 130
+			proc.wait()
 		channel = vmlog.read_channel(read(lab.run_dir / 'results.log'), lab.secret)
 	finally:
 		lab.end_run()
@@ -118,6 +140,24 @@ def run_shell(lab: grade.Lab, load: bool) -> int:
 		why = f'QEMU ended (exit status {status}, Ctrl-A x?)'
 	say(f'the VM stopped before the shell was left: {why} (console: {log.relative_to(ROOT)})')
 	return 1
+
+
+def feed(proc: subprocess.Popen, log: Path) -> None:
+	"""Pass stdin (no terminal) on to QEMU once the guest's shell has
+	printed its first prompt on the console (log, the console's copy),
+	then a Ctrl-D at its end. Returns when stdin ends or QEMU is gone."""
+	while proc.poll() is None and PROMPT not in (log.read_bytes() if log.exists() else b''):
+		time.sleep(0.05)
+	try:
+		while proc.poll() is None:
+			data = os.read(0, 4096)
+			proc.stdin.write(data or b'\x04')
+			proc.stdin.flush()
+			if not data:
+				break
+		proc.stdin.close()
+	except OSError:	# QEMU ended: nobody reads any more
+		pass
 
 
 def main() -> int:

@@ -13,6 +13,9 @@ the fast x86_64 kernel, lab 00.
    oopses the kernel, and make shell ends with 1 and names the report.
 4. A module that does not compile: make shell ends with 1 and the
    compiler's one line, and boots nothing.
+5. A script: every command written at once, before the VM boots, then
+   the end of stdin (`printf ... | make shell`): the first command
+   comes through whole, and the end of stdin ends make shell with 0.
 
 make turns a recipe's failure into its own exit status 2 and names the
 recipe's ("Error 1"): that is what the failing sessions check.
@@ -165,6 +168,20 @@ def not_loaded(record) -> None:
 		s.kill()
 
 
+def scripted(record) -> None:
+	name = 'make shell with a script on stdin: every command whole, its end leaves'
+	s = Session('solutions', 'LOAD=0')
+	try:
+		s.send(b'echo first-$((6*7))\necho second-$((7*8))\n')
+		s.proc.stdin.close()
+		rc = s.end(BOOT_LIMIT)
+		ok = '\nfirst-42\n' in s.out and '\nsecond-56\n' in s.out
+		record(rc == 0 and ok, name, f'exit status {rc} (None: killed after {BOOT_LIMIT} s), '
+		       f'both answers: {ok}: {s.tail()}')
+	finally:
+		s.kill()
+
+
 def crashes(record, tmp: Path) -> None:
 	name = 'make shell: a module whose exit oopses, rmmod ends the session with 1 and the report'
 	src = integrity.make('exit-crashes', tmp / f'shell-crash-{os.getpid()}')
@@ -204,9 +221,10 @@ def does_not_build(record, tmp: Path) -> None:
 
 
 def run(record) -> None:
-	"""The four sessions, one after the other (one VM at a time)."""
+	"""The five sessions, one after the other (one VM at a time)."""
 	loaded(record)
 	not_loaded(record)
+	scripted(record)
 	with tempfile.TemporaryDirectory(prefix='kmemlab-shell-') as tmp:
 		crashes(record, Path(tmp))
 		does_not_build(record, Path(tmp))

@@ -68,7 +68,14 @@ def render_lab(r: LabResult, verbose: bool = False) -> str:
 		print(f'  note: {n}')
 	for w in r.warnings[:5]:
 		print(f'  compiler: {w}')
-	for t in r.tests:
+	# Not one test ran (the module did not build, its insmod failed): one
+	# line for them all, so the "!!" line above stays on the screen.
+	unrun = [t for t in r.tests if r.halted and t.problem and not t.outcome.passed and not t.timed]
+	if r.tests and len(unrun) == len(r.tests):
+		n = len(unrun)
+		print(f'  not run: {"all " if n > 1 else ""}{n} test{"s" if n != 1 else ""} '
+		      f'({sum(t.max_points for t in unrun)} points), for the reason above')
+	for t in ([] if r.tests and len(unrun) == len(r.tests) else r.tests):
 		label = f'  {t.key} '
 		dots = '.' * max(2, WIDTH - len(label))
 		score = 'skip' if t.outcome.skipped else f'{t.points}/{t.max_points}'

@@ -405,10 +405,13 @@ class OutcomeTest(unittest.TestCase):
 		self.assertEqual(types['s.skips'], [('skipped', 'skipped')])
 		self.assertEqual(types['s.crashes'], [('failure', 'crashed')])
 		self.assertEqual(types['s.passes'], [])
-		# The lab's problem line once, and "not run" under its tests.
+		# The lab's problem line once, and one line for the tests it
+		# kept from running (not one per test: the reason stays on screen).
 		text = report.render_lab(built)
 		self.assertIn(f'  !! {halted.text}\n', text)
-		self.assertEqual(text.count('  not run\n'), len(RUBRIC.points))
+		self.assertIn(f'  not run: all {len(RUBRIC.points)} tests ({sum(RUBRIC.points.values())} points), '
+			      'for the reason above\n', text)
+		self.assertNotIn('  not run\n', text)
 		self.assertIn('  kernel crashed: Oops\n', report.render_lab(r))
 
 

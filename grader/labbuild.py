@@ -54,8 +54,15 @@ class LabBuild:
 
 	@property
 	def log(self) -> str:
-		"""Both builds' output, with the student's paths."""
-		return self.student_path(self.suite.log + self.student.log)
+		"""Both builds' output, with the student's paths. The suite's
+		modpost warnings of undefined symbols get a line saying why they
+		are expected (build.Suite: KBUILD_MODPOST_WARN)."""
+		suite = self.suite.log
+		if re.search(r'^WARNING: modpost: ".*" \[.*\] undefined!$', suite, re.M):
+			suite = re.sub(r'(^WARNING: modpost: ".*" \[.*\] undefined!\n)(?!WARNING: modpost: ".*" \[.*\] undefined!)',
+				       r"\1  (expected: the suite calls the student's module, built apart; "
+				       r'the kernel links them when the suite is loaded after it)\n', suite, count=1, flags=re.M)
+		return self.student_path(suite + self.student.log)
 
 	def student_path(self, text: str) -> str:
 		"""Compiler and kernel messages name the sandbox's paths; show the

@@ -351,6 +351,9 @@ def stop_details(run: Run, status: int, limit: int) -> list[str]:
 	failures the test logged before the stop."""
 	first = next((r for r in run.stop_reports if r.kind != 'panic'), None) or run.panic
 	out = list(first.where) if first else []
+	if run.last_param:	# a parameterised case: which parameter was running
+		case, number, desc = run.last_param
+		out.append(f'{case}: parameter {number} ("{desc}") was the last to end before the stop')
 	hint = next((h for (k, w), h in HINTS.items()
 		     if first and k in first.text and (not w or any(w in line for line in first.where))), '')
 	if hint:

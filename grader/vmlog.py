@@ -46,6 +46,9 @@ STRUCTURE = re.compile(r'^\s*(?:K?TAP version \d+|1\.\.\d+|# Subtest: .*)\s*$')
 RESULT = re.compile(r'^(?P<indent>\s*)(?P<status>ok|not ok) (?P<num>\d+)(?: (?P<rest>.*))?$')
 SUITE_HEADER = re.compile(r'^    # Subtest: (\S+)$')
 CASE_RESULT = re.compile(r'^    (ok|not ok) \d+ (\S+)')
+# A parameter's result inside a parameterised case (KUNIT_CASE_PARAM).
+PARAM_HEADER = re.compile(r'^        # Subtest: (\S+)$')
+PARAM_RESULT = re.compile(r'^        (?:ok|not ok) (\d+) (.+?)(?: # SKIP.*)?$')
 SUITE_RESULT = re.compile(r'^(ok|not ok) \d+ (\S+)')
 
 # Kernel reports, first match wins. The kind names the deduction in
@@ -319,6 +322,9 @@ class Run:
 	# case that never ended, before the first kernel report.
 	console_failures: dict[str, list[str]] = field(default_factory=dict)
 	before_stop: list[str] = field(default_factory=list)
+	# The open case's last parameter that ended before the stop, when
+	# that case is parameterised: (case, number, description).
+	last_param: Optional[tuple[str, int, str]] = None
 
 
 def split_timestamps(text: str) -> tuple[list[str], list[Optional[float]]]:
@@ -341,6 +347,22 @@ def classify(line: str, table=REPORTS) -> Optional[tuple[str, str]]:
 		if m:
 			return kind, m.group(1).strip()
 	return None
+
+
+def last_param(lines: list[str]) -> Optional[tuple[str, int, str]]:
+	"""In the console lines of a case that never ended: (the case, the
+	number, the description) of its last parameter that did, if it is a
+	parameterised case whose parameters KUnit reported as they ended."""
+	case, last = None, None
+	for line in lines:
+		m = PARAM_HEADER.match(line)
+		if m:
+			case, last = m.group(1), None
+			continue
+		m = PARAM_RESULT.match(line)
+		if m and case:
+			last = (case, int(m.group(1)), m.group(2).strip())
+	return last
 
 
 def find_reports(lines: list[str]) -> list[Report]:
@@ -782,6 +804,7 @@ def parse(serial: str, qemu: str = '', results: str = '', secret: str = '',
 			windows.append((start, len(lines), f'{suite}.*'))
 			stop = next((r.line - 1 for r in reports if r.line - 1 > start), len(lines))
 			run.before_stop = failure_messages(lines[start:stop], stamps[start:stop])
+			run.last_param = last_param(lines[start:stop])
 	for key, (status, diag, skip) in statuses.items():
 		if key not in run.cases:	# its console lines were lost
 			suite, _, name = key.partition('.')

@@ -653,6 +653,21 @@ class StudentOutputTest(unittest.TestCase):
 		self.assertIn('      | RIP: 0010:kmemlab_hello_greet+0x6/0x40 [kmemlab_hello]',
 			      report.render_lab(r, verbose=True))
 
+	def test_crash_in_a_parameterised_case_names_its_last_parameter(self):
+		lines = fixture('crash.log').split('\n')
+		at = next(n for n, l in enumerate(lines) if 'ok 3 hello_greet_returns_length' in l)
+		params = ['[    0.700020]         KTAP version 1',
+			  '[    0.700020]         # Subtest: hello_greet_truncates_to_buffer',
+			  '[    0.700020]         ok 1 1-byte buffer', '[    0.700020]         ok 2 4-byte buffer']
+		r = grade('\n'.join(lines[:at + 1] + params + lines[at + 1:]))
+		t = by_key(r)['kmemlab_hello.hello_greet_truncates_to_buffer']
+		self.assertIn('kernel crashed: kernel NULL pointer dereference', t.reason)
+		self.assertIn('hello_greet_truncates_to_buffer: parameter 2 ("4-byte buffer") was the last to end before the stop',
+			      t.details)
+		# Without parameter results, nothing is said of parameters.
+		plain = by_key(grade(fixture('crash.log')))['kmemlab_hello.hello_greet_truncates_to_buffer']
+		self.assertFalse(any('parameter' in d for d in plain.details), plain.details)
+
 	def test_crash_on_a_bad_pte_shows_the_address_and_the_pte(self):
 		t = by_key(grade_remap('remap-crash'))['kmemlab_remap.mmap_buffer_starts_zeroed']
 		self.assertIn('kernel crashed: Oops: Bad pagetable', t.reason)

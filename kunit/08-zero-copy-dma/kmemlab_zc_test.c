@@ -9,7 +9,9 @@
  */
 #include <kunit/test.h>
 #include <linux/dma-mapping.h>
+#include <linux/kthread.h>
 #include <linux/mm.h>
+#include <linux/pagemap.h>
 #include <linux/mman.h>
 #include <linux/pci.h>
 #include <linux/radix-tree.h>
@@ -223,6 +225,161 @@ static void xfer_unpins_pages(struct kunit *test)
 	}
 }
 
+/*
+ * struct zc_page_watch - a kernel thread that looks at one user page
+ * every half millisecond while a transfer runs: whether it is pinned
+ * (folio_maybe_dma_pinned(): a pin counts GUP_PIN_COUNTING_BIAS
+ * references, a get_user_pages() reference one), and, with @clean, once
+ * the device works on it (the driver's last bus address leads into it),
+ * clears its dirty flag as writeback would (folio_clear_dirty_for_io()
+ * under the folio lock).
+ */
+struct zc_page_watch {
+	struct kmemlab_zc *zc;
+	struct device *dev;
+	struct folio *folio;
+	phys_addr_t phys;	/* the page's physical address */
+	bool clean;
+	struct task_struct *task;
+	bool pinned, cleaned;
+};
+
+static int zc_page_watch_fn(void *data)
+{
+	struct zc_page_watch *w = data;
+
+	while (!kthread_should_stop()) {
+		if (folio_maybe_dma_pinned(w->folio)) {
+			WRITE_ONCE(w->pinned, true);
+			if (w->clean && !w->cleaned &&
+			    (kmemlab_bus_to_phys(w->dev, kmemlab_zc_last_dma(w->zc)) & PAGE_MASK) == w->phys &&
+			    folio_trylock(w->folio)) {
+				folio_clear_dirty_for_io(w->folio);
+				folio_unlock(w->folio);
+				WRITE_ONCE(w->cleaned, true);
+			}
+		}
+		usleep_range(400, 600);
+	}
+	return 0;
+}
+
+/*
+ * One transfer of @len bytes at @uaddr (in one page) with the page
+ * watched; @page holds a reference for the watch. The device is first
+ * sent 64 bytes from @other, so that its last bus address leads there,
+ * not into this page, until this transfer runs.
+ */
+static int zc_watched_xfer(struct kunit *test, struct zc_page_watch *w, struct page *page,
+			   unsigned long uaddr, size_t len, bool to_device, unsigned long other, bool clean)
+{
+	struct kmemlab_zc *zc = bound_zc(test);
+	int ret;
+
+	KUNIT_ASSERT_EQ(test, kmemlab_zc_xfer(zc, other, 64, true), 0);
+	*w = (struct zc_page_watch){ .zc = zc, .dev = &kmemlab_zc_pci_dev(zc)->dev,
+				     .folio = page_folio(page), .phys = page_to_phys(page), .clean = clean };
+	w->task = kthread_run(zc_page_watch_fn, w, "kmemlab_zc_watch");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(w->task));
+	ret = kmemlab_zc_xfer(zc, uaddr, len, to_device);
+	kthread_stop(w->task);
+	return ret;
+}
+
+/*
+ * The pages are pinned (FOLL_PIN), not merely referenced, while the device
+ * works on them: only a pin tells the rest of the kernel that a device
+ * may write the page behind the CPU's back. fork() then copies a pinned
+ * anonymous page for the child at once instead of sharing it
+ * (folio_needs_cow_for_dma(), include/linux/mm.h), and reclaim leaves it
+ * alone; with a plain reference, the parent's next store after a fork()
+ * gives it a new copy, and the device's bytes land in the child's.
+ */
+static void xfer_pins_pages_while_device_works(struct kunit *test)
+{
+	unsigned long uaddr = user_pages(test, 1, PROT_READ | PROT_WRITE);
+	unsigned long other = user_pages(test, 1, PROT_READ | PROT_WRITE);
+	struct zc_page_watch w;
+	struct page *page;
+	int dir, ret;
+
+	KUNIT_ASSERT_EQ(test, clear_user((void __user *)uaddr, PAGE_SIZE), 0);
+	KUNIT_ASSERT_EQ(test, clear_user((void __user *)other, PAGE_SIZE), 0);
+	page = page_at(test, uaddr);
+	for (dir = 1; dir >= 0; dir--) {
+		ret = zc_watched_xfer(test, &w, page, uaddr, 1024, dir, other, false);
+		KUNIT_EXPECT_EQ(test, ret, 0);
+		KUNIT_EXPECT_TRUE_MSG(test, w.pinned,
+				      "while the device worked %s the user page, the page was never pinned (folio_maybe_dma_pinned()): take the pages with pin_user_pages*() (FOLL_PIN), not get_user_pages*()",
+				      dir ? "from" : "into");
+	}
+	put_page(page);
+}
+
+/*
+ * The device's bytes reach the page behind the kernel's back, so the page
+ * is marked dirty after the device wrote it, when it is unpinned, not
+ * when it is pinned: writeback may clean a page meanwhile (here the watch
+ * does, as writeback would), and a page marked dirty only before is then
+ * clean with the device's bytes in it, which the kernel may drop. The
+ * kernel's own direct I/O checks for exactly that (bio_check_pages_dirty()
+ * in block/bio.c).
+ */
+static void xfer_dirties_pages_after_device_wrote(struct kunit *test)
+{
+	unsigned long uaddr = user_pages(test, 1, PROT_READ | PROT_WRITE);
+	unsigned long other = user_pages(test, 1, PROT_READ | PROT_WRITE);
+	struct zc_page_watch w;
+	struct page *page;
+	int ret;
+
+	KUNIT_ASSERT_EQ(test, clear_user((void __user *)uaddr, PAGE_SIZE), 0);
+	KUNIT_ASSERT_EQ(test, clear_user((void __user *)other, PAGE_SIZE), 0);
+	page = page_at(test, uaddr);
+	ret = zc_watched_xfer(test, &w, page, uaddr, 512, false, other, true);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_TRUE_MSG(test, w.cleaned,
+			      "the page was never seen pinned while the device wrote it, so this case could not clean it");
+	if (w.cleaned)
+		KUNIT_EXPECT_TRUE_MSG(test, folio_test_dirty(page_folio(page)),
+				      "the page was cleaned while the device wrote it (as writeback would) and is clean after the transfer: mark it dirty when you unpin it (unpin_user_pages_dirty_lock(..., true)), after the device wrote, not when you pin it");
+	put_page(page);
+}
+
+/*
+ * Each allocation of a fetch into one page never touched before fails in
+ * turn: pinning it faults it in (a page table, the page, its anon_vma),
+ * and the pin then fails with -ENOMEM, which the transfer passes on as
+ * it is. One page: with two, a pin that got the first and failed on the
+ * second is short, which the transfer reports as -EFAULT.
+ */
+static void xfer_pin_failure_passes_error_on(struct kunit *test)
+{
+	struct kmemlab_zc *zc = bound_zc(test);
+	unsigned long uaddr;
+	unsigned int nth, left;
+	int ret;
+
+	for (nth = 1; nth < 100; nth++) {
+		uaddr = user_pages(test, 1, PROT_READ | PROT_WRITE);
+		if (!radix_tree_preload(GFP_KERNEL))	/* see xfer_fault_injected_unwinds */
+			radix_tree_preload_end();
+		current->fail_nth = nth;
+		ret = kmemlab_zc_xfer(zc, uaddr, 64, false);
+		left = current->fail_nth;
+		current->fail_nth = 0;
+		if (left) {	/* no allocation failed: the transfer had fewer */
+			KUNIT_EXPECT_EQ(test, ret, 0);
+			break;
+		}
+		if (ret)
+			KUNIT_EXPECT_EQ_MSG(test, ret, -ENOMEM,
+					    "a fetch into a fresh page with allocation %u failing should fail with -ENOMEM: when pin_user_pages_fast() fails, pass its error on as it is",
+					    nth);
+	}
+	KUNIT_EXPECT_LT_MSG(test, nth, 100, "the transfer still met an allocation after 100");
+}
+
 static void xfer_from_device_dirties_pages(struct kunit *test)
 {
 	struct kmemlab_zc *zc = bound_zc(test);
@@ -293,16 +450,100 @@ static void xfer_from_device_into_fresh_memory(struct kunit *test)
 			      "another untouched buffer no longer reads zeros: the device wrote the shared zero page (pin with FOLL_WRITE when the device writes)");
 }
 
+/*
+ * Too long is refused before anything moves. From 64 bytes into a page,
+ * KMEMLAB_ZC_MAX + 1 bytes make a first segment that fits the device
+ * buffer: a driver that left the limit to the segments' own check
+ * (zc_dma_run()) would run that one first, and fail only at the next.
+ * The ioctl passes lengths up to 2^32 - 1.
+ */
+static long first_difference(const u8 *got, const u8 *want, size_t len);
+
+/*
+ * Two pages of user memory, faulted in, whose frames are not one after
+ * the other: sg_alloc_table_from_pages() cannot merge them, so a buffer
+ * across them is two DMA segments. Faulting the second page first, or
+ * the first, gives such a pair within a few tries whichever way the page
+ * allocator hands frames out.
+ */
+static unsigned long two_pages_apart(struct kunit *test)
+{
+	unsigned long uaddr;
+	struct page *a, *b;
+	bool apart;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		uaddr = user_pages(test, 2, PROT_READ | PROT_WRITE);
+		KUNIT_ASSERT_EQ(test, clear_user((void __user *)(uaddr + (i & 1 ? 0 : PAGE_SIZE)), PAGE_SIZE), 0);
+		KUNIT_ASSERT_EQ(test, clear_user((void __user *)(uaddr + (i & 1 ? PAGE_SIZE : 0)), PAGE_SIZE), 0);
+		a = page_at(test, uaddr);
+		b = page_at(test, uaddr + PAGE_SIZE);
+		apart = page_to_pfn(b) != page_to_pfn(a) + 1;
+		put_page(a);
+		put_page(b);
+		if (apart)
+			return uaddr;
+	}
+	KUNIT_FAIL_AND_ABORT(test, "8 pairs of fresh user pages all lay one after the other in RAM");
+	return 0;
+}
+
 static void xfer_rejects_bad_length(struct kunit *test)
 {
 	struct kmemlab_zc *zc = bound_zc(test);
-	unsigned long uaddr = user_pages(test, 2, PROT_READ | PROT_WRITE);
+	unsigned long uaddr = two_pages_apart(test);
+	u8 *dev = pattern(test, KMEMLAB_ZC_MAX, 41);
+	u8 *user = pattern(test, 2 * PAGE_SIZE, 43);
+	u8 *got = kunit_kzalloc(test, 2 * PAGE_SIZE, GFP_KERNEL);
+	long bad;
+	int dir;
 
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, got);
 	KUNIT_EXPECT_EQ_MSG(test, kmemlab_zc_xfer(zc, uaddr, KMEMLAB_ZC_MAX + 1, true), -EINVAL,
 			    "a transfer longer than the device buffer should fail with -EINVAL");
 	KUNIT_EXPECT_EQ_MSG(test, kmemlab_zc_xfer(zc, uaddr, 0, true), -EINVAL,
 			    "an empty transfer should fail with -EINVAL");
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_zc_xfer(zc, uaddr, U32_MAX, true), -EINVAL,
+			    "a transfer of 2^32 - 1 bytes (what the ioctl can ask) should fail with -EINVAL, before any allocation");
+	for (dir = 1; dir >= 0; dir--) {
+		KUNIT_ASSERT_EQ(test, kmemlab_zc_dev_write(zc, dev, KMEMLAB_ZC_MAX), 0);
+		KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)uaddr, user, 2 * PAGE_SIZE), 0);
+		KUNIT_EXPECT_EQ_MSG(test, kmemlab_zc_xfer(zc, uaddr + 64, KMEMLAB_ZC_MAX + 1, dir), -EINVAL,
+				    "%d bytes %s the device from 64 bytes into a page should fail with -EINVAL",
+				    KMEMLAB_ZC_MAX + 1, dir ? "to" : "from");
+		/* (A first difference, not KUNIT_EXPECT_MEMEQ: its hex dump of
+		 * pages of bytes takes KUnit seconds to format.) */
+		if (dir) {
+			KUNIT_ASSERT_EQ(test, kmemlab_zc_dev_read(zc, got, KMEMLAB_ZC_MAX), 0);
+			bad = first_difference(got, dev, KMEMLAB_ZC_MAX);
+			KUNIT_EXPECT_EQ_MSG(test, bad, -1,
+					    "a send refused as too long changed device byte %ld: check the whole length (KMEMLAB_ZC_MAX) before any transfer runs",
+					    bad);
+		} else {
+			KUNIT_ASSERT_EQ(test, copy_from_user(got, (void __user *)uaddr, 2 * PAGE_SIZE), 0);
+			bad = first_difference(got, user, 2 * PAGE_SIZE);
+			KUNIT_EXPECT_EQ_MSG(test, bad, -1,
+					    "a fetch refused as too long changed user byte %ld of the buffer's pages: check the whole length (KMEMLAB_ZC_MAX) before any transfer runs",
+					    bad);
+		}
+	}
 	KUNIT_EXPECT_EQ(test, kmemlab_zc_xfer(zc, uaddr, 64, true), 0);
+}
+
+/*
+ * A buffer that ends exactly at a page boundary takes no page past it:
+ * here the next page is not mapped at all.
+ */
+static void xfer_ends_at_page_boundary(struct kunit *test)
+{
+	unsigned long uaddr = user_pages(test, 2, PROT_READ | PROT_WRITE);
+
+	KUNIT_ASSERT_EQ(test, clear_user((void __user *)uaddr, PAGE_SIZE), 0);
+	KUNIT_ASSERT_EQ(test, vm_munmap(uaddr + PAGE_SIZE, PAGE_SIZE), 0);
+	send_and_check(test, uaddr + PAGE_SIZE - 64, 64);
+	fetch_and_check(test, uaddr + PAGE_SIZE - 64, 64);
+	send_and_check(test, uaddr, PAGE_SIZE - 1);
 }
 
 static void xfer_rejects_unaligned(struct kunit *test)
@@ -534,15 +775,19 @@ static struct kunit_case kmemlab_zc_test_cases[] = {
 	KUNIT_CASE(xfer_is_zero_copy),
 	KUNIT_CASE(xfer_reaches_page_above_28_bits),
 	KUNIT_CASE(xfer_unpins_pages),
+	KUNIT_CASE(xfer_pins_pages_while_device_works),
 	KUNIT_CASE(xfer_from_device_dirties_pages),
+	KUNIT_CASE(xfer_dirties_pages_after_device_wrote),
 	KUNIT_CASE(xfer_to_device_leaves_pages_clean),
 	KUNIT_CASE(xfer_rejects_bad_length),
+	KUNIT_CASE(xfer_ends_at_page_boundary),
 	KUNIT_CASE(xfer_rejects_unaligned),
 	KUNIT_CASE(xfer_rejects_unmapped),
 	KUNIT_CASE(xfer_rejects_readonly_for_fetch),
 	KUNIT_CASE_PARAM(xfer_to_device_exact, zc_range_gen_params),
 	KUNIT_CASE_PARAM(xfer_from_device_exact, zc_range_gen_params),
 	KUNIT_CASE(xfer_fault_injected_unwinds),
+	KUNIT_CASE(xfer_pin_failure_passes_error_on),
 	/* Last: a driver that fails it corrupts every zero page after it. */
 	KUNIT_CASE(xfer_from_device_into_fresh_memory),
 	{}

@@ -63,21 +63,25 @@ static void run(int fd, int zero_copy, unsigned char *src, unsigned char *dst)
 {
 	struct kmemlab_zc_stats a, b;
 	const char *name = zero_copy ? "zero-copy" : "copy";
+	const char *failed = NULL;
 	double t0, ms, host;
-	int off, bad = 0;
+	int off;
 
 	memset(dst, 0, TOTAL);
 	KTAP_EXPECT(stats(fd, &a) == 0, "KMEMLAB_ZC_STATS: %s", strerror(errno));
 	t0 = now_ms();
-	for (off = 0; off < TOTAL && !bad; off += CHUNK) {
-		if (zero_copy)
-			bad = zc(fd, src + off, CHUNK, 1) || zc(fd, dst + off, CHUNK, 0);
-		else
-			bad = write(fd, src + off, CHUNK) != CHUNK ||
-			      read(fd, dst + off, CHUNK) != CHUNK;
+	for (off = 0; off < TOTAL; off += CHUNK) {
+		if (zero_copy ? zc(fd, src + off, CHUNK, 1) : write(fd, src + off, CHUNK) != CHUNK)
+			failed = "sending";
+		else if (zero_copy ? zc(fd, dst + off, CHUNK, 0) : read(fd, dst + off, CHUNK) != CHUNK)
+			failed = "fetching";
+		if (failed)
+			break;
 	}
 	ms = now_ms() - t0;
-	KTAP_EXPECT(!bad, "%s path failed at offset %d: %s", name, off, strerror(errno));
+	KTAP_EXPECT(!failed, "%s path: %s %d bytes at offset %d of a %d KiB buffer (%p) failed: %s",
+		    name, failed, CHUNK, off, TOTAL / 1024, (void *)(failed && *failed == 's' ? src : dst),
+		    strerror(errno));
 	KTAP_EXPECT(!memcmp(src, dst, TOTAL), "%s path: the bytes fetched back differ", name);
 	stats(fd, &b);
 	host = ms - (b.device_ns - a.device_ns) / 1e6;

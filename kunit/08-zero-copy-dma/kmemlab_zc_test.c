@@ -207,11 +207,13 @@ static void xfer_unpins_pages(struct kunit *test)
 	struct kmemlab_zc *zc = bound_zc(test);
 	unsigned long uaddr = user_pages(test, 2, PROT_READ | PROT_WRITE);
 	struct page *page;
-	int dir;
+	int dir, ret;
 
 	KUNIT_ASSERT_EQ(test, clear_user((void __user *)uaddr, 2 * PAGE_SIZE), 0);
 	for (dir = 0; dir < 2; dir++) {
-		KUNIT_ASSERT_EQ(test, kmemlab_zc_xfer(zc, uaddr + PAGE_SIZE - 512, 1024, dir), 0);
+		ret = kmemlab_zc_xfer(zc, uaddr + PAGE_SIZE - 512, 1024, dir);
+		KUNIT_ASSERT_EQ_MSG(test, ret, 0, "1024 bytes %s the device across two pages failed",
+				    dir ? "to" : "from");
 		page = page_at(test, uaddr);
 		KUNIT_EXPECT_FALSE_MSG(test, folio_maybe_dma_pinned(page_folio(page)),
 				       "after a transfer %s the device, the first page is still pinned: unpin every page you pinned",
@@ -276,7 +278,8 @@ static int zc_watched_xfer(struct kunit *test, struct zc_page_watch *w, struct p
 	struct kmemlab_zc *zc = bound_zc(test);
 	int ret;
 
-	KUNIT_ASSERT_EQ(test, kmemlab_zc_xfer(zc, other, 64, true), 0);
+	ret = kmemlab_zc_xfer(zc, other, 64, true);
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "sending 64 bytes from a fresh page failed");
 	*w = (struct zc_page_watch){ .zc = zc, .dev = &kmemlab_zc_pci_dev(zc)->dev,
 				     .folio = page_folio(page), .phys = page_to_phys(page), .clean = clean };
 	w->task = kthread_run(zc_page_watch_fn, w, "kmemlab_zc_watch");
@@ -386,10 +389,12 @@ static void xfer_from_device_dirties_pages(struct kunit *test)
 	unsigned long uaddr = user_pages(test, 1, PROT_READ | PROT_WRITE);
 	struct page *page;
 	u8 *want = pattern(test, 256, 1);
+	int ret;
 
 	/* A clean page: faulted in for reading, then made writable by the pin. */
 	KUNIT_ASSERT_EQ(test, kmemlab_zc_dev_write(zc, want, 256), 0);
-	KUNIT_ASSERT_EQ(test, kmemlab_zc_xfer(zc, uaddr, 256, false), 0);
+	ret = kmemlab_zc_xfer(zc, uaddr, 256, false);
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "fetching 256 bytes into a fresh page failed");
 	page = page_at(test, uaddr);
 	KUNIT_EXPECT_TRUE_MSG(test, folio_test_dirty(page_folio(page)),
 			      "the device wrote this page: unpin it with unpin_user_pages_dirty_lock(..., true)");
@@ -411,6 +416,7 @@ static void xfer_to_device_leaves_pages_clean(struct kunit *test)
 	u8 *want = pattern(test, 256, 3);
 	struct page *page;
 	bool dirty;
+	int ret;
 
 	/* A store maps a fresh page: its pte is dirty, the page itself not. */
 	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)uaddr, want, 256), 0);
@@ -419,7 +425,8 @@ static void xfer_to_device_leaves_pages_clean(struct kunit *test)
 	put_page(page);
 	if (dirty)
 		kunit_skip(test, "a freshly stored anonymous page is already marked dirty here");
-	KUNIT_ASSERT_EQ(test, kmemlab_zc_xfer(zc, uaddr, 256, true), 0);
+	ret = kmemlab_zc_xfer(zc, uaddr, 256, true);
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "sending 256 bytes from a page just written failed");
 	page = page_at(test, uaddr);
 	KUNIT_EXPECT_FALSE_MSG(test, folio_test_dirty(page_folio(page)),
 			       "the device only read this page, yet it is marked dirty after the transfer: make_dirty only when the device wrote");
@@ -435,13 +442,15 @@ static void xfer_from_device_into_fresh_memory(struct kunit *test)
 	u8 *want = pattern(test, 512, 9);
 	u8 *got = kunit_kzalloc(test, 512, GFP_KERNEL);
 	u8 probe;
+	int ret;
 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, got);
 	/* Reading both maps them to the zero page. */
 	KUNIT_ASSERT_EQ(test, get_user(probe, (u8 __user *)target), 0);
 	KUNIT_ASSERT_EQ(test, get_user(probe, (u8 __user *)other), 0);
 	KUNIT_ASSERT_EQ(test, kmemlab_zc_dev_write(zc, want, 512), 0);
-	KUNIT_ASSERT_EQ(test, kmemlab_zc_xfer(zc, target, 512, false), 0);
+	ret = kmemlab_zc_xfer(zc, target, 512, false);
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "fetching 512 bytes into never-touched memory failed");
 	KUNIT_ASSERT_EQ(test, copy_from_user(got, (void __user *)target, 512), 0);
 	KUNIT_EXPECT_MEMEQ_MSG(test, got, want, 512,
 			       "the fetched bytes should be in the user's buffer");

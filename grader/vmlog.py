@@ -191,7 +191,44 @@ def locate(lines: list[str], i: int) -> list[str]:
 	if shown:
 		out.append('Call Trace:')
 		out += [f'  {f.group(0).strip()}' if f else '  ...' for f in shown]
+	mapped = mapped_at(lines, i) if lines[i].strip().startswith('DMA-API: ') else []
+	if mapped:
+		out.append(MAPPED_AT)
+		out += [f'  {f}' for f in mapped]
 	return out
+
+
+# After a DMA-API checker's report of a bad unmap or sync, the stack of
+# the map it concerns (kernel/dma/debug.c, err_printk(): "Mapped at:"
+# then the frames, with no "Call Trace:" line).
+MAPPED_AT = 'DMA-API: Mapped at:'
+
+
+def mapped_at(lines: list[str], i: int) -> list[str]:
+	"""The frames of the "DMA-API: Mapped at:" stack that follows the
+	checker's report on line i (after its WARN's registers and trace),
+	the checker's own left out, up to the first in a module; [] when the
+	next report comes first."""
+	for k in range(i + 1, min(len(lines), i + 150)):
+		s = lines[k].strip()
+		if s == MAPPED_AT:
+			break
+		found = classify(lines[k])
+		if found and not (found[0] == 'warning' and 'kernel/dma/debug.c' in found[1]):
+			return []	# another report: this one printed no map stack
+	else:
+		return []
+	frames = []
+	for line in lines[k + 1:k + 20]:
+		m = FRAME.match(line)
+		if not m:
+			break
+		if m.group('unsure') or MACHINERY.match(m.group('fn').split('.')[0]):
+			continue
+		frames.append(m.group(0).strip())
+		if m.group('mod'):
+			break
+	return frames
 
 
 # Error numbers as the kernel names them (errno's few aliases resolved the
@@ -372,8 +409,9 @@ def find_reports(lines: list[str]) -> list[Report]:
 		if not found:
 			continue
 		kind, text = found
-		# A WARN from the DMA-API checker is one report, not two.
-		if kind == 'warning' and 'kernel/dma/debug.c' in text:
+		# A WARN from the DMA-API checker is one report, not two, and its
+		# "Mapped at:" stack belongs to the report before it.
+		if kind == 'warning' and 'kernel/dma/debug.c' in text or line.strip() == MAPPED_AT:
 			continue
 		reports.append(Report(kind, text, i + 1, lines[max(0, i - 2):i + 25], locate(lines, i)))
 	return reports

@@ -747,6 +747,18 @@ class StudentOutputTest(unittest.TestCase):
 		self.assertEqual({r.kind for r in vmlog.find_reports(lines)}, {'oops'})
 		self.assertEqual(vmlog.find_reports(lines)[0].text, 'kernel NULL pointer dereference, address: 0000000000000000')
 
+	def test_a_dma_api_report_shows_where_the_buffer_was_mapped(self):
+		# The checker prints the map's stack after its WARN, as "DMA-API:
+		# Mapped at:" and frames with no "Call Trace:" line (kernel/dma/
+		# debug.c): part of the report, not one of its own, and shown.
+		lines = fixture('dma-api-mapped-at.log').split('\n')
+		reports = vmlog.find_reports(lines)
+		self.assertEqual([r.kind for r in reports], ['dma-api'])
+		self.assertEqual(reports[0].where[-5:], [
+			'  kmemlab_zc_xfer+0x2dd/0x3b0 [kmemlab_zc]', 'DMA-API: Mapped at:',
+			'  __dma_map_sg_attrs+0xb3/0x180', '  dma_map_sg_attrs+0x5/0x10',
+			'  kmemlab_zc_xfer+0x1bf/0x3b0 [kmemlab_zc]'])
+
 	def test_call_trace_goes_on_past_a_frame_without_a_name(self):
 		# A report from a module's init: the unwinder prints a return
 		# address it cannot name, then the module's own frame.

@@ -3,15 +3,18 @@
  * zc_user - the zero-copy ioctl of /dev/kmemlab_zc from user space: a
  * round trip, the errors bad input must get, user buffers whose pages are
  * not mapped yet (never touched, or dropped with MADV_DONTNEED), and what
- * an open file gets once the device has been unbound.
+ * an open file gets once the device has been unbound, and (on the graded
+ * kernels) the direction the driver maps the user's pages in.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ktap_user.h"
@@ -210,6 +213,108 @@ static void after_remove_enodev(int fd)
 	munmap(buf, 4096);
 }
 
+/*
+ * The DMA-API checker's list of live mappings (CONFIG_DMA_API_DEBUG, the
+ * graded kernels; kernel/dma/debug.c, dump_show()): one line each,
+ * "<driver> <device> <type> idx <n> P=... D=... L=... cln=... <direction>
+ * <map error state>".
+ */
+#define DMA_DUMP	"/sys/kernel/debug/dma-api/dump"
+#define SEEN_TO		1
+#define SEEN_FROM	2
+#define SEEN_BIDI	4
+
+/* The directions of this driver's scatter-gather mappings in the dump now. */
+static int sg_directions(void)
+{
+	char line[512];
+	FILE *f = fopen(DMA_DUMP, "r");
+	int seen = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "kmemlab_zc ", 11) || !strstr(line, " scatter-gather "))
+			continue;
+		seen |= strstr(line, " DMA_TO_DEVICE ") ? SEEN_TO :
+			strstr(line, " DMA_FROM_DEVICE ") ? SEEN_FROM :
+			strstr(line, " DMA_BIDIRECTIONAL ") ? SEEN_BIDI : 0;
+	}
+	fclose(f);
+	return seen;
+}
+
+/*
+ * One transfer, with a child reading the dump every half millisecond
+ * while it runs (the device takes 100 ms of the guest's time): the
+ * directions it saw; *ret gets the transfer's result.
+ */
+static int directions_during(int fd, void *buf, uint32_t len, int to_device, int *ret)
+{
+	int pipefd[2], seen = 0, i;
+	pid_t pid;
+
+	if (pipe(pipefd))
+		return -1;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		close(pipefd[0]);
+		for (i = 0; i < 20000; i++) {
+			seen = sg_directions();
+			if (seen && write(pipefd[1], &seen, sizeof(seen)) != sizeof(seen))
+				_exit(1);
+			usleep(500);
+		}
+		_exit(0);
+	}
+	close(pipefd[1]);
+	*ret = pid < 0 ? -ECHILD : xfer(fd, buf, len, to_device);
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	while (read(pipefd[0], &i, sizeof(i)) == sizeof(i))
+		seen |= i;
+	close(pipefd[0]);
+	return seen;
+}
+
+/*
+ * Each transfer maps the user's pages in the direction the data goes:
+ * DMA_TO_DEVICE for a send, DMA_FROM_DEVICE for a fetch. The checker
+ * accepts DMA_BIDIRECTIONAL, but it is no safe default: behind an IOMMU
+ * it lets the device write pages pinned read-only (dma_info_to_prot(),
+ * drivers/iommu/dma-iommu.c), and under swiotlb the unmap copies the
+ * bounce buffer back over them. Only the graded kernels list mappings.
+ */
+static void dma_direction_matches_transfer(int fd)
+{
+	unsigned char *buf = pages(1, PROT_READ | PROT_WRITE);
+	static const char *const names[] = { "nothing", "DMA_TO_DEVICE", "DMA_FROM_DEVICE",
+					     "both directions", "DMA_BIDIRECTIONAL" };
+	int dir, seen, ret;
+
+	if (access(DMA_DUMP, R_OK)) {
+		ktap_skip_case("no DMA-API checker in this kernel (the graded kernels have it)");
+		return;
+	}
+	KTAP_EXPECT(buf != NULL, "mmap: %s", strerror(errno));
+	if (!buf)
+		return;
+	memset(buf, 0x5a, 4096);
+	for (dir = 1; dir >= 0; dir--) {
+		seen = directions_during(fd, buf, 1024, dir, &ret);
+		KTAP_EXPECT(ret == 0, "%s 1024 bytes: %s", dir ? "sending" : "fetching", strerror(-ret));
+		KTAP_EXPECT(seen == (dir ? SEEN_TO : SEEN_FROM),
+			    "while %s, the DMA-API checker listed the driver's scatter-gather mapping as %s: map the user's pages %s",
+			    dir ? "sending (the device reads)" : "fetching (the device writes)",
+			    seen < 0 ? "(no child to look)" : seen <= 4 ? names[seen] : "several directions",
+			    dir ? "DMA_TO_DEVICE" : "DMA_FROM_DEVICE");
+	}
+	munmap(buf, 4096);
+}
+
 static const struct {
 	const char *name;
 	void (*run)(int fd);
@@ -218,6 +323,7 @@ static const struct {
 	{ "bad_input_errors", bad_input_errors },
 	{ "send_from_nonresident_memory", send_from_nonresident_memory },
 	{ "fetch_into_nonresident_memory", fetch_into_nonresident_memory },
+	{ "dma_direction_matches_transfer", dma_direction_matches_transfer },
 	{ "after_remove_enodev", after_remove_enodev },
 };
 

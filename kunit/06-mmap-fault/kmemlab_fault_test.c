@@ -276,9 +276,39 @@ static void fault_allocation_failure_recovers(struct kunit *test)
 {
 	struct file *file = open_device(test);
 	unsigned long addr = map_pages(test, file, 1, 9);
-	struct kmemlab_fault_stats st;
+	struct file *other = open_device(test);
+	unsigned long pair = map_pages(test, other, 5, 20);
+	struct kmemlab_fault_stats st, before;
 	int n, ret, fired = 0;
 	struct page *page, *mapped;
+
+	/*
+	 * The driver's own allocation first. With the page tables of a
+	 * five-page mapping in place (its first page touched), a store to
+	 * each of the others with its n-th fault point failing (n = 1: the
+	 * user copy itself, fail_usercopy; then the driver's page): one
+	 * store, at most one fault, and it lands exactly when the page was
+	 * allocated. A failed allocation is VM_FAULT_OOM, which fails the
+	 * access; a handler that answers VM_FAULT_NOPAGE instead ("the pte
+	 * is in place") has the core run the fault again, and the store
+	 * lands after two.
+	 */
+	KUNIT_ASSERT_EQ(test, 0, touch(pair, 1));
+	for (n = 1; n < 5; n++) {
+		before = stats_of(other);
+		current->fail_nth = n;
+		ret = touch(pair + n * PAGE_SIZE, 2);
+		current->fail_nth = 0;
+		st = stats_of(other);
+		KUNIT_EXPECT_LE_MSG(test, st.faults - before.faults, 1ULL,
+				    "one store with fault point %d failing took %llu faults: a failed allocation is VM_FAULT_OOM, which fails the access, not VM_FAULT_NOPAGE, which has it fault again",
+				    n, st.faults - before.faults);
+		KUNIT_EXPECT_EQ_MSG(test, ret == 0, kmemlab_fault_page(other, 20 + n) != NULL,
+				    "with fault point %d failing, the store %s (%d), yet buffer page %d is %s",
+				    n, ret ? "failed" : "succeeded", ret, 20 + n,
+				    kmemlab_fault_page(other, 20 + n) ? "allocated" : "not allocated");
+	}
+
 
 	for (n = 1; n < 32; n++) {
 		current->fail_nth = n;
@@ -288,6 +318,17 @@ static void fault_allocation_failure_recovers(struct kunit *test)
 			break;
 		}
 		fired++;
+		/*
+		 * The kernel's own store faults like a process's, but a
+		 * fault that fails (VM_FAULT_OOM) fails it: copy_to_user()
+		 * gives -EFAULT (do_user_addr_fault(), arch/x86/mm/fault.c).
+		 * A handler that answered VM_FAULT_NOPAGE instead ("the pte
+		 * is in place") has the core run the fault again, and the
+		 * store succeeds by luck, once the failure has passed.
+		 */
+		KUNIT_EXPECT_EQ_MSG(test, ret, -EFAULT,
+				    "with fault point %d failing, the kernel's store through the mapping succeeded anyway: a fault that could not get its page must fail (VM_FAULT_OOM), not have the core try again (VM_FAULT_NOPAGE means the pte is in place)",
+				    n);
 		st = stats_of(file);
 		KUNIT_EXPECT_LE_MSG(test, st.pages, 1,
 				    "after fault point %d failed, the buffer counts %llu pages for one page touched",
@@ -318,6 +359,32 @@ static void fault_past_end_fails(struct kunit *test)
 	KUNIT_EXPECT_EQ_MSG(test, -EFAULT, touch(addr + PAGE_SIZE, 1),
 			    "a store one page past the buffer should fail (VM_FAULT_SIGBUS)");
 	KUNIT_EXPECT_EQ(test, stats_of(file).pages, 1);
+}
+
+/*
+ * vmf->pgoff is a pgoff_t, an unsigned long: a character device may be
+ * mapped at any page offset the address space allows (file_mmap_size_max()
+ * in mm/mmap.c), so an offset that a 32-bit variable truncates back into
+ * the buffer (2^32 + 3) or turns negative (2^31 + 3) must fail too.
+ */
+static void fault_past_end_fails_at_huge_offsets(struct kunit *test)
+{
+	static const unsigned long long offsets[] = { (1ULL << 32) + 3, (1ULL << 31) + 3 };
+	struct file *file;
+	unsigned long addr;
+	int i;
+
+	if (BITS_PER_LONG < 64)
+		kunit_skip(test, "page offsets of 2^31 and more do not fit the file offset of a 32-bit mmap()");
+	file = open_device(test);
+	for (i = 0; i < ARRAY_SIZE(offsets); i++) {
+		addr = map_pages(test, file, 1, (unsigned long)offsets[i]);
+		KUNIT_EXPECT_EQ_MSG(test, -EFAULT, touch(addr, 1),
+				    "a store at page offset %#llx of the file succeeded: compare vmf->pgoff (unsigned long) with the buffer's size as it is, not cut to 32 bits",
+				    offsets[i]);
+	}
+	KUNIT_EXPECT_EQ_MSG(test, stats_of(file).pages, 0,
+			    "stores far past the buffer's end allocated %llu pages of it", stats_of(file).pages);
 }
 
 static void mapping_shares_page_with_second_mapping(struct kunit *test)
@@ -405,6 +472,7 @@ static struct kunit_case kmemlab_fault_cases[] = {
 	KUNIT_CASE(fault_hands_zeroed_pages),
 	KUNIT_CASE(fault_allocation_failure_recovers),
 	KUNIT_CASE(fault_past_end_fails),
+	KUNIT_CASE(fault_past_end_fails_at_huge_offsets),
 	KUNIT_CASE(mapping_shares_page_with_second_mapping),
 	KUNIT_CASE(vma_split_opens_copy),
 	KUNIT_CASE(mmap_read_only_file_shared),

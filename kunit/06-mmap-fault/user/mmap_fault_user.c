@@ -839,6 +839,121 @@ out:
  * A device opened read-only may be mapped MAP_SHARED with PROT_READ; the
  * core refuses to make it writable.
  */
+/*
+ * Data, never code: mmap() with PROT_EXEC fails with EPERM, and leaves
+ * nothing behind (the core calls no ->close for a VMA whose ->mmap
+ * failed: a reference taken before the refusal is never given back, and
+ * the file's buffer outlives the file); on a good mapping, mprotect() to
+ * PROT_EXEC fails with EACCES (VM_MAYEXEC cleared, mm/mprotect.c).
+ */
+static void exec_mapping_refused(void)
+{
+	struct kmemlab_fault_stats base, st;
+	unsigned char *p;
+	int fd, probe;
+
+	if (!ktap_case("exec_mapping_refused"))
+		return;
+	probe = open_dev();
+	fd = open_dev();
+	if (probe < 0 || fd < 0)
+		goto out;
+	base = stats(probe);
+	p = mmap(NULL, page, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+	KTAP_EXPECT(p == MAP_FAILED && errno == EPERM,
+		    "mmap() with PROT_EXEC: expected EPERM, got %s", p == MAP_FAILED ? strerrorname_np(errno) : "a mapping");
+	if (p != MAP_FAILED)
+		munmap(p, page);
+	st = stats(fd);
+	KTAP_EXPECT(st.vmas == 0,
+		    "after the refused PROT_EXEC mmap(), the buffer counts %llu mappings: refuse before taking anything",
+		    (unsigned long long)st.vmas);
+	p = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+	KTAP_EXPECT(p != MAP_FAILED, "mmap() with PROT_READ: %s", strerror(errno));
+	if (p != MAP_FAILED) {
+		KTAP_EXPECT(mprotect(p, page, PROT_READ | PROT_EXEC) == -1 && errno == EACCES,
+			    "mprotect() to PROT_EXEC of the mapping: expected EACCES (clear VM_MAYEXEC), got %s",
+			    errno == EACCES ? "success" : strerrorname_np(errno));
+		munmap(p, page);
+	}
+	close(fd);
+	fd = -1;
+	st = stats(probe);
+	KTAP_EXPECT(st.live_buffers == base.live_buffers - 1,
+		    "after close() of a file whose PROT_EXEC mmap() was refused, %llu buffers live, expected %llu: the refused mmap() kept a reference to the buffer",
+		    (unsigned long long)st.live_buffers, (unsigned long long)base.live_buffers - 1);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (probe >= 0)
+		close(probe);
+	ktap_case_end();
+}
+
+/* Read @path's first line into @buf (@len bytes): 0, or -1. */
+static int read_knob(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	int ok = f && fgets(buf, len, f);
+
+	if (f)
+		fclose(f);
+	if (!ok)
+		return -1;
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+#define IGNORE_SLAB	"/sys/kernel/debug/failslab/ignore-gfp-wait"
+#define IGNORE_PAGE	"/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait"
+
+/*
+ * A fault handler runs in process context, under the mmap lock or the
+ * VMA's lock, both of which may sleep: its page is a GFP_HIGHUSER
+ * allocation, which may reclaim memory, not GFP_ATOMIC, which may not
+ * (it fails where GFP_HIGHUSER would have waited) and dips into the
+ * reserves kept for interrupt handlers (include/linux/gfp_types.h). With
+ * the fault injection told to leave alone every allocation that may sleep
+ * (ignore-gfp-wait Y, lib/fault-inject.c), failing the first allocation
+ * of a first touch then fails none of the driver's: one store, one fault.
+ */
+static void fault_allocation_may_sleep(void)
+{
+	struct kmemlab_fault_stats before, after;
+	char slab[8] = "", pagealloc[8] = "";
+	unsigned char *p = NULL;
+	int fd = -1, r;
+
+	if (!ktap_case("fault_allocation_may_sleep"))
+		return;
+	if (read_knob(IGNORE_SLAB, slab, sizeof(slab)) || read_knob(IGNORE_PAGE, pagealloc, sizeof(pagealloc))) {
+		ktap_skip_case("no fault injection in this kernel");
+		goto out;
+	}
+	fd = open_dev();
+	if (fd >= 0)
+		p = map(fd, 2, 40, MAP_SHARED);
+	if (!p)
+		goto out;
+	p[0] = 1;	/* the page tables of both pages */
+	KTAP_EXPECT(write_sysfs(IGNORE_SLAB, "Y") == 0 && write_sysfs(IGNORE_PAGE, "Y") == 0,
+		    "cannot set ignore-gfp-wait of the fault injection");
+	before = stats(fd);
+	r = store_with_nth_failure(p + page, 1, 0x77);
+	after = stats(fd);
+	write_sysfs(IGNORE_SLAB, slab);
+	write_sysfs(IGNORE_PAGE, pagealloc);
+	KTAP_EXPECT(r >= 0, "the store died of %s", r > -1000 ? strsignal(-r) : "a failed fork");
+	KTAP_EXPECT(after.faults - before.faults == 1,
+		    "with only allocations that cannot sleep failing, one store took %llu faults: the driver's page allocation cannot sleep (GFP_ATOMIC?); in a fault handler it may, use GFP_HIGHUSER",
+		    (unsigned long long)(after.faults - before.faults));
+	munmap(p, 2 * page);
+out:
+	if (fd >= 0)
+		close(fd);
+	ktap_case_end();
+}
+
 static void read_only_open_maps_shared(void)
 {
 	struct kmemlab_fault_stats st;
@@ -896,7 +1011,7 @@ static void settle(void)
 int main(void)
 {
 	page = sysconf(_SC_PAGESIZE);
-	ktap_begin("mmap_fault_user", 19);
+	ktap_begin("mmap_fault_user", 21);
 	settle();
 	pages_appear_on_first_touch();
 	one_fault_per_touched_page();
@@ -917,5 +1032,7 @@ int main(void)
 	failed_allocation_in_syscalls();
 	read_write_cross_pages();
 	read_only_open_maps_shared();
+	exec_mapping_refused();
+	fault_allocation_may_sleep();
 	return ktap_end();
 }

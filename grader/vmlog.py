@@ -169,6 +169,12 @@ def locate(lines: list[str], i: int) -> list[str]:
 		if RAW_FRAME.match(line):
 			continue	# says nothing, and the trace goes on
 		if not where and KERNEL_WHERE.match(s):
+			if frames and frames[-1].group('fn').startswith('asm_exc_'):
+				# An exception's (a page fault's in a user copy):
+				# the report came from its handling, which the
+				# frames before say (a driver's .fault that slept
+				# in atomic context); the trace goes on below.
+				continue
 			# The registers of the code an interrupt stopped (a panic's
 			# trace from the watchdog's timer): that code is the place,
 			# and the interrupt's own frames before it say nothing.

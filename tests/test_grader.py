@@ -759,6 +759,25 @@ class StudentOutputTest(unittest.TestCase):
 			'  __dma_map_sg_attrs+0xb3/0x180', '  dma_map_sg_attrs+0x5/0x10',
 			'  kmemlab_zc_xfer+0x1bf/0x3b0 [kmemlab_zc]'])
 
+	def test_a_report_from_a_page_fault_s_handling_keeps_its_frames(self):
+		# A driver's .fault slept in atomic context, reached by a user
+		# copy's page fault: the frames above the exception's registers
+		# are where, not the copy the fault stopped.
+		lines = ['BUG: sleeping function called from invalid context at include/linux/sched/mm.h:321',
+			 'in_atomic(): 1, irqs_disabled(): 0, non_block: 0, pid: 60, name: kunit_try_catch',
+			 'Call Trace:', ' <TASK>', ' dump_stack_lvl+0x3b/0x50', ' __might_resched+0xfe/0x150',
+			 ' __alloc_pages_noprof+0x20a/0x2a0', ' alloc_pages_mpol_noprof+0x7d/0x170',
+			 ' kmemlab_fault_fault+0x45/0xd0 [kmemlab_fault]', ' __do_fault+0x2a/0xb0',
+			 ' do_fault+0x1b1/0x470', ' handle_mm_fault+0x4b2/0xb10', ' do_user_addr_fault+0x19a/0x6c0',
+			 ' exc_page_fault+0x5c/0x100', ' asm_exc_page_fault+0x22/0x30',
+			 'RIP: 0010:rep_movs_alternative+0x11/0x80', 'RSP: 0018:ff110000021dbd50 EFLAGS: 00050202',
+			 ' ? rep_movs_alternative+0x11/0x80', ' _copy_to_user+0x5f/0x70',
+			 ' fault_takes_page_reference+0x41/0x2c0 [kmemlab_fault_test]', ' </TASK>']
+		self.assertEqual(vmlog.locate(lines, 0), [
+			'BUG: sleeping function called from invalid context at include/linux/sched/mm.h:321',
+			'Call Trace:', '  __alloc_pages_noprof+0x20a/0x2a0', '  alloc_pages_mpol_noprof+0x7d/0x170',
+			'  kmemlab_fault_fault+0x45/0xd0 [kmemlab_fault]'])
+
 	def test_call_trace_goes_on_past_a_frame_without_a_name(self):
 		# A report from a module's init: the unwinder prints a return
 		# address it cannot name, then the module's own frame.

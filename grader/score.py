@@ -356,6 +356,11 @@ def stop_details(run: Run, status: int, limit: int) -> list[str]:
 		out.append(f'{case}: parameter {number} ("{desc}") was the last to end before the stop')
 	hint = next((h for (k, w), h in HINTS.items()
 		     if first and k in first.text and (not w or any(w in line for line in first.where))), '')
+	near = re.search(r'NULL pointer dereference, address: (0+[1-9a-f][0-9a-f]{0,2})$', first.text) if first else None
+	if not hint and near:	# address 0x1 to 0xfff: the first page, never mapped
+		hint = (f'address {int(near.group(1), 16):#x} is NULL plus a small offset: a field of a structure '
+			'reached through a NULL pointer, or a small number (a count, an index) used as a '
+			'pointer')
 	if hint:
 		out.append(f'hint: {hint}')
 	elif not run.panic and status == TIMEOUT_STATUS:

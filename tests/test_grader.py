@@ -668,6 +668,14 @@ class StudentOutputTest(unittest.TestCase):
 		plain = by_key(grade(fixture('crash.log')))['kmemlab_hello.hello_greet_truncates_to_buffer']
 		self.assertFalse(any('parameter' in d for d in plain.details), plain.details)
 
+	def test_a_crash_just_above_null_gets_its_hint(self):
+		text = fixture('crash.log').replace('address: 0000000000000000', 'address: 000000000000000a')
+		t = by_key(grade(text))['kmemlab_hello.hello_greet_truncates_to_buffer']
+		self.assertTrue(any(d.startswith('hint: address 0xa is NULL plus a small offset') for d in t.details),
+				t.details)
+		plain = by_key(grade(fixture('crash.log')))['kmemlab_hello.hello_greet_truncates_to_buffer']
+		self.assertFalse(any(d.startswith('hint: address') for d in plain.details), plain.details)
+
 	def test_crash_on_a_bad_pte_shows_the_address_and_the_pte(self):
 		t = by_key(grade_remap('remap-crash'))['kmemlab_remap.mmap_buffer_starts_zeroed']
 		self.assertIn('kernel crashed: Oops: Bad pagetable', t.reason)

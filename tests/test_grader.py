@@ -705,7 +705,9 @@ class StudentOutputTest(unittest.TestCase):
 			'  __mmap_region+0x66e/0x9d0',	# the innermost frame: mmap() called the module
 			'  ...',
 			'  kunit_vm_mmap+0x69/0x90',
-			'  map_device+0x43/0xb0 [kmemlab_remap_test]'])
+			'  map_device+0x43/0xb0 [kmemlab_remap_test]',
+			'hint: address 0x58 is NULL plus a small offset: a field of a structure reached through a '
+			'NULL pointer, or a small number (a count, an index) used as a pointer'])
 
 	def test_call_trace_goes_on_past_an_exception_s_registers(self):
 		# The fault came from a user copy in the test: the trace holds the

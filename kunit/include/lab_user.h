@@ -2,7 +2,7 @@
 /*
  * lab_user.h - small helpers the labs' user programs share: run a probe in
  * a child to see which signal it dies of, write a sysfs attribute, find a
- * PCI device by its IDs.
+ * PCI device by its IDs, unload and load a module without a shell.
  */
 #ifndef LAB_USER_H
 #define LAB_USER_H
@@ -13,10 +13,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "ktap_user.h"	/* kmsg_next() */
+
+/*
+ * rmmod and insmod without a shell (a shell and a busybox each way were
+ * most of a reload's time under TCG): delete_module(2) of module @name as
+ * busybox's rmmod calls it (O_NONBLOCK: fail rather than wait while it is
+ * in use), and finit_module(2) of the module file open at @fd with
+ * @params, as its insmod does. 0 or the errno.
+ */
+static inline int module_unload(const char *name)
+{
+	return syscall(SYS_delete_module, name, O_NONBLOCK) ? errno : 0;
+}
+
+static inline int module_load(int fd, const char *params)
+{
+	return syscall(SYS_finit_module, fd, params, 0) ? errno : 0;
+}
 
 /* Run @fn(@arg) in a child; return the signal that killed it, 0, or -1. */
 static inline int child_signal(void (*fn)(volatile unsigned char *),

@@ -21,7 +21,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ktap_user.h"
@@ -79,17 +78,7 @@ static int logged_through(struct fault_log *fl, const char *fn)
 	return found;
 }
 
-/*
- * rmmod and insmod of the driver without a shell: delete_module(2) as
- * busybox's rmmod calls it (O_NONBLOCK: fail rather than wait while it
- * is in use) and finit_module(2) as its insmod does. 0 or the errno. A
- * shell and a busybox each way were most of a cycle's time under TCG.
- */
-static int unload_driver(void)
-{
-	return syscall(SYS_delete_module, "kmemlab_edu", O_NONBLOCK) ? errno : 0;
-}
-
+/* insmod of the driver without a shell (lab_user.h): 0 or the errno. */
 static int load_driver(void)
 {
 	int fd = open(MODULE, O_RDONLY | O_CLOEXEC);
@@ -97,7 +86,7 @@ static int load_driver(void)
 
 	if (fd < 0)
 		return errno;
-	err = syscall(SYS_finit_module, fd, "", 0) ? errno : 0;
+	err = module_load(fd, "");
 	close(fd);
 	return err;
 }
@@ -246,7 +235,7 @@ int main(void)
 	ktap_chain_case("reload_cycles_work");
 	cycles_ok = 1;
 	for (i = 0; i < 3; i++) {
-		ret = unload_driver();
+		ret = module_unload("kmemlab_edu");
 		KTAP_EXPECT(ret == 0, "rmmod kmemlab_edu failed (cycle %d): %s", i, strerrorname_np(ret));
 		KTAP_EXPECT(irq_lines() == 0, "after rmmod, /proc/interrupts still lists kmemlab_edu");
 		ret = load_driver();

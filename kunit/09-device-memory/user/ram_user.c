@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ktap_user.h"
@@ -284,15 +283,10 @@ static int kernel_mappings_of(unsigned long long phys)
 	return found;
 }
 
-/*
- * rmmod of the driver without a shell: delete_module(2) as busybox's
- * rmmod calls it (O_NONBLOCK: fail rather than wait while it is in use).
- * 0 or the errno. The fault loop below unloads once per load: a shell and
- * an rmmod each time were most of its time under TCG.
- */
+/* rmmod of the driver without a shell (lab_user.h): 0 or the errno. */
 static int unload_driver(void)
 {
-	return syscall(SYS_delete_module, KMEMLAB_DEVMEM_DRIVER, O_NONBLOCK) ? errno : 0;
+	return module_unload(KMEMLAB_DEVMEM_DRIVER);
 }
 
 /*
@@ -378,10 +372,10 @@ static void load_revokes_devmem_mapping(void)
 
 static int module_fd = -1;
 
-/* finit_module() of the driver with @params: 0 or an errno. */
+/* insmod of the driver with @params, from module_fd: 0 or the errno. */
 static int load_driver(const char *params)
 {
-	return syscall(SYS_finit_module, module_fd, params, 0) ? errno : 0;
+	return module_load(module_fd, params);
 }
 
 static int driver_loaded(void)

@@ -70,12 +70,12 @@ def render_lab(r: LabResult, verbose: bool = False) -> str:
 		print(f'  compiler: {w}')
 	# Not one test ran (the module did not build, its insmod failed): one
 	# line for them all, so the "!!" line above stays on the screen.
-	unrun = [t for t in r.tests if r.halted and t.problem and not t.outcome.passed and not t.timed]
-	if r.tests and len(unrun) == len(r.tests):
-		n = len(unrun)
+	none_ran = bool(r.tests) and all(r.halted and t.problem and not t.timed for t in r.tests)
+	if none_ran:
+		n = len(r.tests)
 		print(f'  not run: {"all " if n > 1 else ""}{n} test{"s" if n != 1 else ""} '
-		      f'({sum(t.max_points for t in unrun)} points), for the reason above')
-	for t in ([] if r.tests and len(unrun) == len(r.tests) else r.tests):
+		      f'({sum(t.max_points for t in r.tests)} points), for the reason above')
+	for t in [] if none_ran else r.tests:
 		label = f'  {t.key} '
 		dots = '.' * max(2, WIDTH - len(label))
 		score = 'skip' if t.outcome.skipped else f'{t.points}/{t.max_points}'

@@ -316,9 +316,10 @@ def stop_test(key: str, points: int, stop: Problem, details: list[str], hidden: 
 
 # What a crash or a hang usually means, for the student (the kernel command
 # line of qemu-env/run-vm.sh: watchdog_thresh=5; the hung-task detector's
-# 120 s, CONFIG_DEFAULT_HUNG_TASK_TIMEOUT), as (a word of the report's line, a
-# word of one of the lines that locate it, the RIP/EIP and the trace, or
-# '' for any) -> the hint.
+# 120 s, CONFIG_DEFAULT_HUNG_TASK_TIMEOUT), as (a pattern searched in the
+# report's line, a word of one of the lines that locate it, the RIP/EIP and
+# the trace, or '' for any) -> the hint, in which {0}, {1}... are the
+# pattern's groups.
 HINTS = {
 	('Bad pagetable', ''): 'a bad page-table entry: the pte of that address holds a frame number '
 			       'beyond physical memory, so a pfn given to remap_pfn_range() or written '
@@ -336,6 +337,10 @@ HINTS = {
 		'remap_pfn_range() met a page-table entry already set in the range it was to fill: '
 		'the length given runs past the end of the VMA (at most vma->vm_end - vma->vm_start '
 		'from vma->vm_start), or the range was mapped before',
+	# 0x1 to 0xfff: the first page, never mapped.
+	(r'NULL pointer dereference, address: 0+([1-9a-f][0-9a-f]{0,2})$', ''):
+		'address 0x{0} is NULL plus a small offset: a field of a structure reached through a '
+		'NULL pointer, or a small number (a count, an index) used as a pointer',
 }
 TIMEOUT_HINT = ('no result within the lab\'s {limit} s, and no lockup detector fired: usually an '
 		'interruptible or killable wait that nobody ends (wait_event_interruptible(), '
@@ -354,13 +359,9 @@ def stop_details(run: Run, status: int, limit: int) -> list[str]:
 	if run.last_param:	# a parameterised case: which parameter was running
 		case, number, desc = run.last_param
 		out.append(f'{case}: parameter {number} ("{desc}") was the last to end before the stop')
-	hint = next((h for (k, w), h in HINTS.items()
-		     if first and k in first.text and (not w or any(w in line for line in first.where))), '')
-	near = re.search(r'NULL pointer dereference, address: (0+[1-9a-f][0-9a-f]{0,2})$', first.text) if first else None
-	if not hint and near:	# address 0x1 to 0xfff: the first page, never mapped
-		hint = (f'address {int(near.group(1), 16):#x} is NULL plus a small offset: a field of a structure '
-			'reached through a NULL pointer, or a small number (a count, an index) used as a '
-			'pointer')
+	hint = next((h.format(*m.groups()) for (k, w), h in HINTS.items()
+		     if first and (m := re.search(k, first.text))
+		     and (not w or any(w in line for line in first.where))), '')
 	if hint:
 		out.append(f'hint: {hint}')
 	elif not run.panic and status == TIMEOUT_STATUS:

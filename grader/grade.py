@@ -33,6 +33,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -114,7 +115,29 @@ def kernel_dir(arch: str, flavour: str) -> Path:
 			os.replace(tmp, memo)
 		except OSError:
 			pass	# no memo: the next call asks the script again
+		prune_memos(memo)
 	return kdir
+
+
+MEMO_DAYS = 14
+
+
+def prune_memos(memo: Path) -> None:
+	"""Remove the memos of memo's arch and flavour that no lookup wrote
+	for MEMO_DAYS days. Every checkout of kmemlab with other mtimes of
+	the files the script reads (a clone, a worktree, a CI run) writes a
+	memo of its own into the shared cache, and nothing else removes
+	them. A memo still in use but older than that only costs its tree one
+	more question to the script (about 0.1 s), which writes it again.
+	Errors are ignored: another grader may prune the same files."""
+	prefix = memo.name.rsplit('-', 1)[0] + '-'
+	cutoff = time.time() - MEMO_DAYS * 86400
+	try:
+		for old in memo.parent.glob(prefix + '*'):
+			if old != memo and old.stat().st_mtime < cutoff:
+				old.unlink()
+	except OSError:
+		pass
 
 
 def kernel_lookup_inputs() -> list[Path]:

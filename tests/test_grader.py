@@ -29,6 +29,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -1055,6 +1056,22 @@ class KernelMemoTest(unittest.TestCase):
 		(self.kdir / '.kmemlab-built').unlink()	# pruned, or being rebuilt
 		grade_py.kernel_dir('x86_64', 'fast')
 		self.assertEqual(len(self.calls), 4)
+
+	def test_old_memos_of_the_same_kernel_are_pruned(self):
+		cache = Path(self.tmp.name) / 'kernel'
+		old, other, recent = (cache / n for n in ('lookup-x86_64-fast-0ld', 'lookup-x86_64-debug-0ld',
+							   'lookup-x86_64-fast-recent'))
+		for f in (old, other, recent):
+			f.write_text('/nowhere\n')
+		stale = time.time() - (grade_py.MEMO_DAYS + 1) * 86400
+		os.utime(old, (stale, stale))
+		os.utime(other, (stale, stale))
+		grade_py.kernel_dir('x86_64', 'fast')	# asked: writes its memo, prunes
+		self.assertEqual(len(self.calls), 1)
+		self.assertFalse(old.exists())
+		self.assertTrue(other.exists(), 'another flavour\'s memo is its own lookup\'s to prune')
+		self.assertTrue(recent.exists())
+		self.assertEqual(len(list(cache.glob('lookup-x86_64-fast-*'))), 2)
 
 	def test_a_prebuilt_kernel_is_always_asked_for(self):
 		os.environ['KMEMLAB_PREBUILT'] = self.tmp.name

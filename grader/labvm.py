@@ -16,6 +16,8 @@ Unix socket (connect()). Meanwhile the student's module is built; once it
 has built and passed the deny list, its archive is made and, when the
 guest writes "R" on that port, sent gzip-compressed as "<size>\\n" and
 the bytes (send_when_asked()); the rubric's time limit counts from then.
+Every VM has that port: STUCK_GRACE seconds before its limit the grader
+writes "S" on it and the guest logs where its tasks wait (wait_asking()).
 The results come back on the VM's third serial port, written only by /init and tagged
 with the run's secret (docs/grading.md, "Results channel"), into the run
 dir; the console log is build/<arch>-<flavour>/<src>/<lab>/serial.log.
@@ -59,6 +61,12 @@ QEMU_ENV = ROOT / 'qemu-env'
 # build, which runs while the VM boots (the sandbox's own build limit).
 RECEIVE_ALLOWANCE = 300
 
+# Seconds before a VM's limit at which the guest is asked for the kernel
+# stacks of the tasks the lab may be waiting for (qemu-env/init.sh,
+# stuck; ask_where_stuck()): the console then says where a hang waited.
+# A VM that ends within them keeps its results; its console has the dump.
+STUCK_GRACE = 3
+
 
 # The kernels whose first VM may boot while the student's module builds
 # and take it over the lab port (the "receive" step): the fast one, whose
@@ -96,6 +104,7 @@ class LabVM:
 		# and for the results channel; removed when the run is read.
 		self.run_dir: Optional[Path] = None
 		self.timed_out = False	# the VM outlived the rubric's limit
+		self.port: Optional[socket.socket] = None	# the first VM's lab port, when not received
 		self.secret = ''
 		self.channel = ''	# what the results channel said
 		self.sent_at = 0.0	# when the first VM got the student's module (time.monotonic())
@@ -113,6 +122,17 @@ class LabVM:
 		if self.run_dir:
 			shutil.rmtree(self.run_dir, ignore_errors=True)
 		self.run_dir = None
+
+	def close_port(self) -> None:
+		if self.port:
+			self.port.close()
+		self.port = None
+
+	def port_path(self) -> str:
+		"""The VM's lab port, its second serial port (ttyS1): a Unix
+		socket in the run dir, for the receive step and the question
+		where a hang waited (ask_where_stuck)."""
+		return str(self.run_dir / 'lab.sock')
 
 	def stage(self, name: str, kos: list[Path], programs: list[Path], steps: str = '') -> Path:
 		"""A directory of what goes under /lab in the VM (symlinks)."""
@@ -159,15 +179,15 @@ class LabVM:
 			    QEMU_ICOUNT_SHIFT=os.environ.get('QEMU_ICOUNT_SHIFT', ICOUNT_SHIFT.get(self.flavour, 'auto')),
 			    QEMU_RESULTS=str(self.run_dir / 'results.log'))
 
-	def boot(self, initrd: Path, socket_path: str = '') -> subprocess.Popen:
-		"""Start the VM (QEMU's limit: see below). With a socket_path (the
-		receive protocol) QEMU's own limit is a backstop that also covers
-		the student's build (the VM boots while it compiles); the rubric's
-		limit is counted from the moment the module is sent
-		(send_when_asked), so a slow or busy host does not time out a
-		correct module. Without one the module is in the initramfs and
-		the rubric's limit counts from the boot."""
-		limit = self.rubric.timeout + (RECEIVE_ALLOWANCE if socket_path else 0)
+	def boot(self, initrd: Path, socket_path: str, receive: bool = False) -> subprocess.Popen:
+		"""Start the VM, its lab port on socket_path (port_path()). When it
+		receives the module (the receive protocol), QEMU's own limit is a
+		backstop that also covers the student's build (the VM boots while
+		it compiles); the rubric's limit is counted from the moment the
+		module is sent (send_when_asked), so a slow or busy host does not
+		time out a correct module. Otherwise the module is in the
+		initramfs and the rubric's limit counts from the boot."""
+		limit = self.rubric.timeout + (RECEIVE_ALLOWANCE if receive else 0)
 		env = self.vm_env(limit, socket_path)
 		return subprocess.Popen([QEMU_ENV / 'run-vm.sh', self.arch, str(self.kdir), str(initrd),
 					 str(self.bdir / 'serial.log')], env=env, start_new_session=True)
@@ -259,30 +279,28 @@ class LabVM:
 		try:
 			vm = self.stage('vm', builds.suite.kos(), builds.suite.executables(), 'receive\n' + builds.steps())
 			self.mkinitramfs(vm, self.run_dir / 'initrd.cpio')
-			with tempfile.TemporaryDirectory(prefix='kmemlab-') as tmp:
-				sock_path = f'{tmp}/lab.sock'
-				proc = self.boot(self.run_dir / 'initrd.cpio', sock_path)
-				import_for_results()
-				# Connected before the guest asks: QEMU drops what a guest
-				# writes to a socket port with nobody on the other end.
-				sock = connect(proc, sock_path)
-				try:
-					problem = building.result()
-				except build.Missing as e:
-					raise EnvironmentFailure(str(e)) from e
-				if problem:
-					stop(proc)
-					return problem, None
-				data = self.late_archive(builds.student.kos())
-				checking = pool.submit(builds.check_student)	# sparse, while the VM runs the tests
-				if sock:
-					self.sent_at = time.monotonic()
-					if not send_when_asked(proc, sock, data, self.rubric.timeout):
-						self.timed_out = True
-				problem = checking.result()
-				if problem:	# sparse did not finish: no grade without its check
-					stop(proc)
-					return problem, None
+			proc = self.boot(self.run_dir / 'initrd.cpio', self.port_path(), receive=True)
+			import_for_results()
+			# Connected before the guest asks: QEMU drops what a guest
+			# writes to a socket port with nobody on the other end.
+			sock = connect(proc, self.port_path())
+			try:
+				problem = building.result()
+			except build.Missing as e:
+				raise EnvironmentFailure(str(e)) from e
+			if problem:
+				stop(proc)
+				return problem, None
+			data = self.late_archive(builds.student.kos())
+			checking = pool.submit(builds.check_student)	# sparse, while the VM runs the tests
+			if sock:
+				self.sent_at = time.monotonic()
+				if not send_when_asked(proc, sock, data, self.rubric.timeout):
+					self.timed_out = True
+			problem = checking.result()
+			if problem:	# sparse did not finish: no grade without its check
+				stop(proc)
+				return problem, None
 		except BaseException:
 			if proc is not None:
 				stop(proc)
@@ -313,15 +331,18 @@ class LabVM:
 		vm = self.stage('vm', builds.suite.kos(), builds.suite.executables(), steps)
 		self.mkinitramfs(vm, self.run_dir / 'initrd.cpio', builds.student.kos(), marked=self.receives)
 		self.sent_at = time.monotonic()
-		proc = self.boot(self.run_dir / 'initrd.cpio')
+		proc = self.boot(self.run_dir / 'initrd.cpio', self.port_path())
 		try:
+			self.port = connect(proc, self.port_path())
 			import_for_results()
 			problem = builds.check_student()	# sparse, while the VM boots
 		except BaseException:
 			stop(proc)
+			self.close_port()
 			raise
 		if problem:	# sparse did not finish: no grade without its check
 			stop(proc)
+			self.close_port()
 			return problem, None
 		return None, proc
 
@@ -358,7 +379,11 @@ class LabVM:
 		if problem:
 			return problem
 		start = self.sent_at or time.monotonic()
-		status = proc.wait()
+		if self.port:	# the module was in the initramfs: the limit counts from the boot
+			status = wait_asking(proc, self.port, start + self.rubric.timeout)
+			self.port = None
+		else:	# received: send_when_asked() waited
+			status = proc.wait()
 		if self.timed_out:
 			status = score.TIMEOUT_STATUS
 		steps = builds.steps()
@@ -414,10 +439,15 @@ class LabVM:
 		(the suite's modules and the programs, no "receive", plan's
 		steps), kos the student's modules; the lab's time limit."""
 		self.mkinitramfs(vm, self.run_dir / 'initrd.cpio', kos)
-		env = self.vm_env(self.rubric.timeout)
+		env = self.vm_env(self.rubric.timeout, self.port_path())
 		start = time.monotonic()
-		status = subprocess.run([QEMU_ENV / 'run-vm.sh', self.arch, str(self.kdir), str(self.run_dir / 'initrd.cpio'),
-					 str(self.bdir / 'serial.log')], env=env, check=False).returncode
+		proc = subprocess.Popen([QEMU_ENV / 'run-vm.sh', self.arch, str(self.kdir), str(self.run_dir / 'initrd.cpio'),
+					 str(self.bdir / 'serial.log')], env=env, start_new_session=True)
+		try:
+			status = wait_asking(proc, connect(proc, self.port_path()), start + self.rubric.timeout)
+		except BaseException:
+			stop(proc)
+			raise
 		return self.read_boot(plan, status, time.monotonic() - start, modules, chains)
 
 
@@ -489,13 +519,45 @@ def send_when_asked(proc: subprocess.Popen, sock: socket.socket, data: bytes, se
 	nothing is sent, and the console log says why."""
 	with sock:
 		try:
-			if sock.recv(1) == b'R':
-				sock.sendall(b'%d\n' % len(data) + data)
-				# Hold the connection until QEMU has passed it all on.
-				proc.wait(timeout=seconds)
+			if sock.recv(1) != b'R':
+				return True
+			sock.sendall(b'%d\n' % len(data) + data)
+		except OSError:
+			return True
+		# Hold the connection until QEMU has passed it all on.
+		status = wait_asking(proc, sock, time.monotonic() + seconds, backstop=False)
+	return status is not None
+
+
+def ask_where_stuck(sock: Optional[socket.socket]) -> None:
+	"""Ask the guest to log where its tasks wait ("S" on the lab port:
+	qemu-env/init.sh, stuck), when the VM is about to hit its limit."""
+	try:
+		if sock:
+			sock.sendall(b'S\n')
+	except OSError:
+		pass	# the guest is gone, or never listened
+
+
+def wait_asking(proc: subprocess.Popen, sock: Optional[socket.socket], deadline: float,
+		backstop: bool = True) -> Optional[int]:
+	"""Wait for the VM to end by deadline (time.monotonic()), asking it
+	STUCK_GRACE seconds before where its tasks wait (ask_where_stuck).
+	backstop: run-vm.sh's own limit ends the VM at the deadline, whose
+	exit status (score.TIMEOUT_STATUS then) is returned; else the VM is
+	stopped here at the deadline, and None returned. Closes sock."""
+	try:
+		try:
+			return proc.wait(timeout=max(deadline - STUCK_GRACE - time.monotonic(), 0))
+		except subprocess.TimeoutExpired:
+			ask_where_stuck(sock)
+		if backstop:
+			return proc.wait()
+		try:
+			return proc.wait(timeout=max(deadline - time.monotonic(), 0))
 		except subprocess.TimeoutExpired:
 			stop(proc)
-			return False
-		except OSError:
-			pass
-	return True
+			return None
+	finally:
+		if sock:
+			sock.close()

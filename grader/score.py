@@ -347,6 +347,21 @@ TIMEOUT_HINT = ('no result within the lab\'s {limit} s, and no lockup detector f
 		'wait_for_completion_killable()), a loop that sleeps or calls schedule() and never ends, '
 		'or a user program stuck in a system call')
 BEFORE_STOP_SHOWN = 4	# failures logged before a crash, shown under the test
+STUCK_SHOWN = 3		# tasks whose wait is shown under a test that timed out
+
+
+def stuck_details(run: Run) -> list[str]:
+	"""Where the guest's tasks waited as the time ran out (vmlog's
+	Run.stuck): the tasks whose stacks lead into a module (the student's
+	or the lab's) first, at most STUCK_SHOWN of them."""
+	mine = sorted(run.stuck, key=lambda lines: not any(re.search(r' \[\w+\]$', l) for l in lines))
+	out = []
+	for lines in mine[:STUCK_SHOWN]:
+		out.append('when the time ran out: ' + lines[0].removeprefix('kmemlab: stuck: '))
+		out += lines[1:]
+	if len(mine) > STUCK_SHOWN:
+		out.append(f'... and {len(mine) - STUCK_SHOWN} more tasks (transcript)')
+	return out
 
 
 def stop_details(run: Run, status: int, limit: int) -> list[str]:
@@ -365,6 +380,7 @@ def stop_details(run: Run, status: int, limit: int) -> list[str]:
 	if hint:
 		out.append(f'hint: {hint}')
 	elif not run.panic and status == TIMEOUT_STATUS:
+		out += stuck_details(run)
 		out.append('hint: ' + TIMEOUT_HINT.format(limit=limit))
 	logged = run.before_stop
 	out += [f'logged before the VM stopped: {m}' for m in logged[:BEFORE_STOP_SHOWN]]

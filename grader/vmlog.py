@@ -34,6 +34,10 @@ from typing import Optional
 
 TIMESTAMP = re.compile(r'^\[\s*(\d+\.\d+)\] ?(.*)$')
 ALL_DONE = 'kmemlab: all steps done'
+# A task's kernel stack, logged when the VM was about to hit its limit
+# (qemu-env/init.sh, stuck): "kmemlab: stuck: COMM (pid N, STATE)", then
+# "Call Trace:" and its frames; "kmemlab: stuck: end" after the last.
+STUCK = 'kmemlab: stuck: '
 # Anything that looks like a step marker, wherever it is in a line.
 MARKERISH = re.compile(r'kmemlab: (?:step \d+ (?:begin|end)\b|all steps done)')
 # Anything that looks like KTAP a parser would take: a result line at any
@@ -368,6 +372,9 @@ class Run:
 	# The open case's last parameter that ended before the stop, when
 	# that case is parameterised: (case, number, description).
 	last_param: Optional[tuple[str, int, str]] = None
+	# Where the guest's tasks waited when the grader asked, just before
+	# the VM's limit (qemu-env/init.sh, stuck): each task's locate() lines.
+	stuck: list[list[str]] = field(default_factory=list)
 
 
 def split_timestamps(text: str) -> tuple[list[str], list[Optional[float]]]:
@@ -772,6 +779,8 @@ def parse(serial: str, qemu: str = '', results: str = '', secret: str = '',
 			reports.append(Report(found[0], found[1], 0, [line]))
 
 	run = Run(lines=lines, steps=steps, cases={}, reports=[], finished=ch.done)
+	run.stuck = [locate(lines, i) for i, line in enumerate(lines)
+		     if line.startswith(STUCK) and line != STUCK + 'end']
 	run.forged += [f'results channel: {p}' for p in ch.problems]
 	run.forged += place_steps(lines, ch)
 	run.panic = next((r for r in reports if r.kind == 'panic'), None)

@@ -186,9 +186,51 @@ send_new_suites() {
 	done
 }
 
+# stuck - in the background: when the grader's time for the lab is
+# nearly up it writes "S" on the lab port (ttyS1, grader/labvm.py); then
+# log the kernel stack (/proc/PID/stack, fs/proc/base.c: root only) of
+# every task the lab may be waiting for: the user processes but /init's
+# own shells, KUnit's case threads ("kunit_try_catch") and every task in
+# uninterruptible sleep. A hang that no detector reports (an
+# interruptible wait nobody ends, a loop that sleeps) then says where it
+# waited. Each task: "kmemlab: stuck: COMM (pid N, STATE)", "Call Trace:"
+# and its frames, as a kernel report's (grader/vmlog.py reads them). It
+# starts with the first step after "receive", which reads the same port.
+stuck() {
+	exec </dev/ttyS1 || return
+	read -r ask || return
+	[ "$ask" = S ] || return
+	for d in /proc/[0-9]*; do
+		read -r stat <"$d/stat" 2>/dev/null || continue
+		comm=${stat#*(} comm=${comm%)*} rest=${stat##*) }
+		set -- $rest	# state ppid pgrp session tty tpgid flags ...
+		state=$1 flags=$7
+		[ "$comm" = init ] && continue
+		if [ $((flags & 0x200000)) -ne 0 ]; then	# PF_KTHREAD
+			case $state$comm in D*|?kunit_try_catch*) ;; *) continue ;; esac
+		fi
+		case $state in
+		S) state="sleeping, interruptible" ;;
+		D) state="sleeping, uninterruptible" ;;
+		R) state=running ;;
+		esac
+		log "stuck: $comm (pid ${d#/proc/}, $state)"
+		printf '<4>Call Trace:\n' >/dev/kmsg
+		while read -r frame; do
+			printf '<4> %s\n' "${frame#\[<*>\] }" >/dev/kmsg
+		done <"$d/stack"
+	done
+	log "stuck: end"
+}
+watching=
+
 n=0
 while read -r verb args; do
 	case $verb in ""|"#"*) continue ;; esac
+	case $watching$verb in
+	receive | shell | 1*) ;;
+	*) stuck & watching=1 ;;
+	esac
 	n=$((n + 1))
 	put "B $n $verb $args"
 	log "step $n begin: $verb $args"

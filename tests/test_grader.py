@@ -26,6 +26,7 @@ import dataclasses
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -246,6 +247,40 @@ class ScoreTest(unittest.TestCase):
 		self.assertEqual(t['kmemlab_hello.hello_greet_returns_length'].points, 0)
 		self.assertIn('timed out', t['kmemlab_hello.hello_greet_truncates_to_buffer'].reason)
 		self.assertTrue(t['hello_user.parameter_holds_insmod_value'].reason.startswith('not run'))
+
+	def test_timeout_shows_where_the_tasks_waited(self):
+		# qemu-env/init.sh's stuck dump, asked for just before the limit.
+		lines = fixture('pass.log').split('\n')
+		cut = next(n for n, l in enumerate(lines) if 'ok 3 hello_greet_returns_length' in l)
+		dump = ['[   58.100000] kmemlab: stuck: insmod (pid 30, sleeping, uninterruptible)',
+			'[   58.100001] Call Trace:',
+			'[   58.100002]  kunit_try_catch_run+0x15f/0x1e0',
+			'[   58.100003]  kunit_run_case_catch_errors+0x8f/0x120',
+			'[   58.100004]  kunit_run_tests+0x2c6/0x600',
+			'[   58.100005]  do_one_initcall+0x5a/0x320',
+			'[   58.100006] kmemlab: stuck: kunit_try_catch (pid 33, sleeping, interruptible)',
+			'[   58.100007] Call Trace:',
+			'[   58.100008]  msleep_interruptible+0x39/0x70',
+			'[   58.100009]  kmemlab_hello_greet+0x2f/0x70 [kmemlab_hello]',
+			'[   58.100010]  hello_greet_truncates_to_buffer+0x23/0x150 [kmemlab_hello_test]',
+			'[   58.100011]  kunit_generic_run_threadfn_adapter+0x1c/0x40',
+			'[   58.100012] kmemlab: stuck: end']
+		r = grade('\n'.join(lines[:cut + 1] + dump), status=score.TIMEOUT_STATUS)
+		t = by_key(r)['kmemlab_hello.hello_greet_truncates_to_buffer']
+		self.assertIs(t.outcome, Outcome.TIMED_OUT)
+		# The task whose stack leads into a module first, its trace up to
+		# the student's frame; then the other; then the hint.
+		at = t.details.index('when the time ran out: kunit_try_catch (pid 33, sleeping, interruptible)')
+		self.assertEqual(t.details[at + 1:at + 4], ['Call Trace:', '  msleep_interruptible+0x39/0x70',
+							 '  kmemlab_hello_greet+0x2f/0x70 [kmemlab_hello]'])
+		self.assertLess(at, t.details.index('when the time ran out: insmod (pid 30, sleeping, uninterruptible)'))
+		self.assertTrue(t.details[-1].startswith('hint: no result within'), t.details)
+		# Without the dump (a guest that could not answer), the hint alone.
+		r = grade('\n'.join(lines[:cut + 1]), status=score.TIMEOUT_STATUS)
+		t = by_key(r)['kmemlab_hello.hello_greet_truncates_to_buffer']
+		self.assertFalse([d for d in t.details if 'time ran out' in d])
+		# A run that ended in time after the question: nothing to show.
+		self.assertTrue(grade(fixture('pass.log') + '\n' + '\n'.join(dump)).full_marks)
 
 	def test_truncated_log_without_timeout(self):
 		lines = fixture('pass.log').split('\n')
@@ -1008,6 +1043,46 @@ class InitrdKeyTest(unittest.TestCase):
 			target.write_bytes(b'rebuilt')
 			os.utime(target, ns=(1, 1))
 			self.assertNotEqual(steps, labvm.initrd_key('x86_64', vm))
+
+
+class WaitAskingTest(unittest.TestCase):
+	"""labvm.wait_asking: STUCK_GRACE seconds before a VM's limit the
+	guest is asked where its tasks wait ("S" on its lab port); a VM that
+	ends before is only waited for."""
+
+	def setUp(self):
+		import labvm
+		self.labvm = labvm
+		self.grace = labvm.STUCK_GRACE
+		labvm.STUCK_GRACE = 0.5
+		self.ours, self.guest = socket.socketpair()
+		self.guest.settimeout(5)
+
+	def tearDown(self):
+		self.labvm.STUCK_GRACE = self.grace
+		self.guest.close()
+
+	def vm(self, seconds: float) -> subprocess.Popen:
+		return subprocess.Popen(['sleep', str(seconds)], start_new_session=True)
+
+	def test_a_vm_past_its_limit_is_asked_then_stopped(self):
+		start = time.monotonic()
+		status = self.labvm.wait_asking(self.vm(30), self.ours, start + 1.0, backstop=False)
+		self.assertIsNone(status)	# stopped here: a time-out
+		self.assertLess(time.monotonic() - start, 5)
+		self.assertEqual(self.guest.recv(16), b'S\n')
+
+	def test_with_a_backstop_the_vm_ends_itself(self):
+		start = time.monotonic()
+		status = self.labvm.wait_asking(self.vm(1.2), self.ours, start + 1.0)	# run-vm.sh's limit ends it
+		self.assertEqual(status, 0)
+		self.assertGreater(time.monotonic() - start, 1.1)
+		self.assertEqual(self.guest.recv(16), b'S\n')
+
+	def test_a_vm_that_ends_in_time_is_not_asked(self):
+		status = self.labvm.wait_asking(self.vm(0.1), self.ours, time.monotonic() + 3.0, backstop=False)
+		self.assertEqual(status, 0)
+		self.assertEqual(self.guest.recv(16), b'')	# closed, nothing sent
 
 
 class KernelMemoTest(unittest.TestCase):

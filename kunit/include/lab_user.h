@@ -36,6 +36,27 @@ static inline int module_load(int fd, const char *params)
 	return syscall(SYS_finit_module, fd, params, 0) ? errno : 0;
 }
 
+/*
+ * Module @name's reference count, /sys/module/NAME/refcnt
+ * (kernel/module/main.c, module_refcount()), or -1. An open file of a
+ * driver's device holds one (fops_get() of the file operations' .owner),
+ * and so does every mapping of that file.
+ */
+static inline long module_refs(const char *name)
+{
+	char path[128];
+	long n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/%s/refcnt", name);
+	f = fopen(path, "r");
+	if (f && fscanf(f, "%ld", &n) != 1)
+		n = -1;
+	if (f)
+		fclose(f);
+	return n;
+}
+
 /* Run @fn(@arg) in a child; return the signal that killed it, 0, or -1. */
 static inline int child_signal(void (*fn)(volatile unsigned char *),
 			       volatile unsigned char *arg)

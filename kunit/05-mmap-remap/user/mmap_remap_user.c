@@ -18,6 +18,7 @@
 #include "ktap_user.h"
 #include "lab_user.h"
 
+#define MODULE	"kmemlab_remap"
 static const char *const devices[] = { "contig", "vmalloc" };
 #define NDEVICES	2
 #define CASES_PER_DEVICE	12
@@ -281,17 +282,28 @@ out:
 	ktap_case_end();
 }
 
+static void touch_byte(volatile unsigned char *p)
+{
+	(void)*p;
+}
+
+static void store_byte(volatile unsigned char *p)
+{
+	*p ^= 0xff;
+}
+
 /*
  * A device opened read-only can still be mapped MAP_SHARED, PROT_READ:
- * the mapping shares the buffer and can never be made writable (the core
- * clears VM_MAYWRITE and VM_SHARED, and keeps VM_MAYSHARE).
+ * the mapping shares the buffer, a store through it dies of SIGSEGV (its
+ * ptes are read-only), and it can never be made writable (the core clears
+ * VM_MAYWRITE and VM_SHARED, and keeps VM_MAYSHARE).
  */
 static void read_only_open_maps_shared(const char *dev)
 {
 	char path[64];
 	unsigned char *p;
 	long diff;
-	int fd, ro = -1;
+	int fd, ro = -1, sig;
 
 	if (!begin(dev, "read_only_open_maps_shared"))
 		return;
@@ -316,7 +328,16 @@ static void read_only_open_maps_shared(const char *dev)
 		KTAP_EXPECT(mprotect(p, page, PROT_READ | PROT_WRITE) && errno == EACCES,
 			    "mprotect(PROT_WRITE) on a mapping of a read-only file: expected EACCES, got %s",
 			    errno ? strerrorname_np(errno) : "success");
+		/* The ptes must be as read-only as the VMA: vma->vm_page_prot. */
+		sig = child_signal(store_byte, p + page + 5);
+		KTAP_EXPECT(sig == SIGSEGV,
+			    "a store through the read-only mapping should die of SIGSEGV, the child got %s "
+			    "(the ptes must get the VMA's protection, vma->vm_page_prot)",
+			    sig > 0 ? strsignal(sig) : "no signal");
 		munmap(p, 3 * page);
+		KTAP_EXPECT(pread(fd, got, bufsize, 0) == (ssize_t)bufsize &&
+			    first_diff(got, want, bufsize) < 0,
+			    "the buffer changed through a read-only mapping (byte %ld)", first_diff(got, want, bufsize));
 	}
 	/* Refused by the core before .mmap runs. */
 	expect_mmap_errno(ro, page, 0, PROT_READ | PROT_WRITE, MAP_SHARED, EACCES,
@@ -406,11 +427,6 @@ out:
 	ktap_case_end();
 }
 
-static void touch_byte(volatile unsigned char *p)
-{
-	(void)*p;
-}
-
 /*
  * Map the buffer's last page right below a PROT_NONE guard page: the
  * page itself reads back the buffer's tail, one byte past it is SIGSEGV.
@@ -455,18 +471,26 @@ out:
 
 /*
  * The mapping holds its own reference to the file: it keeps working
- * after close(), while the closed descriptor itself is gone (EBADF).
+ * after close(), while the closed descriptor itself is gone (EBADF). The
+ * open file, and so the mapping, holds a reference to the module (the
+ * file operations' .owner, taken by misc_open()'s fops_get()): an rmmod
+ * meanwhile would free the buffer under the process's ptes.
  */
 static void mapping_outlives_close(const char *dev)
 {
 	unsigned char *p;
+	long refs;
 	int fd;
 
 	if (!begin(dev, "mapping_outlives_close"))
 		return;
+	refs = module_refs(MODULE);
 	fd = open_dev(dev);
 	if (fd < 0)
 		goto out;
+	KTAP_EXPECT(refs >= 0 && module_refs(MODULE) == refs + 1,
+		    "an open file of the device should hold one reference to kmemlab_remap: refcnt %ld, then %ld "
+		    "(the file operations need .owner = THIS_MODULE)", refs, module_refs(MODULE));
 	p = map(fd, page, 0, PROT_READ | PROT_WRITE, MAP_SHARED);
 	KTAP_EXPECT(p != MAP_FAILED, "mmap of one page: %s", strerror(errno));
 	close(fd);
@@ -474,8 +498,13 @@ static void mapping_outlives_close(const char *dev)
 			  "on a closed descriptor");
 	if (p == MAP_FAILED)
 		goto out;
+	KTAP_EXPECT(module_refs(MODULE) == refs + 1,
+		    "a mapping whose descriptor was closed should still hold kmemlab_remap: refcnt %ld, then %ld",
+		    refs, module_refs(MODULE));
 	memset(p, 0xc3, page);
 	munmap(p, page);
+	KTAP_EXPECT(module_refs(MODULE) == refs, "after munmap(), kmemlab_remap's refcnt should be back to %ld, not %ld",
+		    refs, module_refs(MODULE));
 	fd = open_dev(dev);
 	if (fd < 0)
 		goto out;

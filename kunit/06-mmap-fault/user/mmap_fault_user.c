@@ -434,18 +434,28 @@ out:
 	ktap_case_end();
 }
 
-/* The VMA holds the file: the mapping works after close(fd). */
+/*
+ * The VMA holds the file: the mapping works after close(fd). The open
+ * file, and so the mapping, holds the module (the file operations'
+ * .owner): an rmmod meanwhile would leave the VMA's vm_ops and its pages
+ * to freed code.
+ */
 static void mapping_outlives_close(void)
 {
 	unsigned char *p, c = 0;
+	long refs;
 	int fd;
 	void *q;
 
 	if (!ktap_case("mapping_outlives_close"))
 		return;
+	refs = module_refs("kmemlab_fault");
 	fd = open_dev();
 	if (fd < 0)
 		goto out;
+	KTAP_EXPECT(refs >= 0 && module_refs("kmemlab_fault") == refs + 1,
+		    "an open file of the device should hold one reference to kmemlab_fault: refcnt %ld, then %ld "
+		    "(the file operations need .owner = THIS_MODULE)", refs, module_refs("kmemlab_fault"));
 	p = map(fd, 1, 0, MAP_SHARED);
 	close(fd);
 	q = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
@@ -454,10 +464,16 @@ static void mapping_outlives_close(void)
 		    q == MAP_FAILED ? strerrorname_np(errno) : "success");
 	if (!p)
 		goto out;
+	KTAP_EXPECT(module_refs("kmemlab_fault") == refs + 1,
+		    "a mapping whose descriptor was closed should still hold kmemlab_fault: refcnt %ld, then %ld",
+		    refs, module_refs("kmemlab_fault"));
 	p[0] = 'Z';
 	c = p[0];
 	KTAP_EXPECT(c == 'Z', "the mapping stopped working after close()");
 	munmap(p, page);
+	KTAP_EXPECT(module_refs("kmemlab_fault") == refs,
+		    "after munmap(), kmemlab_fault's refcnt should be back to %ld, not %ld",
+		    refs, module_refs("kmemlab_fault"));
 out:
 	ktap_case_end();
 }

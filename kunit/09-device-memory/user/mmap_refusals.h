@@ -10,7 +10,7 @@
  * (start + offset, a length in 32 bits), private mappings and executable
  * ones. Each request is expected to fail with the errno the handout
  * names, and a mapping the driver grants instead is unmapped at once.
- * Include after ktap_user.h; the program defines open_dev(), which opens
+ * Include after ktap_user.h and lab_user.h (child_signal()); the program defines open_dev(), which opens
  * the device file (or fails the case with a hint) and returns the fd.
  */
 #ifndef MMAP_REFUSALS_H
@@ -18,6 +18,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -133,10 +135,22 @@ out:
  * Such a mapping is shared, and the driver must grant it; write access
  * stays refused by the kernel (mprotect(): EACCES without VM_MAYWRITE).
  */
+/*
+ * Store the 32-bit word @p holds back into it: harmless if the store is
+ * allowed, and a register access of the size edu's BAR0 takes (4 bytes:
+ * QEMU reports any other as a device error).
+ */
+static void store_same(volatile unsigned char *p)
+{
+	volatile uint32_t *w = (volatile uint32_t *)p;
+
+	*w = *w;
+}
+
 static void readonly_shared_mapping_works(const struct region *r, const char *path)
 {
 	void *p;
-	int fd;
+	int fd, sig;
 
 	if (!ktap_case("readonly_shared_mapping_works"))
 		return;
@@ -153,6 +167,12 @@ static void readonly_shared_mapping_works(const struct region *r, const char *pa
 		KTAP_EXPECT(mprotect(p, r->page, PROT_READ | PROT_WRITE) && errno == EACCES,
 			    "mprotect(PROT_WRITE) of a read-only open's mapping of %s: expected EACCES, got %s",
 			    r->name, errno ? strerrorname_np(errno) : "success");
+		/* Its ptes as read-only as the VMA: vma->vm_page_prot's rights. */
+		sig = child_signal(store_same, p);
+		KTAP_EXPECT(sig == SIGSEGV,
+			    "a store through the read-only mapping of %s should die of SIGSEGV, the child got %s "
+			    "(the ptes must get the VMA's protection, vma->vm_page_prot)",
+			    r->name, sig > 0 ? strsignal(sig) : "no signal");
 		munmap(p, r->page);
 	}
 	close(fd);

@@ -390,7 +390,10 @@ def stop_details(run: Run, status: int, limit: int) -> list[str]:
 
 
 # KTAP diagnostics that are KUnit's bookkeeping, not what a test has to say.
-BOOKKEEPING = re.compile(r'^# \S+: (?:pass:\d+ fail:\d+|Test should be marked slow)')
+# A case's attributes, as KUnit prints them before its result
+# (lib/kunit/attributes.c, kunit_print_attr(): "# case.speed: slow").
+BOOKKEEPING = re.compile(r'^# \S+: (?:pass:\d+ fail:\d+|Test should be marked slow)'
+			 r'|^# [\w-]+\.(?:speed|module|is_init): ')
 
 
 def passing_diagnostics(case: Case) -> list[str]:

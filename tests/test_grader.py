@@ -995,6 +995,9 @@ class StudentOutputTest(unittest.TestCase):
 		self.assertIn('      # read()+sum takes 1.62 times as long as summing in place', shown)
 		self.assertNotIn('pass:', shown)	# KUnit's tallies are not measurements
 		self.assertNotIn('      # read()', report.render_lab(r, verbose=False))
+		# Nor are a case's attributes (KUNIT_CASE_SLOW: "# case.speed: slow").
+		case = vmlog.Case('s', 'c', 'pass', 0.0, ['# c.speed: slow', '# c: took 3 ms'])
+		self.assertEqual(score.passing_diagnostics(case), ['took 3 ms'])
 
 	def test_transcript_of_a_passing_run_replaces_a_stale_one(self):
 		with tempfile.TemporaryDirectory() as tmp:

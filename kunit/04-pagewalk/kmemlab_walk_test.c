@@ -7,7 +7,9 @@
  * callback, and the lock ptep_lockptr() names for that pte's table.
  */
 #include <kunit/test.h>
+#include <linux/completion.h>
 #include <linux/delay.h>
+#include <linux/kthread.h>
 #include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
@@ -15,6 +17,7 @@
 #include <linux/pgtable.h>
 #include <linux/preempt.h>
 #include <linux/sched.h>
+#include <linux/sched/mm.h>
 #include <linux/string.h>
 #include <linux/swap.h>
 #include <linux/swapops.h>
@@ -390,6 +393,13 @@ static void walk_huge_pmd_leaf(struct kunit *test)
 			    PMD_SIZE / 1024);
 	KUNIT_EXPECT_EQ_MSG(test, info.flags, (unsigned int)(ALL_WRITTEN | KMEMLAB_HUGE),
 			    "a written huge page: KMEMLAB_HUGE and the five bits of a written page");
+	/* The leaf's last page: its index runs to PMD_SIZE / PAGE_SIZE - 1. */
+	addr = base + PMD_SIZE - PAGE_SIZE + 9;
+	KUNIT_EXPECT_EQ(test, walk(test, addr, &info), 0);
+	KUNIT_EXPECT_EQ_MSG(test, info.pfn, gup_pfn(addr),
+			    "the last page of the %lu KiB leaf: the page index runs to %lu",
+			    PMD_SIZE / 1024, PMD_SIZE / PAGE_SIZE - 1);
+	addr = base + 5 * PAGE_SIZE + 17;
 
 	/* A leaf is not a table: there is no pte to lock. */
 	mmap_read_lock(mm);
@@ -474,6 +484,59 @@ static void walk_task_size_max_boundary(struct kunit *test)
 			    TASK_SIZE_MAX - 1);
 }
 
+/* A walk of another address space, by a kernel thread (which has none). */
+struct walk_thread {
+	struct mm_struct *mm;
+	unsigned long addr;
+	struct kmemlab_pte_info info;
+	int ret;
+	struct completion done;
+};
+
+static int walk_thread_fn(void *arg)
+{
+	struct walk_thread *w = arg;
+
+	w->ret = kmemlab_walk(w->mm, w->addr, &w->info);
+	complete(&w->done);
+	/* Wait for kthread_stop(): the case owns w and the task. */
+	set_current_state(TASK_INTERRUPTIBLE);
+	while (!kthread_should_stop()) {
+		schedule();
+		set_current_state(TASK_INTERRUPTIBLE);
+	}
+	__set_current_state(TASK_RUNNING);
+	return 0;
+}
+
+/*
+ * kmemlab_walk() walks, and locks, the mm it is given, whoever calls it:
+ * here a kernel thread whose own current->mm is NULL walks this case's
+ * address space.
+ */
+static void walk_of_another_mm(struct kunit *test)
+{
+	unsigned long addr = map_anon(test, 2, PROT_READ | PROT_WRITE) + PAGE_SIZE + 40;
+	struct walk_thread w = { .mm = current->mm, .addr = addr, .ret = -ENOSYS };
+	struct task_struct *task;
+
+	touch(test, addr);
+	init_completion(&w.done);
+	mmget(w.mm);
+	task = kthread_run(walk_thread_fn, &w, "kmemlab-walk");
+	if (!IS_ERR(task)) {
+		wait_for_completion(&w.done);
+		kthread_stop(task);
+	}
+	mmput(w.mm);
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(task), "could not start a thread: %ld", PTR_ERR(task));
+	KUNIT_EXPECT_EQ_MSG(test, w.ret, 0,
+			    "a kernel thread's kmemlab_walk() of another mm at %#lx, a written page: expected 0 (lock and walk the mm you are given, not current->mm)",
+			    addr);
+	KUNIT_EXPECT_EQ_MSG(test, w.info.pfn, gup_pfn(addr),
+			    "the frame should be the one get_user_pages() finds");
+}
+
 static struct kunit_case kmemlab_walk_test_cases[] = {
 	KUNIT_CASE(entry_flags_translates_bits),
 	KUNIT_CASE(walk_to_pmd_matches_kernel),
@@ -488,6 +551,7 @@ static struct kunit_case kmemlab_walk_test_cases[] = {
 	KUNIT_CASE(walk_huge_pmd_leaf_takes_pmd_lock),
 	KUNIT_CASE(walk_kernel_address_rejected),
 	KUNIT_CASE(walk_task_size_max_boundary),
+	KUNIT_CASE(walk_of_another_mm),
 	{}
 };
 

@@ -10,10 +10,13 @@
  */
 #include <kunit/test.h>
 #include <linux/delay.h>
+#include <linux/device.h>
 #include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
+#include <linux/interrupt.h>
 #include <linux/kthread.h>
 #include <linux/ktime.h>
+#include <linux/miscdevice.h>
 #include <linux/pci.h>
 #include <linux/radix-tree.h>
 #include <linux/sched/signal.h>
@@ -495,6 +498,99 @@ static void stream_xfer_ignores_stale_interrupt(struct kunit *test)
 			       "after a DMA interrupt nobody waited for, kmemlab_edu_stream_xfer() returned while its transfer was still running: the wait ended on the old interrupt, and the buffer was unmapped under the device");
 }
 
+/* A streaming transfer run by a thread of its own, while the case acts. */
+struct xfer_thread {
+	struct kmemlab_edu *edu;
+	int ret;
+	bool running;		/* the device's start bit, as the call returned */
+	struct completion done;
+};
+
+static int xfer_thread_fn(void *arg)
+{
+	struct xfer_thread *x = arg;
+
+	x->ret = kmemlab_edu_stream_xfer(x->edu, 0, 256, false);
+	x->running = kmemlab_edu_readl(x->edu, EDU_REG_DMA_CMD) & EDU_DMA_START;
+	complete(&x->done);
+	/* Wait for kthread_stop(): the case owns x and the task. */
+	set_current_state(TASK_INTERRUPTIBLE);
+	while (!kthread_should_stop()) {
+		schedule();
+		set_current_state(TASK_INTERRUPTIBLE);
+	}
+	__set_current_state(TASK_RUNNING);
+	return 0;
+}
+
+/*
+ * An interrupt of the other cause while a transfer waits: a factorial's
+ * (0x1), raised through register 0x60 once the transfer has started. The
+ * handler completes the waiter of each cause it read; the transfer's wait
+ * goes on until its own interrupt, when the device is done.
+ */
+static void dma_wait_ignores_factorial_interrupt(struct kunit *test)
+{
+	struct kmemlab_edu *edu = bound_edu(test);
+	struct xfer_thread x = { .edu = edu };
+	struct task_struct *task;
+	bool started = false;
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, kmemlab_edu_stream_buf(edu));
+	init_completion(&x.done);
+	task = kthread_run(xfer_thread_fn, &x, "kmemlab-xfer");
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(task), "could not start a thread: %ld", PTR_ERR(task));
+	for (i = 0; i < 1000 && !started && !completion_done(&x.done); i++) {
+		started = kmemlab_edu_readl(edu, EDU_REG_DMA_CMD) & EDU_DMA_START;
+		if (!started)
+			usleep_range(50, 100);
+	}
+	kmemlab_edu_writel(edu, EDU_REG_IRQ_RAISE, EDU_IRQ_FACT);
+	wait_for_completion(&x.done);	/* at worst, the transfer times out */
+	kthread_stop(task);
+	wait_device_idle(edu);
+	KUNIT_ASSERT_TRUE_MSG(test, started, "the transfer returned %d before the device's start bit was seen", x.ret);
+	KUNIT_EXPECT_EQ(test, x.ret, 0);
+	KUNIT_EXPECT_FALSE_MSG(test, x.running,
+			       "a factorial interrupt (0x1, raised through register 0x60 during the transfer) ended the wait of a transfer still running: complete() only the waiter of each cause in the status, dma_done for EDU_IRQ_DMA");
+}
+
+/*
+ * With the device's interrupt disabled, every wait times out: the
+ * factorial, a coherent and a streaming transfer each return -ETIMEDOUT
+ * after EDU_TIMEOUT (wait_for_completion_timeout() returns 0 then, never
+ * a negative number). Once the interrupt is back, the device works.
+ */
+static void waits_time_out_without_interrupt(struct kunit *test)
+{
+	struct kmemlab_edu *edu = bound_edu(test);
+	int irq = pci_irq_vector(kmemlab_edu_pci_dev(edu), 0);
+	int fact, coherent, stream;
+	u32 result = 0;
+
+	KUNIT_ASSERT_GT_MSG(test, irq, 0, "no IRQ vector: %d", irq);
+	reachable_coherent(test, edu);
+	KUNIT_ASSERT_NOT_NULL(test, kmemlab_edu_stream_buf(edu));
+	disable_irq(irq);
+	fact = kmemlab_edu_factorial(edu, 5, &result);
+	coherent = kmemlab_edu_coherent_xfer(edu, 0, 64, true);
+	stream = kmemlab_edu_stream_xfer(edu, 0, 64, true);
+	wait_device_idle(edu);
+	enable_irq(irq);	/* what came meanwhile is handled now */
+	KUNIT_EXPECT_EQ_MSG(test, fact, -ETIMEDOUT,
+			    "with the device's interrupt disabled, kmemlab_edu_factorial() should time out with -ETIMEDOUT, it returned %d",
+			    fact);
+	KUNIT_EXPECT_EQ_MSG(test, coherent, -ETIMEDOUT,
+			    "with the device's interrupt disabled, kmemlab_edu_coherent_xfer() should time out with -ETIMEDOUT, it returned %d",
+			    coherent);
+	KUNIT_EXPECT_EQ_MSG(test, stream, -ETIMEDOUT,
+			    "with the device's interrupt disabled, kmemlab_edu_stream_xfer() should time out with -ETIMEDOUT, it returned %d",
+			    stream);
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_edu_coherent_xfer(edu, 0, 64, true), 0,
+			    "after the time-outs, with the interrupt back, a transfer should work");
+}
+
 /*
  * With a signal pending, a transfer may fail or complete, but it may not
  * end (and unmap the memory) while the device is still using it.
@@ -702,6 +798,40 @@ static void stream_xfer_gives_device_dma_handle(struct kunit *test)
 	}
 }
 
+/*
+ * probe() failing at its last step, misc_register(): the name
+ * "kmemlab_edu" is taken by a misc device of the suite's, with the driver
+ * unbound. The bind must fail and leave no IRQ behind (a handler left
+ * requested when the MSI vector is freed leaves /proc/irq/N non-empty:
+ * the kernel warns, "removing non-empty directory"); then, the name
+ * free again, a bind must give a working device.
+ */
+static void probe_failing_late_releases_irq(struct kunit *test)
+{
+	struct kmemlab_edu *edu = bound_edu(test);
+	struct pci_dev *pdev = kmemlab_edu_pci_dev(edu);
+	struct device_driver *drv = pdev->dev.driver;
+	struct miscdevice squat = { .minor = MISC_DYNAMIC_MINOR, .name = "kmemlab_edu" };
+	int bound, squatted, rebound;
+
+	KUNIT_ASSERT_NOT_NULL(test, drv);
+	device_release_driver(&pdev->dev);
+	squatted = misc_register(&squat);
+	bound = squatted ? -1 : device_driver_attach(drv, &pdev->dev);
+	if (!squatted)
+		misc_deregister(&squat);
+	rebound = kmemlab_edu_get() ? 0 : device_driver_attach(drv, &pdev->dev);
+	KUNIT_ASSERT_EQ_MSG(test, squatted, 0, "the suite could not register its own misc device: %d", squatted);
+	KUNIT_EXPECT_NE_MSG(test, bound, 0,
+			    "with the name kmemlab_edu taken, misc_register() fails: probe() should fail with its error");
+	KUNIT_ASSERT_EQ_MSG(test, rebound, 0, "binding again, with the name free, failed: %d", rebound);
+	edu = bound_edu(test);
+	KUNIT_EXPECT_TRUE_MSG(test, irq_has_action(pci_irq_vector(pdev, 0)),
+			      "after the bind, the device's IRQ should have a handler");
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_edu_coherent_xfer(edu, 0, 64, true), 0,
+			    "after the failed bind and a good one, a transfer should work");
+}
+
 static struct kunit_case kmemlab_edu_test_cases[] = {
 	KUNIT_CASE(probe_binds_edu),
 	KUNIT_CASE(bar0_reads_identification),
@@ -726,6 +856,10 @@ static struct kunit_case kmemlab_edu_test_cases[] = {
 	KUNIT_CASE_PARAM(stream_xfer_to_device_exact, stream_range_gen_params),
 	KUNIT_CASE_PARAM(stream_xfer_from_device_exact, stream_range_gen_params),
 	KUNIT_CASE(stream_xfer_gives_device_dma_handle),
+	KUNIT_CASE(dma_wait_ignores_factorial_interrupt),
+	KUNIT_CASE_SLOW(waits_time_out_without_interrupt),	/* 3 x EDU_TIMEOUT of the guest's clock */
+	/* Last: it unbinds the driver and binds it again. */
+	KUNIT_CASE(probe_failing_late_releases_irq),
 	{}
 };
 

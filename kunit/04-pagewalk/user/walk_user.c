@@ -105,6 +105,37 @@ static void untouched_not_present(void)
 	ktap_case_end();
 }
 
+/*
+ * A page made PROT_NONE still maps its frame: x86 keeps the entry with
+ * _PAGE_PRESENT clear and _PAGE_PROTNONE set, which pte_present() counts
+ * as present (arch/x86/include/asm/pgtable.h), as pagemap does; automatic
+ * NUMA balancing makes pages PROT_NONE the same way for a while.
+ */
+static void prot_none_maps_frame(void)
+{
+	struct kmemlab_walk_req r;
+	uint64_t e;
+	char *p;
+
+	if (!ktap_case("prot_none_page_keeps_frame"))
+		return;
+	p = map(2 * page_size);
+	KTAP_EXPECT(p, "mmap: %s", strerror(errno));
+	if (p) {
+		p[page_size] = 1;
+		KTAP_EXPECT(mprotect(p + page_size, page_size, PROT_NONE) == 0, "mprotect: %s", strerror(errno));
+		r = walk(p + page_size + 12);
+		e = pagemap_entry(p + page_size);
+		KTAP_EXPECT(e & PM_PRESENT, "pagemap says the PROT_NONE page is not present");
+		KTAP_EXPECT(r.result == 0 && r.pfn == (e & PM_PFN_MASK),
+			    "walk of a written page made PROT_NONE returned %d, pfn %#llx; pagemap says pfn %#llx "
+			    "(its entry has _PAGE_PROTNONE: pte_present() is true)",
+			    r.result, (unsigned long long)r.pfn, (unsigned long long)(e & PM_PFN_MASK));
+		munmap(p, 2 * page_size);
+	}
+	ktap_case_end();
+}
+
 /* What the child saw, sent back through a pipe. */
 struct child_view {
 	struct kmemlab_walk_req before, after;
@@ -284,6 +315,13 @@ static void huge_leaf(void)
 		KTAP_EXPECT(r.pfn == (e & PM_PFN_MASK),
 			    "page 7 of the huge page: pagemap says pfn %#llx, walk says %#llx",
 			    (unsigned long long)(e & PM_PFN_MASK), (unsigned long long)r.pfn);
+		/* Its last page: the index spans the whole leaf (4 MiB on i386). */
+		a = h + hs - page_size + 5;
+		r = walk(a);
+		e = pagemap_entry(a);
+		KTAP_EXPECT(r.result == 0 && r.pfn == (e & PM_PFN_MASK),
+			    "the last page of the %ld KiB huge page: pagemap says pfn %#llx, walk says %#llx (returned %d)",
+			    hs / 1024, (unsigned long long)(e & PM_PFN_MASK), (unsigned long long)r.pfn, r.result);
 	}
 	munmap(p, 2 * hs);
 	if (old[0])
@@ -460,7 +498,7 @@ out:
 int main(void)
 {
 	page_size = sysconf(_SC_PAGESIZE);
-	ktap_begin("walk_user", 9);
+	ktap_begin("walk_user", 10);
 	dev = open("/dev/kmemlab_walk", O_RDWR);
 	pagemap = open("/proc/self/pagemap", O_RDONLY);
 	if (dev < 0 || pagemap < 0)
@@ -468,6 +506,7 @@ int main(void)
 			  strerror(errno));
 	matches_pagemap();
 	untouched_not_present();
+	prot_none_maps_frame();
 	fork_shares_until_write();
 	munmap_not_present();
 	huge_leaf();

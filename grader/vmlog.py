@@ -562,7 +562,7 @@ def read_doc(lines: list[str], kunit: bool = False) -> Doc:
 				# their one reason is the case's.
 				skip = param_skips.pop()
 			st = 'skip' if skip or directive.startswith('SKIP') else ('pass' if status == 'ok' else 'fail')
-			doc.cases[name] = (st, tidy_diagnostics(diag, kunit), skip)
+			doc.cases[name] = (st, tidy_diagnostics(diag, kunit), name_errnos(skip) if kunit else skip)
 			diag, in_params = [], False
 			param_skips = set()
 		elif indent == 8 and in_params:

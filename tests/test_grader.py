@@ -986,6 +986,12 @@ class StudentOutputTest(unittest.TestCase):
 		self.assertEqual(vmlog.read_doc(doc).cases['c'][1],
 				 ['# c: EXPECTATION FAILED at u.c:5: read() returned -1: Bad address'])
 
+	def test_a_kunit_skip_names_its_error_code(self):
+		doc = ['KTAP version 1', '1..1', '    KTAP version 1', '    # Subtest: s', '    1..1',
+		       '    ok 1 c # SKIP no lockdep here (the graded kernel has it): error -95', 'ok 1 s']
+		self.assertEqual(vmlog.read_doc(doc, kunit=True).cases['c'][2],
+				 'no lockdep here (the graded kernel has it): error -95 (EOPNOTSUPP)')
+
 	def test_measurements_of_passing_tests_are_shown(self):
 		r = grade_remap('remap-fail')
 		bench = by_key(r)['remap_bench.contig_read_and_mapping_agree']

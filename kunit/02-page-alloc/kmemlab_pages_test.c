@@ -71,6 +71,8 @@ static const size_t order_sizes[] = {
 	3 * PAGE_SIZE, 4 * PAGE_SIZE, 5 * PAGE_SIZE, 7 * PAGE_SIZE,
 	8 * PAGE_SIZE + 1, 12 * PAGE_SIZE, 17 * PAGE_SIZE, 1 << 20,
 	(1 << 20) + 1, 4 << 20,
+	/* Past the largest block: the order still grows (the allocator refuses it). */
+	PAGE_SIZE << (MAX_PAGE_ORDER + 1), (PAGE_SIZE << (MAX_PAGE_ORDER + 1)) + 1,
 };
 
 static void size_desc(const size_t *size, char *desc)
@@ -221,6 +223,18 @@ static void gfp_watch_stop(struct gfp_watch *w)
 #endif
 
 /*
+ * What a gfp_watch saw of the call named @fn: at least one block of its
+ * order, each asked for with every flag of GFP_KERNEL.
+ */
+static void expect_may_reclaim(struct kunit *test, const struct gfp_watch *w, const char *fn)
+{
+	KUNIT_ASSERT_GT_MSG(test, w->calls, 0U, "%s allocated no block of order %u", fn, w->order);
+	KUNIT_EXPECT_FALSE_MSG(test, w->missing,
+			       "%s's block was asked for without %pGg: the caller may sleep, use GFP_KERNEL",
+			       fn, &w->missing);
+}
+
+/*
  * Nothing keeps kmemlab_buf_alloc()'s caller from sleeping: the allocator
  * may reclaim and write back to find a block (GFP_KERNEL). GFP_ATOMIC
  * would eat the reserves kept for callers that cannot wait, and fail
@@ -241,12 +255,7 @@ static void buf_alloc_may_reclaim(struct kunit *test)
 	gfp_watch_stop(&w);
 	if (buf)
 		free_pages((unsigned long)buf, get_order(bytes));
-	KUNIT_ASSERT_GT_MSG(test, w.calls, 0U,
-			    "kmemlab_buf_alloc(%zu) allocated no block of order %d",
-			    bytes, get_order(bytes));
-	KUNIT_EXPECT_FALSE_MSG(test, w.missing,
-			       "the block was asked for without %pGg: the caller may sleep, use GFP_KERNEL",
-			       &w.missing);
+	expect_may_reclaim(test, &w, "kmemlab_buf_alloc(5 pages)");
 }
 
 static void buf_free_returns_every_page(struct kunit *test)
@@ -292,6 +301,34 @@ static bool refs_are(struct page *page, int n, int want)
 		if (page_ref_count(page + i) != want)
 			return false;
 	return true;
+}
+
+/* The same for kmemlab_exact_alloc() and kmemlab_split_alloc(). */
+static void exact_and_split_alloc_may_reclaim(struct kunit *test)
+{
+	size_t bytes = 5 * PAGE_SIZE;
+	struct gfp_watch w = { };
+	struct page *page;
+	void *buf;
+	int ret;
+
+	ret = gfp_watch_start(&w, get_order(bytes));
+	if (ret)
+		kunit_skip(test, "no tracepoints here to see the flags (the graded kernel has them): error %d",
+			   ret);
+	buf = kmemlab_exact_alloc(bytes);
+	gfp_watch_stop(&w);
+	if (buf)
+		free_pages_exact(buf, bytes);
+	expect_may_reclaim(test, &w, "kmemlab_exact_alloc(5 pages)");
+
+	w = (struct gfp_watch){ };
+	KUNIT_ASSERT_EQ(test, gfp_watch_start(&w, 2), 0);
+	page = kmemlab_split_alloc(2);
+	gfp_watch_stop(&w);
+	if (page && refs_are(page, 4, 1))
+		kmemlab_split_free(page, 2);
+	expect_may_reclaim(test, &w, "kmemlab_split_alloc(2)");
 }
 
 static void exact_alloc_keeps_only_needed_pages(struct kunit *test)
@@ -489,7 +526,7 @@ static void split_alloc_null_when_memory_runs_out(struct kunit *test)
 static void page_share_takes_reference(struct kunit *test)
 {
 	unsigned long buf = __get_free_page(GFP_KERNEL);
-	struct page *page;
+	struct page *page, *block;
 
 	KUNIT_ASSERT_NE(test, buf, 0UL);
 	page = kmemlab_page_share((void *)buf);
@@ -505,6 +542,20 @@ static void page_share_takes_reference(struct kunit *test)
 	} else {
 		free_page(buf);
 	}
+
+	/* A buffer need not start a page: the page that holds its address. */
+	block = alloc_pages(GFP_KERNEL, 1);
+	KUNIT_ASSERT_NOT_NULL(test, block);
+	split_page(block, 1);	/* two pages, each with its own reference */
+	page = kmemlab_page_share(page_address(block) + PAGE_SIZE / 2 + 4);
+	KUNIT_EXPECT_PTR_EQ_MSG(test, page, block,
+				"kmemlab_page_share() of an address in the middle of a page should return that page (round the address down, as virt_to_page() does)");
+	KUNIT_EXPECT_EQ_MSG(test, page_ref_count(block), 2,
+			    "the page under the address: its owner's reference plus the one get_page() takes");
+	if (page == block || page == block + 1)
+		put_page(page);
+	__free_page(block);
+	__free_page(block + 1);
 }
 
 static void free_blocks_add_up_to_free_pages(struct kunit *test)
@@ -558,6 +609,24 @@ static void free_blocks_reads_under_zone_lock(struct kunit *test)
 	KUNIT_EXPECT_EQ_MSG(test, w.irqs_on, 0U,
 			    "zone->lock of zone %s was taken with interrupts on: spin_lock_irqsave()",
 			    zone->name);
+}
+
+/*
+ * A caller may run with interrupts off (under a spin_lock_irqsave() of its
+ * own, in a timer): kmemlab_free_blocks() must leave them as it found
+ * them. spin_unlock_irq() turns them on, whatever they were before.
+ */
+static void free_blocks_keeps_interrupts_off(struct kunit *test)
+{
+	unsigned long flags;
+	bool off;
+
+	local_irq_save(flags);
+	kmemlab_free_blocks(0);
+	off = irqs_disabled();
+	local_irq_restore(flags);
+	KUNIT_EXPECT_TRUE_MSG(test, off,
+			      "called with interrupts off, kmemlab_free_blocks() returned with them on: take zone->lock with spin_lock_irqsave(), give it back with spin_unlock_irqrestore()");
 }
 
 /*
@@ -648,6 +717,24 @@ static void time_alloc_returns_every_page(struct kunit *test)
 			    ROUNDS, bytes, lost);
 }
 
+/* The blocks timed are of the size asked for: get_order(), rounded up. */
+static void time_alloc_allocates_order_of_size(struct kunit *test)
+{
+	size_t bytes = 6 * PAGE_SIZE;
+	struct gfp_watch w = { };
+	int ret;
+
+	ret = gfp_watch_start(&w, get_order(bytes));
+	if (ret)
+		kunit_skip(test, "no tracepoints here to see the orders (the graded kernel has them): error %d",
+			   ret);
+	kmemlab_time_alloc(false, bytes, 4);
+	gfp_watch_stop(&w);
+	KUNIT_EXPECT_EQ_MSG(test, w.calls, 4U,
+			    "4 rounds of %zu bytes should allocate 4 blocks of order %d (get_order(), rounded up): %u were",
+			    bytes, get_order(bytes), w.calls);
+}
+
 /*
  * Enough rounds that finishing them takes several clock ticks, so that a
  * time of 0 can only mean the function gave up.
@@ -701,6 +788,7 @@ static struct kunit_case kmemlab_pages_test_cases[] = {
 	KUNIT_CASE_PARAM(buf_free_returns_every_page, free_size_gen_params),
 	KUNIT_CASE(buf_alloc_null_when_memory_runs_out),
 	KUNIT_CASE(buf_alloc_may_reclaim),
+	KUNIT_CASE(exact_and_split_alloc_may_reclaim),
 	KUNIT_CASE_PARAM(exact_alloc_keeps_only_needed_pages, exact_size_gen_params),
 	KUNIT_CASE_PARAM(exact_alloc_zeroed, exact_size_gen_params),
 	KUNIT_CASE_PARAM(exact_free_returns_every_page, exact_size_gen_params),
@@ -713,8 +801,10 @@ static struct kunit_case kmemlab_pages_test_cases[] = {
 	KUNIT_CASE(page_share_takes_reference),
 	KUNIT_CASE(free_blocks_add_up_to_free_pages),
 	KUNIT_CASE(free_blocks_reads_under_zone_lock),
+	KUNIT_CASE(free_blocks_keeps_interrupts_off),
 	KUNIT_CASE(time_alloc_vmalloc_slower),
 	KUNIT_CASE(time_alloc_times_every_round),
+	KUNIT_CASE(time_alloc_allocates_order_of_size),
 	KUNIT_CASE(time_alloc_returns_every_page),
 	KUNIT_CASE(time_alloc_zero_when_allocation_fails),
 	KUNIT_CASE(time_alloc_vmalloc_zero_when_allocation_fails),

@@ -25,6 +25,7 @@
 #include <linux/uaccess.h>
 
 #include "kmemlab_walk.h"
+#include "include/kmemlab_kthread.h"
 #include "include/kmemlab_lockwatch.h"
 
 #define ALL_WRITTEN	(KMEMLAB_PRESENT | KMEMLAB_WRITE | KMEMLAB_USER | \
@@ -499,13 +500,7 @@ static int walk_thread_fn(void *arg)
 
 	w->ret = kmemlab_walk(w->mm, w->addr, &w->info);
 	complete(&w->done);
-	/* Wait for kthread_stop(): the case owns w and the task. */
-	set_current_state(TASK_INTERRUPTIBLE);
-	while (!kthread_should_stop()) {
-		schedule();
-		set_current_state(TASK_INTERRUPTIBLE);
-	}
-	__set_current_state(TASK_RUNNING);
+	kmemlab_wait_for_stop();
 	return 0;
 }
 

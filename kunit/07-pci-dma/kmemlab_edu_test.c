@@ -27,6 +27,7 @@
 
 #include "kmemlab_edu.h"
 #include "include/kmemlab_bus.h"
+#include "include/kmemlab_kthread.h"
 
 #define EDU_MASK	DMA_BIT_MASK(KMEMLAB_EDU_DMA_BITS)
 
@@ -513,13 +514,7 @@ static int xfer_thread_fn(void *arg)
 	x->ret = kmemlab_edu_stream_xfer(x->edu, 0, 256, false);
 	x->running = kmemlab_edu_readl(x->edu, EDU_REG_DMA_CMD) & EDU_DMA_START;
 	complete(&x->done);
-	/* Wait for kthread_stop(): the case owns x and the task. */
-	set_current_state(TASK_INTERRUPTIBLE);
-	while (!kthread_should_stop()) {
-		schedule();
-		set_current_state(TASK_INTERRUPTIBLE);
-	}
-	__set_current_state(TASK_RUNNING);
+	kmemlab_wait_for_stop();
 	return 0;
 }
 

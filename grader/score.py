@@ -518,7 +518,9 @@ def score(rubric: Rubric, run: Run, status: int, deductions: dict[str, int],
 	for kind in dict.fromkeys(k for k, _, _ in fates):	# once per kind, the first text
 		same = [text for k, text, _ in fates if k == kind]
 		pts = round(rubric.total * deductions.get(kind, 0) / 100)
-		result.deductions.append(Deduction(kind, pts, same[0], len(same)))
+		# An rmmod the VM's limit stopped: where its tasks waited.
+		where = [same[0]] + stuck_details(run) if kind == 'exit-hung' and status == TIMEOUT_STATUS else []
+		result.deductions.append(Deduction(kind, pts, same[0], len(same), where))
 	if not run.finished and not result.deductions and not any(t.outcome.failed for t in result.tests):
 		kind = 'unfinished'
 		pts = round(rubric.total * deductions.get(kind, 0) / 100)

@@ -613,6 +613,17 @@ class FateTest(unittest.TestCase):
 		self.assertEqual(r.points, 9 - round(9 * DEDUCTIONS['exit-hung'] / 100))
 		self.assertIn("timed out during step 5 'rmmod kmemlab_hello'", r.problem)
 		self.assertTrue(all(t.outcome.passed for t in r.tests))
+		# Where rmmod waited when the time ran out (qemu-env/init.sh, stuck).
+		r = grade(serial + '\n' + '\n'.join([
+			'[   29.000000] kmemlab: stuck: rmmod (pid 70, sleeping, uninterruptible)',
+			'[   29.000001] Call Trace:',
+			'[   29.000002]  wait_for_completion+0x1d/0x30',
+			'[   29.000003]  kmemlab_hello_exit+0x17/0x20 [kmemlab_hello]',
+			'[   29.000004]  __do_sys_delete_module+0x1a5/0x2b0',
+			'[   29.000005] kmemlab: stuck: end']), status=score.TIMEOUT_STATUS)
+		self.assertEqual(r.deductions[0].where[1:], [
+			'when the time ran out: rmmod (pid 70, sleeping, uninterruptible)', 'Call Trace:',
+			'  wait_for_completion+0x1d/0x30', '  kmemlab_hello_exit+0x17/0x20 [kmemlab_hello]'])
 
 	def test_rmmod_the_hung_task_detector_stopped_is_a_hang(self):
 		# The guest's clock skips idle time: the kernel's own detector

@@ -524,6 +524,31 @@ static void alloc_atomic_under_spinlock(struct kunit *test)
 	kvfree(buf);
 }
 
+/*
+ * When kmalloc() fails, an atomic caller gets NULL: no fallback that may
+ * sleep (vmalloc() does; the kernel reports it, "sleeping function called
+ * from invalid context", in this case). The slab allocation fails by
+ * fault injection, under the spinlock.
+ */
+static void alloc_atomic_null_when_memory_runs_out(struct kunit *test)
+{
+	bool fired;
+	void *buf;
+
+	spin_lock(&atomic_lock);
+	current->fail_nth = 1;
+	buf = kmemlab_alloc_atomic(256);
+	fired = fail_nth_fired();
+	spin_unlock(&atomic_lock);
+	if (is_vmalloc_addr(buf))
+		vfree(buf);
+	else
+		kfree(buf);
+	KUNIT_EXPECT_TRUE_MSG(test, fired, "kmemlab_alloc_atomic() made no allocation");
+	KUNIT_EXPECT_NULL_MSG(test, buf,
+			      "kmalloc() failed: an atomic caller should get NULL, not a buffer from an allocator that may sleep");
+}
+
 
 static int accept_copy(const void *copy, size_t size, void *priv)
 {
@@ -681,6 +706,18 @@ static void free_releases_buffer(struct kunit *test)
 	struct page *page;
 	void *buf;
 
+	/*
+	 * First what it must take besides buffers: NULL, and the
+	 * ZERO_SIZE_PTR that kmalloc(0) returns, which is no address at all
+	 * (include/linux/slab.h). kfree() takes both; vfree() of
+	 * ZERO_SIZE_PTR warns ("Trying to vfree() bad address",
+	 * mm/vmalloc.c), and the warning fails the case.
+	 */
+	kmemlab_free(NULL);
+	buf = kmalloc(0, GFP_KERNEL);
+	KUNIT_ASSERT_PTR_EQ(test, buf, ZERO_SIZE_PTR);
+	kmemlab_free(buf);
+
 	buf = use_vmalloc ? vmalloc(size) : kmalloc(size, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, buf);
 	page = use_vmalloc ? NULL : virt_to_page(buf);
@@ -714,6 +751,7 @@ static struct kunit_case kmemlab_alloc_test_cases[] = {
 	KUNIT_CASE_PARAM(alloc_falls_back_when_kmalloc_fails, fallback_sizes_gen_params),
 	KUNIT_CASE_PARAM(alloc_kmalloc_may_reclaim_quietly, fallback_sizes_gen_params),
 	KUNIT_CASE(alloc_atomic_under_spinlock),
+	KUNIT_CASE(alloc_atomic_null_when_memory_runs_out),
 	KUNIT_CASE_PARAM(snapshot_copies_source, snapshot_sizes_gen_params),
 	KUNIT_CASE(snapshot_enomem_when_memory_runs_out),
 	KUNIT_CASE_PARAM(snapshot_frees_rejected_copy, reject_sizes_gen_params),

@@ -21,6 +21,7 @@
 #include <linux/vmstat.h>
 
 #include "kmemlab_pages.h"
+#include "include/kmemlab_pagealloc.h"
 #include "include/kmemlab_lockwatch.h"
 
 /* Rounds of allocate-and-free in the cases that look for lost pages. */
@@ -179,27 +180,9 @@ static void note_page_alloc(void *data, struct page *page, unsigned int order,
 	}
 }
 
-static void find_page_alloc(struct tracepoint *tp, void *priv)
-{
-	if (!strcmp(tp->name, "mm_page_alloc"))
-		*(struct tracepoint **)priv = tp;
-}
-
-/*
- * The kernel's kmem:mm_page_alloc tracepoint reports the flags of every
- * page allocation; it is not exported, so it is found by name.
- */
-static struct tracepoint *page_alloc_tp(void)
-{
-	struct tracepoint *tp = NULL;
-
-	for_each_kernel_tracepoint(find_page_alloc, &tp);
-	return tp;
-}
-
 static int gfp_watch_start(struct gfp_watch *w, unsigned int order)
 {
-	struct tracepoint *tp = page_alloc_tp();
+	struct tracepoint *tp = kmemlab_page_alloc_tp();
 
 	w->task = current;
 	w->order = order;
@@ -208,7 +191,7 @@ static int gfp_watch_start(struct gfp_watch *w, unsigned int order)
 
 static void gfp_watch_stop(struct gfp_watch *w)
 {
-	tracepoint_probe_unregister(page_alloc_tp(), note_page_alloc, w);
+	tracepoint_probe_unregister(kmemlab_page_alloc_tp(), note_page_alloc, w);
 	tracepoint_synchronize_unregister();
 }
 #else

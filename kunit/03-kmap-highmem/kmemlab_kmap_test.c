@@ -15,9 +15,11 @@
 #include <linux/mmap_lock.h>
 #include <linux/sched.h>
 #include <linux/string.h>
+#include <linux/tracepoint.h>
 #include <linux/uaccess.h>
 
 #include "kmemlab_kmap.h"
+#include "include/kmemlab_pagealloc.h"
 
 /* How deep this thread's stack of kmap_local mappings is, or -1 if none. */
 static int kmap_local_depth(void)
@@ -94,6 +96,70 @@ static void alloc_high_gives_unmapped_page(struct kunit *test)
 			      page_to_pfn(page));
 	KUNIT_EXPECT_NULL_MSG(test, page_address(page),
 			      "a high page that nobody mapped has no kernel address");
+}
+
+#ifdef CONFIG_TRACEPOINTS
+/* The order-0 pages this task allocated, with their flags (the tracepoint's). */
+struct allocs_seen {
+	struct task_struct *task;
+	struct page *page[8];
+	gfp_t gfp[8];
+	unsigned int n;
+};
+
+static void note_alloc(void *data, struct page *page, unsigned int order, gfp_t gfp,
+		       int migratetype)
+{
+	struct allocs_seen *seen = data;
+
+	if (in_task() && current == seen->task && !order && seen->n < ARRAY_SIZE(seen->page)) {
+		seen->page[seen->n] = page;
+		seen->gfp[seen->n++] = gfp;
+	}
+}
+#endif
+
+/*
+ * The flags the page was asked for with, as the page allocator's own
+ * tracepoint reports them: all of GFP_HIGHUSER (a page that may be high,
+ * with reclaim, I/O and the cpuset's limits; __GFP_HIGHMEM alone is a zone
+ * and no more), and not __GFP_MOVABLE (GFP_HIGHUSER_MOVABLE), which
+ * promises a page that migration or reclaim can move: nobody can move
+ * this one.
+ */
+static void alloc_high_asks_gfp_highuser(struct kunit *test)
+{
+#ifdef CONFIG_TRACEPOINTS
+	struct tracepoint *tp = kmemlab_page_alloc_tp();
+	struct allocs_seen seen = { .task = current };
+	gfp_t gfp = 0, missing;
+	struct page *page;
+	bool found = false;
+	unsigned int i;
+
+	if (!tp || tracepoint_probe_register(tp, note_alloc, &seen))
+		kunit_skip(test, "cannot watch the page allocator's tracepoint");
+	page = kmemlab_alloc_high();
+	tracepoint_probe_unregister(tp, note_alloc, &seen);
+	tracepoint_synchronize_unregister();
+	KUNIT_ASSERT_NOT_NULL_MSG(test, page, "kmemlab_alloc_high() gave no page");
+	for (i = 0; i < seen.n; i++) {
+		if (seen.page[i] == page) {
+			gfp = seen.gfp[i];
+			found = true;
+		}
+	}
+	__free_page(page);
+	KUNIT_ASSERT_TRUE_MSG(test, found, "the page allocator's tracepoint saw no allocation of the page returned");
+	missing = GFP_HIGHUSER & ~gfp;
+	KUNIT_EXPECT_FALSE_MSG(test, missing,
+			       "the page was asked for without %pGg: GFP_HIGHUSER is the whole set (reclaim, I/O, cpuset limits, and high memory)",
+			       &missing);
+	KUNIT_EXPECT_FALSE_MSG(test, gfp & __GFP_MOVABLE,
+			       "__GFP_MOVABLE (GFP_HIGHUSER_MOVABLE) promises a page that migration can move: nobody can move this one");
+#else
+	kunit_skip(test, "no tracepoints here to see the flags (the graded kernel has them)");
+#endif
 }
 
 static void fill_page_writes_every_byte(struct kunit *test)
@@ -411,6 +477,12 @@ static void page_user_copy_rejects_bad_range(struct kunit *test)
 			    "offset 4097 is past the end of the page, even for 0 bytes");
 	KUNIT_EXPECT_EQ_MSG(test, kmemlab_page_from_user(page, 8, u, SIZE_MAX - 4), -EINVAL,
 			    "off + len overflows: the range must still be refused");
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_page_to_user(u, page, 8, SIZE_MAX - 4), -EINVAL,
+			    "off + len overflows: the range must still be refused");
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_page_from_user(page, SIZE_MAX - 4, u, 8), -EINVAL,
+			    "offset SIZE_MAX - 4 is far past the page: off + len wraps round to 3");
+	KUNIT_EXPECT_EQ_MSG(test, kmemlab_page_to_user(u, page, SIZE_MAX, 1), -EINVAL,
+			    "offset SIZE_MAX is far past the page: off + len wraps round to 0");
 	KUNIT_ASSERT_EQ(test, vm_munmap(ubuf, PAGE_SIZE), 0);
 	KUNIT_EXPECT_EQ_MSG(test, kmemlab_page_to_user(u, page, 0, 16), -EFAULT,
 			    "the user buffer was unmapped: copy_to_user() fails, return -EFAULT");
@@ -501,6 +573,7 @@ static void page_user_copy_efault_when_copy_fails(struct kunit *test)
 
 static struct kunit_case kmemlab_kmap_test_cases[] = {
 	KUNIT_CASE(alloc_high_gives_unmapped_page),
+	KUNIT_CASE(alloc_high_asks_gfp_highuser),
 	KUNIT_CASE(fill_page_writes_every_byte),
 	KUNIT_CASE(copy_high_copies_page),
 	KUNIT_CASE(kmap_keep_survives_sleep),

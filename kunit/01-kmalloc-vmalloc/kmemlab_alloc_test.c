@@ -540,10 +540,7 @@ static void alloc_atomic_null_when_memory_runs_out(struct kunit *test)
 	buf = kmemlab_alloc_atomic(256);
 	fired = fail_nth_fired();
 	spin_unlock(&atomic_lock);
-	if (is_vmalloc_addr(buf))
-		vfree(buf);
-	else
-		kfree(buf);
+	kvfree(buf);	/* whichever allocator it came from */
 	KUNIT_EXPECT_TRUE_MSG(test, fired, "kmemlab_alloc_atomic() made no allocation");
 	KUNIT_EXPECT_NULL_MSG(test, buf,
 			      "kmalloc() failed: an atomic caller should get NULL, not a buffer from an allocator that may sleep");

@@ -179,7 +179,7 @@ EXPORT_SYMBOL_GPL(kmemlab_alloc_atomic);
  * kmemlab_snapshot() - copy a buffer and have the copy checked.
  * @src: what to copy.
  * @size: how many bytes.
- * @check: called on the copy; a nonzero return rejects it.
+ * @check: called on the copy: 0 accepts it, a negative errno rejects it.
  * @priv: passed to @check.
  *
  * Return: the copy, from kmemlab_alloc(), when @check accepts it;

@@ -17,7 +17,7 @@ enum kmemlab_kind {
 	KMEMLAB_VMALLOC,	/* vmalloc area: pages mapped one by one */
 };
 
-/* Called by kmemlab_snapshot() on the fresh copy; nonzero rejects it. */
+/* Called by kmemlab_snapshot() on the fresh copy: 0 accepts it, -errno rejects it. */
 typedef int (*kmemlab_check_t)(const void *copy, size_t size, void *priv);
 
 int kmemlab_buf_pfns(const void *buf, size_t size, unsigned long *pfns,

@@ -601,13 +601,17 @@ static void free_blocks_reads_under_zone_lock(struct kunit *test)
  */
 static void free_blocks_keeps_interrupts_off(struct kunit *test)
 {
-	unsigned long flags;
-	bool off;
+	unsigned long flags, pages = 0;
+	unsigned int order;
+	bool off = true;
 
 	local_irq_save(flags);
-	kmemlab_free_blocks(0);
-	off = irqs_disabled();
+	for (order = 0; order <= MAX_PAGE_ORDER; order++) {
+		pages += kmemlab_free_blocks(order) << order;
+		off &= irqs_disabled();
+	}
 	local_irq_restore(flags);
+	KUNIT_EXPECT_GT_MSG(test, pages, 0UL, "the free lists hold no free page at all");
 	KUNIT_EXPECT_TRUE_MSG(test, off,
 			      "called with interrupts off, kmemlab_free_blocks() returned with them on: take zone->lock with spin_lock_irqsave(), give it back with spin_unlock_irqrestore()");
 }
